@@ -1,0 +1,176 @@
+"""Parser benchmark: this project's TelegramReader vs the PyPI `dsmr-parser` in the same run.
+
+Both do the same work: frame a byte stream, validate CRC-16, convert every value. Times are the process's
+CPU time (`time.process_time`), best of three, so other work on a shared machine does not skew the ratio.
+Streams are distinct telegrams (time, power, voltages, currents, registers change every second). The
+reference runs in its own venv (.bench-venv; created here when missing): its import name collides with ours.
+
+    .venv/bin/python bench/parse.py            # Belgian and DSMR 5 streams, ratios, memory over 1M telegrams
+    .venv/bin/python bench/parse.py --quick    # smaller streams, no million-telegram run
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from decimal import Decimal
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from telegram_streams import belgian, dsmr5  # noqa: E402
+
+from dsmr_parser import Telegram, TelegramReader  # noqa: E402
+
+REFERENCE_VENV = ROOT / ".bench-venv"
+
+
+def reference_python() -> Path:
+    python = REFERENCE_VENV / "bin" / "python"
+    if not python.exists():
+        subprocess.run([sys.executable, "-m", "venv", str(REFERENCE_VENV)], check=True)
+        subprocess.run([str(python), "-m", "pip", "install", "--quiet", "dsmr-parser"], check=True)
+    return python
+
+
+def ours(stream: bytes) -> tuple[int, float, float]:
+    reader = TelegramReader()
+    count = 0
+    check = Decimal(0)
+    start = time.process_time()
+    for i in range(0, len(stream), 4096):
+        for event in reader.feed(stream[i : i + 4096]):
+            if isinstance(event, Telegram):
+                count += 1
+                power = event.values.get("1-0:1.7.0")
+                if power is not None:
+                    check += power.value  # type: ignore[operator]
+    return count, time.process_time() - start, float(check)
+
+
+def reference(path: Path, spec: str) -> dict[str, float]:
+    out = subprocess.run(
+        [str(reference_python()), str(ROOT / "bench" / "_reference_parse.py"), str(path), spec],
+        check=True,
+        capture_output=True,
+        text=True,
+        cwd=tempfile.gettempdir(),  # keep our dsmr_parser off the reference's sys.path
+    )
+    return json.loads(out.stdout)  # type: ignore[no-any-return]
+
+
+def rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def memory_over_a_million(pool: list[bytes]) -> None:
+    reader = TelegramReader()
+    blob = b"".join(pool)
+    passes = 1_000_000 // len(pool)
+    seen = 0
+    marks = []
+    start = time.process_time()
+    for p in range(passes):
+        for i in range(0, len(blob), 4096):
+            seen += sum(1 for e in reader.feed(blob[i : i + 4096]) if isinstance(e, Telegram))
+        if p in (passes // 10, passes // 2, passes - 1):
+            marks.append((seen, rss_mb()))
+    elapsed = time.process_time() - start
+    print(f"\nstreaming {seen:,} telegrams: {seen / elapsed:,.0f}/s; max RSS at each mark:")
+    for count, mb in marks:
+        print(f"  after {count:>9,} telegrams: {mb:6.1f} MB")
+    print(f"  framer buffer at the end: {reader.framer.buffered} bytes")
+
+
+def instructions(python: Path, script: str, args: list[str], cwd: str) -> int:
+    """Instructions executed by one run under valgrind's callgrind (independent of machine load)."""
+    out = subprocess.run(
+        ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", str(python), script, *args],
+        check=True,
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+    )
+    for line in out.stderr.splitlines():
+        if "Collected :" in line:
+            return int(line.split(":")[-1])
+    raise RuntimeError(out.stderr[-500:])
+
+
+def instruction_ratio(label: str, telegrams: list[bytes], spec: str, n: int) -> None:
+    """Instructions per telegram for both parsers: runs of n and 2n telegrams, the difference / n."""
+    paths = []
+    for count in (n, 2 * n):
+        with tempfile.NamedTemporaryFile(suffix=".p1", delete=False) as f:
+            f.write(b"".join(telegrams[:count]))
+            paths.append(f.name)
+    tmp = tempfile.gettempdir()
+    ours_script = str(ROOT / "bench" / "_ours_parse.py")
+    ref_script = str(ROOT / "bench" / "_reference_parse.py")
+    ours_i = [instructions(Path(sys.executable), ours_script, [p], str(ROOT)) for p in paths]
+    ref_i = [instructions(reference_python(), ref_script, [p, spec], tmp) for p in paths]
+    for p in paths:
+        Path(p).unlink()
+    per_ours = (ours_i[1] - ours_i[0]) / n
+    per_ref = (ref_i[1] - ref_i[0]) / n
+    print(
+        f"{label:22s} ours {per_ours:10,.0f} instructions/telegram   dsmr-parser {per_ref:12,.0f}   "
+        f"ratio {per_ref / per_ours:5.1f}x"
+    )
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument(
+        "--instructions",
+        action="store_true",
+        help="also count instructions per telegram under valgrind (load-independent; slow)",
+    )
+    args = parser.parse_args()
+    n_ours, n_ref = (5_000, 1_000) if args.quick else (30_000, 3_000)
+    print(f"python {sys.version.split()[0]}; reference: PyPI dsmr-parser in {REFERENCE_VENV.name}")
+    pools = {}
+    for label, make, spec in (
+        ("Belgian e-MUCS 1.7.1", belgian, "BELGIUM_FLUVIUS"),
+        ("DSMR 5.0.2", dsmr5, "V5"),
+    ):
+        telegrams = make(n_ours)
+        pools[label] = telegrams
+        stream = b"".join(telegrams)
+        with tempfile.NamedTemporaryFile(suffix=".p1", delete=False) as f:
+            f.write(b"".join(telegrams[:n_ref]))
+            ref_path = Path(f.name)
+        ref = min((reference(ref_path, spec) for _ in range(3)), key=lambda r: r["seconds"])
+        ref_path.unlink()
+        count, seconds, _ = min((ours(stream) for _ in range(3)), key=lambda r: r[1])
+        _, _, check_ours = ours(b"".join(telegrams[:n_ref]))
+        assert count == n_ours, (count, n_ours)
+        assert ref["count"] == n_ref, ref
+        assert abs(ref["check"] - check_ours) < 1e-6, (ref["check"], check_ours)
+        ours_rate = count / seconds
+        ref_rate = ref["count"] / ref["seconds"]
+        print(
+            f"{label:22s} ours {ours_rate:10,.0f} telegrams/s ({1e6 / ours_rate:6.1f} us)   "
+            f"dsmr-parser {ref_rate:8,.0f}/s ({1e6 / ref_rate:7.1f} us)   ratio {ours_rate / ref_rate:5.1f}x"
+        )
+    if args.instructions:
+        print("\ninstructions (valgrind callgrind; runs of 200 and 400 telegrams, the difference / 200):")
+        instruction_ratio("Belgian e-MUCS 1.7.1", pools["Belgian e-MUCS 1.7.1"], "BELGIUM_FLUVIUS", 200)
+        instruction_ratio("DSMR 5.0.2", pools["DSMR 5.0.2"], "V5", 200)
+    if not args.quick:
+        memory_over_a_million(pools["Belgian e-MUCS 1.7.1"][:20_000])
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

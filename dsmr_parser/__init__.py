@@ -1,0 +1,41 @@
+"""P1 telegram parsing: framing, CRC-16, the OBIS registry, values and the builder. Pure, no I/O.
+
+from dsmr_parser import TelegramReader, FramingError
+reader = TelegramReader()                 # Europe/Brussels gives S/W their offsets
+for event in reader.feed(chunk):           # any chunking; O(n); bounded memory
+    if isinstance(event, FramingError): ...
+    else: event.values["1-0:1.8.1"].value  # Decimal('1234.567'), unit 'kWh'
+"""
+
+from .builder import build_telegram
+from .crc import crc16
+from .framing import Frame, Framer, FramingError
+from .parser import TelegramParser, parse_telegram
+from .reader import TelegramReader
+from .registry import REGISTRY, TARIFF_LABELS, ObisObject, StateValue, lookup, state_values
+from .timestamps import MeterClock, meter_clock
+from .values import MonthlyPeak, PowerFailure, Telegram, Value, value_to_json
+
+__all__ = [
+    "REGISTRY",
+    "TARIFF_LABELS",
+    "Frame",
+    "Framer",
+    "FramingError",
+    "MeterClock",
+    "MonthlyPeak",
+    "ObisObject",
+    "PowerFailure",
+    "StateValue",
+    "Telegram",
+    "TelegramParser",
+    "TelegramReader",
+    "Value",
+    "build_telegram",
+    "crc16",
+    "lookup",
+    "meter_clock",
+    "parse_telegram",
+    "state_values",
+    "value_to_json",
+]

@@ -1,0 +1,235 @@
+"""Sans-I/O framing: bytes in (any chunking), telegram frames and framing errors out.
+
+Strategy (as h11's receive buffer): bytes accumulate in one `bytearray`; the framer remembers how far it has
+already searched, so a stream costs O(n) even when it arrives one byte at a time, and consumed bytes are
+dropped once per `feed`, not once per frame. A telegram starts at a `/` and ends at a `!` at the start of a
+line, followed by its CRC line; inside a telegram, a `/` at the start of a line starts anew (the earlier one
+was truncated). Everything else is reported, never silently eaten:
+
+- `garbage`: non-whitespace bytes before a `/`;
+- `truncated`: a new `/` line before the `!` (the earlier telegram is dropped, the new one is kept);
+- `too_long`: more than `max_frame` bytes without `!` (memory stays bounded on endless input);
+- `bad_crc`, `malformed_crc`, `missing_crc` (DSMR 4+/e-MUCS must carry one).
+
+A frame with no CRC digits is accepted as `crc="absent"` only when it is not a DSMR 4+/e-MUCS telegram
+(DSMR 2.2/3 have no CRC). A 3-digit CRC (unpadded, sent by some meters) is accepted. CRC checking can be
+switched off (`check_crc=False`) for known-bad sources such as the DSMR 5.0.2 spec's own example.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import NamedTuple
+
+from .crc import crc16
+from .values import CrcStatus
+
+DEFAULT_MAX_FRAME = 16 * 1024
+_CRC_DIGITS = re.compile(rb"[0-9A-Fa-f]{0,5}")
+_LINE_BREAKS = b"\r\n"
+_NEEDS_CRC = re.compile(rb"\n(?:0-0:96\.1\.4\(|1-3:0\.2\.8\((?:[4-9]\d))")
+
+
+class Frame(NamedTuple):
+    """A complete telegram: bytes from `/` to `!` inclusive, where it started, and its CRC status."""
+
+    data: bytes
+    offset: int
+    crc: CrcStatus
+
+
+class FramingError(NamedTuple):
+    """Bytes that did not make a valid telegram: stream offset, reason code, and a short explanation."""
+
+    offset: int
+    reason: str
+    detail: str
+
+    def __str__(self) -> str:
+        return f"offset {self.offset}: {self.reason}: {self.detail}"
+
+
+class Framer:
+    """Cuts a P1 byte stream into telegram frames.
+
+    Args:
+        max_frame: the longest frame accepted, in bytes (e-MUCS telegrams are about 1 kB).
+        check_crc: verify CRC-16/ARC; a mismatch is an error, never data.
+    """
+
+    def __init__(self, max_frame: int = DEFAULT_MAX_FRAME, *, check_crc: bool = True) -> None:
+        self.max_frame = max_frame
+        self.check_crc = check_crc
+        self._buf = bytearray()
+        self._base = 0  # stream offset of _buf[0]
+        self._start = -1  # index of the current frame's '/', or -1 when hunting for one
+        self._scan = 0  # where the next search resumes
+
+    @property
+    def buffered(self) -> int:
+        """Bytes held waiting for the rest of a frame (bounded by `max_frame` + a CRC line)."""
+        return len(self._buf)
+
+    def feed(self, data: bytes) -> list[Frame | FramingError]:
+        """Add bytes; return the frames and errors they complete, in stream order."""
+        self._buf += data
+        events: list[Frame | FramingError] = []
+        pos = 0
+        while True:
+            if self._start < 0:
+                pos = self._hunt(pos, events)
+                if self._start < 0:
+                    break
+            consumed = self._frame_end(events)
+            if consumed is None:
+                break
+            pos = consumed
+        self._compact(pos)
+        return events
+
+    def close(self) -> list[Frame | FramingError]:
+        """End of stream: finish a last frame whose CRC line had no line break; report leftovers."""
+        events = self.feed(b"\n") if self._start >= 0 else []
+        if self._start >= 0:
+            events.append(
+                FramingError(self._base + self._start, "truncated", "stream ended inside a telegram")
+            )
+        elif self._buf.strip():
+            events.append(FramingError(self._base, "garbage", f"{len(self._buf.strip())} bytes"))
+        self._buf.clear()
+        self._start = -1
+        self._scan = 0
+        return events
+
+    # -- internals -----------------------------------------------------------------------------------
+
+    def _hunt(self, pos: int, events: list[Frame | FramingError]) -> int:
+        """Find the next '/' from `pos` (any '/': noise may precede a telegram without a line break)."""
+        buf = self._buf
+        slash = buf.find(b"/", max(pos, self._scan))
+        if slash < 0:
+            self._scan = len(buf)
+            if len(buf) - pos > self.max_frame:
+                # endless garbage: report it and drop it now, keep memory bounded
+                self._report_garbage(pos, len(buf), events)
+                return len(buf)
+            return pos
+        self._report_garbage(pos, slash, events)
+        self._start = slash
+        self._scan = slash + 1
+        return slash
+
+    def _report_garbage(self, begin: int, end: int, events: list[Frame | FramingError]) -> None:
+        if end - begin <= 2 and not self._buf[begin:end].strip():
+            return  # the line break after a CRC line: the usual case, not garbage
+        junk = bytes(self._buf[begin:end])
+        if junk.strip():
+            events.append(FramingError(self._base + begin, "garbage", f"{len(junk)} bytes: {junk[:32]!r}"))
+
+    def _frame_end(self, events: list[Frame | FramingError]) -> int | None:
+        """Complete the frame at `_start` if its end has arrived; return the index after it."""
+        buf, start = self._buf, self._start
+        search = self._scan
+        while True:
+            bang = buf.find(b"!", search)
+            slash = buf.find(b"/", search, bang if bang >= 0 else len(buf))
+            while slash >= 0 and buf[slash - 1] not in _LINE_BREAKS:
+                slash = buf.find(b"/", slash + 1, bang if bang >= 0 else len(buf))
+            if slash >= 0:
+                events.append(
+                    FramingError(
+                        self._base + start,
+                        "truncated",
+                        f"new telegram at offset {self._base + slash} before '!'",
+                    )
+                )
+                self._start = slash
+                self._scan = slash + 1
+                return slash
+            if bang < 0:
+                self._scan = max(len(buf) - 1, start + 1)
+                if len(buf) - start > self.max_frame:
+                    events.append(
+                        FramingError(self._base + start, "too_long", f"no '!' within {self.max_frame} bytes")
+                    )
+                    self._start = -1
+                    self._scan = len(buf)
+                    return len(buf)
+                return None
+            if buf[bang - 1] in _LINE_BREAKS:
+                break
+            search = bang + 1
+        if bang - start > self.max_frame:
+            events.append(FramingError(self._base + start, "too_long", f"{bang - start} bytes before '!'"))
+            self._start = -1
+            self._scan = bang + 1
+            return bang + 1
+        # the CRC line: up to 4 hex digits, then a line break (or a glued '/')
+        end = _CRC_DIGITS.match(buf, bang + 1).end()  # type: ignore[union-attr]  # {0,5} always matches
+        if end == len(buf):
+            self._scan = bang  # wait for the rest of the CRC line
+            return None
+        terminator = buf[end]
+        self._start = -1
+        self._scan = end
+        frame = bytes(buf[start : bang + 1])
+        digits = bytes(buf[bang + 1 : end])
+        offset = self._base + start
+        if terminator not in b"\r\n/":
+            # the rest of the CRC line belongs to this error, not to the garbage count
+            line_end = end
+            while line_end < len(buf) and line_end - bang < 64 and buf[line_end] not in _LINE_BREAKS:
+                line_end += 1
+            bad = bytes(buf[bang:line_end])
+            events.append(FramingError(offset, "malformed_crc", f"CRC line {bad!r}"))
+            self._scan = line_end
+            return line_end
+        if self.check_crc and len(digits) >= 3 and crc16(frame) == int(digits, 16):
+            events.append(tuple.__new__(Frame, (frame, offset, "ok")))  # the usual case, inline
+            return end
+        checked = self._checked(frame, digits, offset)
+        if isinstance(checked, FramingError) and checked.reason == "bad_crc":
+            checked = self._salvage(start, bang, digits, checked, events)
+        events.append(checked)
+        return end
+
+    def _salvage(
+        self, start: int, bang: int, digits: bytes, error: FramingError, events: list[Frame | FramingError]
+    ) -> Frame | FramingError:
+        """A bad CRC may mean noise with a '/' glued before a good telegram: retry from later '/'s."""
+        buf = self._buf
+        candidate = buf.find(b"/", start + 1, bang)
+        for _ in range(8):
+            if candidate < 0:
+                break
+            checked = self._checked(bytes(buf[candidate : bang + 1]), digits, self._base + candidate)
+            if isinstance(checked, Frame):
+                self._report_garbage(start, candidate, events)
+                return checked
+            candidate = buf.find(b"/", candidate + 1, bang)
+        return error
+
+    def _checked(self, frame: bytes, digits: bytes, offset: int) -> Frame | FramingError:
+        if not digits:
+            if _NEEDS_CRC.search(frame):
+                return FramingError(offset, "missing_crc", "a DSMR 4+/e-MUCS telegram needs a CRC")
+            return Frame(frame, offset, "absent")
+        if len(digits) < 3:
+            return FramingError(offset, "malformed_crc", f"CRC {digits.decode()!r} is too short")
+        if self.check_crc:
+            computed = crc16(frame)
+            if computed != int(digits, 16):
+                return FramingError(offset, "bad_crc", f"stated {digits.decode()}, computed {computed:04X}")
+        return Frame(frame, offset, "ok")
+
+    def _compact(self, pos: int) -> None:
+        """Drop consumed bytes once per feed (keeps feed O(n) for big chunks)."""
+        if self._start >= 0:
+            pos = self._start
+        if pos <= 0:
+            return
+        del self._buf[:pos]
+        self._base += pos
+        self._scan = max(0, self._scan - pos)
+        if self._start >= 0:
+            self._start -= pos

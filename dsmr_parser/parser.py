@@ -1,0 +1,353 @@
+"""Telegram text -> `Telegram`. Never raises on content: what it cannot read is kept, raw.
+
+Strategy: the body is split into lines with `str.split` and each line into code and brackets with
+`str.partition` (cheaper than any regular expression for P1's rigid layout); each code's converter comes
+from a dict built once from the registry, and the commonest kind (a number with its unit) is converted inline.
+Lines that repeat from one telegram to the next (ids, versions, thresholds, zero powers) are served from a
+bounded cache of whole lines; every line that changes (time, powers, voltages, currents, registers) is
+converted. A converter that fails on odd input keeps the value as raw text; a line is never dropped.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from decimal import Decimal, InvalidOperation
+from functools import lru_cache
+from itertools import compress
+from operator import ne
+
+from .registry import REGISTRY, ObisObject
+from .timestamps import DEFAULT_TZ, MeterClock, meter_clock
+from .values import CrcStatus, MonthlyPeak, PowerFailure, Telegram, Value
+
+_OBIS = re.compile(r"\d{1,3}-\d{1,3}:\d{1,3}\.\d{1,3}\.\d{1,3}(?:\*\d{1,3})?")
+_LINE_CACHE_LIMIT = 2048
+_GROUP = re.compile(r"\(([^()]*)\)")
+
+Converter = Callable[[str], Value]
+_CONVERSION_ERRORS = (ValueError, InvalidOperation, IndexError, UnicodeDecodeError)
+
+
+def _memoised(convert: Converter, limit: int = 256) -> Converter:
+    cache: dict[str, Value] = {}
+
+    def memo(raw: str) -> Value:
+        try:
+            return cache[raw]
+        except KeyError:
+            if len(cache) >= limit:
+                cache.clear()
+            value = cache[raw] = convert(raw)
+            return value
+
+    return memo
+
+
+def _number(text: str) -> tuple[Decimal, str | None]:
+    number, _, unit = text.partition("*")
+    return Decimal(number), unit or None
+
+
+def decode_hex_text(text: str) -> str:
+    """Hex-encoded ASCII (equipment ids, text messages) -> text; anything else is returned unchanged."""
+    if not text or len(text) % 2:
+        return text
+    try:
+        decoded = bytes.fromhex(text).decode("ascii")
+    except ValueError:
+        return text
+    return decoded if decoded.isprintable() else text
+
+
+def _converters(obj: ObisObject, clock: MeterClock) -> Converter:
+    parse_time = clock.parse
+    kind = obj.kind
+    if kind == "decimal":
+
+        def decimal(inner: str) -> Value:
+            number, _, unit = inner.partition("*")
+            return Value(Decimal(number), unit or None)
+
+        return decimal
+    if kind == "int":
+
+        def integer(inner: str) -> Value:
+            number, _, unit = inner.partition("*")
+            return Value(int(number), unit or None)
+
+        return _memoised(integer)
+    if kind == "str":
+        return _memoised(lambda inner: Value(inner))
+    if kind == "hex":
+        return _memoised(lambda inner: Value(decode_hex_text(inner)))
+    if kind == "timestamp":
+        return lambda inner: Value(parse_time(inner))
+
+    if kind == "timestamped":
+
+        def timestamped(inner: str) -> Value:
+            stamp, _, reading = inner.partition(")(")
+            number, unit = _number(reading)
+            return Value(number, unit, parse_time(stamp))
+
+        return timestamped
+    if kind == "peaks":
+
+        def peaks(inner: str) -> Value:
+            groups = inner.split(")(")
+            count = int(groups[0])
+            entries: list[MonthlyPeak] = []
+            for i in range(3, 3 + 3 * count, 3):
+                number, unit = _number(groups[i + 2])
+                entries.append(MonthlyPeak(parse_time(groups[i]), parse_time(groups[i + 1]), number, unit))
+            return Value(tuple(entries), entries[0].unit if entries else obj.unit)
+
+        return _memoised(peaks)
+    if kind == "failures":
+
+        def failures(inner: str) -> Value:
+            groups = inner.split(")(")
+            count = int(groups[0])
+            entries: list[PowerFailure] = []
+            for i in range(2, 2 + 2 * count, 2):
+                seconds, _ = _number(groups[i + 1])
+                entries.append(PowerFailure(parse_time(groups[i]), int(seconds)))
+            return Value(tuple(entries), "s")
+
+        return _memoised(failures)
+    if kind == "legacy_gas":
+
+        def legacy_gas(inner: str) -> Value:
+            groups = _GROUP.findall(f"({inner})")
+            return Value(Decimal(groups[6]), groups[5] or None, parse_time(groups[0]))
+
+        return legacy_gas
+    raise ValueError(f"unknown kind {kind!r}")
+
+
+def _value_of(converter: Converter | None, raw: str) -> Value:
+    """The value of a line's brackets (`raw` is the text after the first `(`, ending with `)`); a None
+    converter is the commonest kind, a number with its unit. Raises one of `_CONVERSION_ERRORS`."""
+    if converter is None:
+        number, _, unit = raw[:-1].partition("*")
+        return tuple.__new__(Value, (Decimal(number), unit or None, None))
+    return converter(raw[:-1])
+
+
+def _never_repeats(obj: ObisObject) -> bool:
+    """Objects whose line is new at every change: clocks, cumulative registers, power at 1 W resolution.
+    Caching their lines costs a hash and an insert and never pays."""
+    return (
+        obj.kind in ("timestamp", "timestamped")
+        or obj.state_class == "total_increasing"
+        or obj.unit in ("kW", "kvar")
+    )
+
+
+@lru_cache(maxsize=8)
+def _tables(
+    tz: str,
+) -> tuple[dict[str, Converter | None], frozenset[str], frozenset[str], dict[str, tuple[str, Value]]]:
+    """Per zone, shared by every parser: converters by code, the two-line codes, the codes not worth
+    caching, and the line cache."""
+    clock = meter_clock(tz)
+    # None marks the inline fast path: a number with its unit
+    convert = {
+        code: None if obj.kind == "decimal" else _converters(obj, clock) for code, obj in REGISTRY.items()
+    }
+    legacy = frozenset(code for code, obj in REGISTRY.items() if obj.kind == "legacy_gas")
+    volatile = frozenset(code for code, obj in REGISTRY.items() if _never_repeats(obj))
+    return convert, legacy, volatile, {}
+
+
+class TelegramParser:
+    """Parses telegram frames for one time zone (the zone gives S/W their offsets).
+
+    A meter sends the same lines in the same order every second, and most of them do not change: when a
+    telegram has as many lines as the previous one, only the lines that differ are converted (each must keep
+    its OBIS code) and the others keep the previous values. Anything else takes the full path.
+
+    Args:
+        tz: the zone of the meter.
+        line_cache: serve lines identical to recently seen ones from a bounded cache (shared per zone).
+    """
+
+    def __init__(self, tz: str = DEFAULT_TZ, *, line_cache: bool = True) -> None:
+        self.clock = meter_clock(tz)
+        convert, legacy, volatile, cache = _tables(tz)
+        self._convert = convert
+        self._legacy = legacy
+        self._volatile = volatile
+        self._cache: dict[str, tuple[str, Value]] | None = cache if line_cache else None
+        # the previous telegram: body lines, code per line ("" for lines without a value), values, unparsed
+        self._previous: tuple[list[str], list[str], dict[str, Value], list[str]] | None = None
+
+    def parse(self, frame: bytes | str, crc: CrcStatus = "ok") -> Telegram:
+        """Parse one frame (`/` up to and including `!`, CRC line optional).
+
+        Raises ValueError only if the frame does not start with `/` (it is not a telegram at all).
+        """
+        text = frame if isinstance(frame, str) else frame.decode("latin-1")
+        if not text.startswith("/"):
+            raise ValueError("a telegram starts with '/'")
+        newline = "\r\n" if "\r\n" in text else ("\n" if "\n" in text else "\r")
+        bang = text.rfind(newline + "!")
+        lines = (text[:bang] if bang > 0 else text.rstrip("!")).split(newline)
+        header = lines[0][1:].rstrip("\r\n")
+        body = lines[2:] if len(lines) > 1 and not lines[1] else lines[1:]
+        previous = self._previous
+        if previous is not None and len(previous[0]) == len(body) and self._cache is not None:
+            shortcut = self._changed_lines(body, previous)
+            if shortcut is not None:
+                return Telegram(header, shortcut.copy(), crc, list(previous[3]))
+        unparsed: list[str] = []
+        cache = self._cache
+        if cache is None:
+            entries: list[tuple[str, Value] | tuple[()] | None] = [None] * len(body)
+        else:
+            # C-level: repeated lines come straight from the cache; Python runs only for changed lines
+            entries = list(map(cache.get, body))
+            if len(cache) > _LINE_CACHE_LIMIT:
+                cache.clear()
+        index = -1
+        line_entry = self._line_entry
+        for _ in range(entries.count(None)):
+            index = entries.index(None, index + 1)
+            entries[index] = line_entry(body[index], entries, index, unparsed)
+        codes = [entry[0] if entry else "" for entry in entries]
+        if () in entries:
+            entries = [entry for entry in entries if entry]
+        values: dict[str, Value] = dict(entries)  # type: ignore[arg-type]
+        # a code printed twice would make "the value of this line" ambiguous: no shortcut then
+        self._previous = (body, codes, values, unparsed) if len(values) == len(entries) else None
+        return Telegram(header, values.copy(), crc, list(unparsed))
+
+    def _changed_lines(
+        self, body: list[str], previous: tuple[list[str], list[str], dict[str, Value], list[str]]
+    ) -> dict[str, Value] | None:
+        """The values of a telegram shaped like the previous one, converting only the lines that changed;
+        None when a changed line does not keep its code (the caller then takes the full path)."""
+        old_body, codes, old_values, unparsed = previous
+        values = old_values.copy()
+        cache = self._cache
+        assert cache is not None
+        convert = self._convert.get
+        volatile = self._volatile
+        # C-level: the indices of the lines that differ from the previous telegram's
+        for index in compress(range(len(body)), map(ne, body, old_body)):
+            line = body[index]
+            code = codes[index]
+            entry = None if code in volatile else cache.get(line)
+            if entry is None:
+                head, _, raw = line.partition("(")
+                if head != code or not code or raw[-1:] != ")":
+                    return None
+                converter = convert(code, False)
+                try:
+                    if converter is None:
+                        # `_value_of` inlined: this loop is the hot path of a 1 Hz stream
+                        number, _, unit = raw[:-1].partition("*")
+                        value: Value = tuple.__new__(Value, (Decimal(number), unit or None, None))
+                    elif converter is False or code in self._legacy:
+                        return None
+                    else:
+                        assert callable(converter)
+                        value = converter(raw[:-1])
+                except _CONVERSION_ERRORS:
+                    return None
+                if code not in volatile:
+                    cache[line] = (code, value)
+            elif entry[0] != code:
+                return None
+            else:
+                value = entry[1]
+            values[code] = value
+        if len(cache) > _LINE_CACHE_LIMIT:
+            cache.clear()
+        self._previous = (body, codes, values, unparsed)
+        return values
+
+    def _line_entry(
+        self,
+        line: str,
+        entries: list[tuple[str, Value] | tuple[()] | None],
+        index: int,
+        unparsed: list[str],
+    ) -> tuple[str, Value] | tuple[()]:
+        """Convert one line to `(code, value)`; `()` for a line that adds no value."""
+        code, bracket, raw = line.partition("(")
+        if code not in self._convert or not raw.endswith(")"):
+            return self._odd_line(line, entries, index, unparsed)
+        try:
+            value = _value_of(self._convert[code], raw)
+        except _CONVERSION_ERRORS:
+            value = Value(bracket + raw)
+        entry = (code, value)
+        if self._cache is not None:
+            self._cache[line] = entry
+        return entry
+
+    def _odd_line(
+        self,
+        line: str,
+        entries: list[tuple[str, Value] | tuple[()] | None],
+        index: int,
+        unparsed: list[str],
+    ) -> tuple[str, Value] | tuple[()]:
+        """Blank lines, unknown codes (kept raw), `*255` suffixes, DSMR 2.2 continuation lines."""
+        stripped = line.strip()
+        if not stripped:
+            return ()
+        previous = entries[index - 1] if index > 0 else None
+        if stripped.startswith("(") and previous:
+            code, value = previous
+            if code in self._legacy and isinstance(value.value, str):
+                joined = value.value + stripped
+                converter = self._convert[code]
+                try:
+                    entries[index - 1] = (code, converter(joined[1:-1]) if converter else Value(joined))
+                except _CONVERSION_ERRORS:
+                    entries[index - 1] = (code, Value(joined))
+                return ()
+        code, bracket, raw = stripped.partition("(")
+        if bracket and _OBIS.fullmatch(code):
+            base = code.partition("*")[0]
+            if base in self._convert and raw.endswith(")"):
+                try:
+                    return (base, _value_of(self._convert[base], raw))
+                except _CONVERSION_ERRORS:
+                    pass
+            return (base, Value(bracket + raw))
+        unparsed.append(stripped)
+        return ()
+
+
+@lru_cache(maxsize=8)
+def telegram_parser(tz: str = DEFAULT_TZ) -> TelegramParser:
+    """The shared parser of a time zone."""
+    return TelegramParser(tz)
+
+
+def parse_telegram(frame: bytes | str, *, crc: CrcStatus | None = None, tz: str = DEFAULT_TZ) -> Telegram:
+    """Parse one whole telegram (from `/` to the CRC line).
+
+    Without `crc`, the telegram goes through the `Framer` first, with its rules: CRC digits must match
+    (ValueError otherwise: a bad CRC is never data) and give `crc="ok"`; none gives `crc="absent"` (DSMR
+    2.2/3; an e-MUCS/DSMR 4+ telegram must carry one). `TelegramReader` passes the status it established.
+    """
+    if crc is None:
+        from .framing import Frame, Framer
+
+        framer = Framer()
+        data = frame.encode("latin-1") if isinstance(frame, str) else bytes(frame)
+        events = framer.feed(data) + framer.close()
+        frames = [event for event in events if isinstance(event, Frame)]
+        if len(frames) != 1:
+            error = next((e for e in events if not isinstance(e, Frame)), None)
+            if error is None:
+                raise ValueError("no telegram")
+            reason = error.reason.replace("_", " ").replace("crc", "CRC")
+            raise ValueError(f"{reason}: {error.detail} (offset {error.offset})")
+        frame, crc = frames[0].data, frames[0].crc
+    return telegram_parser(tz).parse(frame, crc)

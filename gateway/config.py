@@ -1,0 +1,234 @@
+"""Gateway configuration: defaults < TOML file < environment (`P1GW_SECTION__KEY`) < command-line flags.
+
+One frozen dataclass per TOML section ([source], [mqtt], [http], [storage], [meter], [log]); the file
+layout is hardware/config.example.toml. Every value is checked once, here, with an error that names the
+key and where it came from, so the rest of the gateway never re-validates. Environment values are text
+and are converted to the key's type (`P1GW_HTTP__PORT=9000`, `P1GW_MQTT__TLS=true`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import re
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+ENV_PREFIX = "P1GW_"
+
+
+class ConfigError(ValueError):
+    """A configuration value that cannot be used; the message names the key and its origin."""
+
+
+@dataclass(frozen=True)
+class SourceConfig:
+    """[source]: where telegrams come from (see `gateway.sources.parse_spec`) and how to read them."""
+
+    port: str = "/dev/ttyUSB0"
+    baudrate: int = 115200
+    bytesize: int = 8
+    parity: str = "N"
+    stopbits: int = 1
+    silence_timeout_s: float = 30.0  # no byte for this long: reopen the source
+    reconnect_max_s: float = 30.0  # cap of the exponential reconnect backoff
+
+
+@dataclass(frozen=True)
+class MqttConfig:
+    """[mqtt]: broker URL (empty: no MQTT), base topic, credentials, TLS."""
+
+    url: str = ""
+    base_topic: str = "p1gw"
+    username: str = ""
+    password: str = ""
+    tls: bool = False
+
+
+@dataclass(frozen=True)
+class HttpConfig:
+    """[http]: the dashboard and API listener; empty token = no authentication."""
+
+    host: str = "127.0.0.1"
+    port: int = 8080
+    token: str = ""
+    cors_origins: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class StorageConfig:
+    """[storage]: a SQLite path or a `postgresql://` URL."""
+
+    path: str = "p1gw.sqlite"
+
+
+@dataclass(frozen=True)
+class MeterConfig:
+    """[meter]: country (tariff labels), EAN copied into quarter-hour records, quarter-hour time zone."""
+
+    country: str = "BE"
+    ean: str = ""
+    timezone: str = "Europe/Brussels"
+
+
+@dataclass(frozen=True)
+class LogConfig:
+    """[log]: level (debug, info, warning, error) and format (text for a terminal, json for journald/Loki)."""
+
+    level: str = "info"
+    format: str = "text"
+
+
+@dataclass(frozen=True)
+class Config:
+    source: SourceConfig = field(default_factory=SourceConfig)
+    mqtt: MqttConfig = field(default_factory=MqttConfig)
+    http: HttpConfig = field(default_factory=HttpConfig)
+    storage: StorageConfig = field(default_factory=StorageConfig)
+    meter: MeterConfig = field(default_factory=MeterConfig)
+    log: LogConfig = field(default_factory=LogConfig)
+
+
+SECTIONS: dict[str, type[Any]] = {f.name: f.default_factory for f in dataclasses.fields(Config)}  # type: ignore[misc]
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off", ""}
+
+
+def _convert(section: str, key: str, raw: Any, kind: Any, origin: str) -> Any:
+    """Coerce `raw` (TOML value or environment text) to the field's type."""
+    where = f"{section}.{key} ({origin})"
+    kind = str(kind)
+    if kind == "bool":
+        if isinstance(raw, bool):
+            return raw
+        if isinstance(raw, str) and raw.strip().lower() in _TRUE | _FALSE:
+            return raw.strip().lower() in _TRUE
+        raise ConfigError(f"{where}: expected true or false, got {raw!r}")
+    if kind == "int":
+        if isinstance(raw, int) and not isinstance(raw, bool):
+            return raw
+        if isinstance(raw, str) and re.fullmatch(r"\s*-?\d+\s*", raw):
+            return int(raw)
+        raise ConfigError(f"{where}: expected an integer, got {raw!r}")
+    if kind == "float":
+        if isinstance(raw, int | float) and not isinstance(raw, bool):
+            return float(raw)
+        try:
+            return float(raw)
+        except (TypeError, ValueError):
+            raise ConfigError(f"{where}: expected a number, got {raw!r}") from None
+    if kind == "list[str]":
+        if isinstance(raw, str):
+            return [item.strip() for item in raw.split(",") if item.strip()]
+        if isinstance(raw, list) and all(isinstance(item, str) for item in raw):
+            return list(raw)
+        raise ConfigError(f"{where}: expected a list of strings, got {raw!r}")
+    if not isinstance(raw, str):
+        raise ConfigError(f"{where}: expected text, got {raw!r}")
+    return raw
+
+
+def _merge(
+    values: dict[str, dict[str, Any]], layer: Mapping[str, Mapping[str, Any]], origin: str, *, strict: bool
+) -> None:
+    for section, entries in layer.items():
+        cls = SECTIONS.get(section)
+        if cls is None:
+            raise ConfigError(f"unknown section [{section}] ({origin}); known: {', '.join(SECTIONS)}")
+        if not isinstance(entries, Mapping):
+            raise ConfigError(f"[{section}] ({origin}) must be a table of keys")
+        types = {f.name: f.type for f in dataclasses.fields(cls)}
+        for key, raw in entries.items():
+            if key not in types:
+                if not strict:
+                    continue
+                raise ConfigError(f"unknown key {section}.{key} ({origin}); known: {', '.join(types)}")
+            if raw is None:
+                continue
+            values.setdefault(section, {})[key] = _convert(section, key, raw, types[key], origin)
+
+
+def env_layer(environ: Mapping[str, str]) -> dict[str, dict[str, str]]:
+    """`P1GW_MQTT__URL=...` -> {"mqtt": {"url": "..."}} (names are case-insensitive)."""
+    layer: dict[str, dict[str, str]] = {}
+    for name, value in environ.items():
+        if not name.upper().startswith(ENV_PREFIX) or "__" not in name:
+            continue
+        section, _, key = name[len(ENV_PREFIX) :].lower().partition("__")
+        layer.setdefault(section, {})[key] = value
+    return layer
+
+
+def _validate(config: Config) -> Config:
+    src, meter, http, log = config.source, config.meter, config.http, config.log
+    if not src.port:
+        raise ConfigError(
+            "source.port is empty: give a serial device, socket://host:port, sim:be-3ph or a file"
+        )
+    if src.parity.upper() not in ("N", "E", "O"):
+        raise ConfigError(f"source.parity must be N, E or O, not {src.parity!r}")
+    if src.bytesize not in (5, 6, 7, 8):
+        raise ConfigError(f"source.bytesize must be 7 or 8 (5-8), not {src.bytesize}")
+    if src.stopbits not in (1, 2):
+        raise ConfigError(f"source.stopbits must be 1 or 2, not {src.stopbits}")
+    if src.baudrate <= 0 or src.silence_timeout_s <= 0 or src.reconnect_max_s <= 0:
+        raise ConfigError("source.baudrate, silence_timeout_s and reconnect_max_s must be positive")
+    if meter.country.upper() not in ("BE", "NL"):
+        raise ConfigError(f"meter.country must be BE or NL, not {meter.country!r}")
+    if meter.ean and not re.fullmatch(r"\d{18}", meter.ean):
+        raise ConfigError(f"meter.ean must be 18 digits (or empty), not {meter.ean!r}")
+    try:
+        ZoneInfo(meter.timezone)
+    except Exception:  # ZoneInfoNotFoundError, ValueError on odd keys
+        raise ConfigError(f"meter.timezone {meter.timezone!r} is not a known time zone") from None
+    if not 0 < http.port < 65536:
+        raise ConfigError(f"http.port must be 1-65535, not {http.port}")
+    if config.mqtt.url and not re.match(r"mqtts?://", config.mqtt.url):
+        raise ConfigError(f"mqtt.url must start with mqtt:// or mqtts://, not {config.mqtt.url!r}")
+    if log.level.lower() not in ("debug", "info", "warning", "error"):
+        raise ConfigError(f"log.level must be debug, info, warning or error, not {log.level!r}")
+    if log.format not in ("text", "json"):
+        raise ConfigError(f"log.format must be text or json, not {log.format!r}")
+    return dataclasses.replace(
+        config,
+        source=dataclasses.replace(src, parity=src.parity.upper()),
+        meter=dataclasses.replace(meter, country=meter.country.upper()),
+        log=dataclasses.replace(log, level=log.level.lower()),
+    )
+
+
+def load_config(
+    path: str | Path | None = None,
+    *,
+    environ: Mapping[str, str] | None = None,
+    overrides: Mapping[str, Mapping[str, Any]] | None = None,
+) -> Config:
+    """Build the configuration: defaults, then the TOML file, then `P1GW_*` variables, then `overrides`.
+
+    Args:
+        path: a TOML file (hardware/config.example.toml shows every key), or None.
+        environ: the environment (os.environ by default); `P1GW_SECTION__KEY=value`.
+        overrides: command-line values, `{"source": {"port": "sim:be-3ph"}}`; None values are ignored.
+
+    Raises:
+        ConfigError: unreadable file, unknown section or key, or a value of the wrong type or range.
+    """
+    values: dict[str, dict[str, Any]] = {}
+    if path is not None:
+        try:
+            with open(path, "rb") as fh:
+                data = tomllib.load(fh)
+        except OSError as exc:
+            raise ConfigError(f"cannot read config file {path}: {exc.strerror or exc}") from None
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"config file {path} is not valid TOML: {exc}") from None
+        _merge(values, data, str(path), strict=True)
+    _merge(values, env_layer(os.environ if environ is None else environ), "environment", strict=True)
+    if overrides:
+        _merge(values, overrides, "command line", strict=True)
+    config = Config(**{name: SECTIONS[name](**entries) for name, entries in values.items()})
+    return _validate(config)

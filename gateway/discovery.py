@@ -1,0 +1,214 @@
+"""Home Assistant MQTT discovery built from the OBIS registry (pure: a telegram in, config payloads out).
+
+Strategy: every value `dsmr_parser.registry.state_values` names becomes one sensor at
+`<prefix>/sensor/<meter_id>_<name>/config` whose `state_topic` is the publisher's `state/<name>`, with the
+registry's device_class / state_class / unit, so the Energy dashboard offers import/export (kWh,
+total_increasing) and gas (m³, device_class gas) with no YAML. One device per meter: identifiers from the
+meter id, manufacturer from the header's FLAG id, model from the header, sw_version from 0-0:96.1.4 (e-MUCS)
+or 1-3:0.2.8 (DSMR). Tariff registers exist twice (`energy_import_tariff1` and the country's
+`energy_import_day`): the honest tariffN names are created disabled in HA to avoid duplicates on screens.
+Profile buffers (13-month peaks, power-failure log) are not sensors (their state would exceed HA's
+255 characters); identification and counters go to the diagnostic category.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from importlib import metadata
+from typing import Any
+
+from dsmr_parser import StateValue, Telegram, Value, lookup, state_values
+
+
+def _version() -> str:
+    try:
+        return metadata.version("p1-gateway")
+    except metadata.PackageNotFoundError:
+        return "unknown"
+
+
+ORIGIN = {"name": "p1-gateway", "sw_version": _version()}
+
+# DSMR/e-MUCS headers start with the manufacturer's 3-letter FLAG id (FLAG association register).
+FLAG_MANUFACTURERS = {
+    "FLU": "Fluvius",
+    "ISK": "Iskraemeco",
+    "KFM": "Kaifa",
+    "KAI": "Kaifa",
+    "SAG": "Sagemcom",
+    "ESY": "EasyMeter",
+    "EST": "Sagemcom",
+    "LGF": "Landis+Gyr",
+    "XMX": "Xemex",
+    "KMP": "Kamstrup",
+    "KAM": "Kamstrup",
+    "ZIV": "ZIV",
+    "ELS": "Elster",
+    "NWA": "NWA",
+}
+
+# HA wants the superscript cube for volumes; the meter sends "m3".
+HA_UNITS = {"m3": "m³"}
+
+_DIAGNOSTIC = re.compile(
+    r"^(emucs_version|dsmr_version|equipment_id.*|meter_serial|logical_device_name|meter_time|text_message.*"
+    r"|mbus\d_.*|limiter_threshold|fuse_threshold_.*|power_failures|long_power_failures|voltage_sags_.*"
+    r"|voltage_swells_.*|prepay_.*_credit_status|prepay_.*_emergency_status)$"
+)
+_TARIFF_NAME = re.compile(r"_tariff\d$")
+_UNSAFE = re.compile(r"[^A-Za-z0-9_-]+")
+
+
+def topic_safe(text: str) -> str:
+    """A meter id usable as one MQTT topic level and HA object id (`/`, `+`, `#`, spaces -> `_`)."""
+    return _UNSAFE.sub("_", text).strip("_") or "meter"
+
+
+def device_info(telegram: Telegram) -> dict[str, Any]:
+    """The HA device block of a meter: identifiers, name, manufacturer, model, sw_version, serial."""
+    meter_id = telegram.meter_id
+    header = telegram.header
+    flag = header[:3].upper()
+    model = re.sub(r"^\\\d", "", header[4:]) if len(header) > 4 else header
+    device: dict[str, Any] = {
+        "identifiers": [f"p1gw_{topic_safe(meter_id)}"],
+        "name": f"P1 meter {meter_id}",
+        "manufacturer": FLAG_MANUFACTURERS.get(flag, flag or "unknown"),
+        "model": model or header,
+        "serial_number": meter_id,
+    }
+    if "0-0:96.1.4" in telegram.values:
+        device["sw_version"] = f"e-MUCS {telegram.values['0-0:96.1.4'].value}"
+    elif "1-3:0.2.8" in telegram.values:
+        raw = str(telegram.values["1-3:0.2.8"].value)
+        device["sw_version"] = (
+            f"DSMR {raw[0]}.{raw[1:]}" if raw.isdigit() and len(raw) >= 2 else f"DSMR {raw}"
+        )
+    return device
+
+
+def _friendly(name: str) -> str:
+    words = name.replace("_", " ")
+    for short, long in (
+        ("l1", "L1"),
+        ("l2", "L2"),
+        ("l3", "L3"),
+        ("mbus", "M-Bus "),
+        ("prepay", "Prepayment"),
+    ):
+        words = re.sub(rf"\b{short}", long, words)
+    return words[:1].upper() + words[1:]
+
+
+def sensor_config(
+    meter_id: str,
+    state: StateValue,
+    *,
+    base_topic: str,
+    availability_topic: str | None,
+    device: Mapping[str, Any],
+) -> dict[str, Any] | None:
+    """The discovery payload of one state value, or None when it is not a sensor (profile buffers)."""
+    if isinstance(state.value.value, tuple):
+        return None
+    object_id = f"p1gw_{topic_safe(meter_id)}_{state.name}".lower()
+    config: dict[str, Any] = {
+        "name": _friendly(state.name),
+        "unique_id": object_id,
+        "object_id": object_id,
+        "default_entity_id": f"sensor.{object_id}",
+        "state_topic": f"{base_topic.rstrip('/')}/state/{state.name}",
+        "device": dict(device),
+        "origin": ORIGIN,
+    }
+    if availability_topic:
+        config["availability_topic"] = availability_topic
+        config["payload_available"] = "online"
+        config["payload_not_available"] = "offline"
+    if state.device_class:
+        config["device_class"] = state.device_class
+    if state.state_class:
+        config["state_class"] = state.state_class
+    if state.unit:
+        config["unit_of_measurement"] = HA_UNITS.get(state.unit, state.unit)
+    obj = lookup(state.code)
+    if obj is not None and obj.decimals and obj.kind in ("decimal", "timestamped", "legacy_gas"):
+        config["suggested_display_precision"] = obj.decimals
+    if _DIAGNOSTIC.match(state.name):
+        config["entity_category"] = "diagnostic"
+    if _TARIFF_NAME.search(state.name):
+        config["enabled_by_default"] = False
+    return config
+
+
+def discovery_messages(
+    telegram: Telegram,
+    *,
+    base_topic: str,
+    discovery_prefix: str = "homeassistant",
+    availability_topic: str | None = None,
+    country: str | None = None,
+    names: set[str] | None = None,
+) -> list[tuple[str, dict[str, Any]]]:
+    """(topic, payload) of every sensor of this telegram (only `names` when given), in registry order.
+
+    Args:
+        base_topic: the meter's base topic (`p1gw/<meter_id>`); state topics are `<base>/state/<name>`.
+        discovery_prefix: HA's discovery prefix (`homeassistant` unless changed in HA).
+        availability_topic: `<base>/availability`, or None when the publisher has no last will.
+        country: `BE`/`NL` tariff labels; detected from the telegram when None.
+        names: restrict to these state names (new values appearing in a later telegram).
+    """
+    meter = topic_safe(telegram.meter_id)
+    device = device_info(telegram)
+    out: list[tuple[str, dict[str, Any]]] = []
+    for name, state in state_values(telegram, country).items():
+        if names is not None and name not in names:
+            continue
+        config = sensor_config(
+            telegram.meter_id,
+            state,
+            base_topic=base_topic,
+            availability_topic=availability_topic,
+            device=device,
+        )
+        if config is not None:
+            out.append((f"{discovery_prefix.rstrip('/')}/sensor/{meter}_{name}/config", config))
+    return out
+
+
+# S1 (Fluvius' fast port) values published by the gateway beside the P1 ones: `s1_<kind>[_lN]`.
+S1_SENSORS: dict[str, tuple[str | None, str]] = {
+    "voltage": ("voltage", "V"),
+    "current": ("current", "A"),
+    "power": ("power", "W"),
+    "frequency": ("frequency", "Hz"),
+    "thd": (None, "%"),
+}
+
+
+def extra_discovery_messages(
+    meter_id: str,
+    names: set[str],
+    *,
+    base_topic: str,
+    discovery_prefix: str = "homeassistant",
+    availability_topic: str | None = None,
+) -> list[tuple[str, dict[str, Any]]]:
+    """Discovery for values that come from outside a telegram (the S1 port's `s1_*` measurements).
+
+    They join the meter's device (same identifiers as the P1 sensors), as measurements.
+    """
+    meter = topic_safe(meter_id)
+    device = {"identifiers": [f"p1gw_{meter}"], "name": f"P1 meter {meter_id}"}
+    out: list[tuple[str, dict[str, Any]]] = []
+    for name in sorted(names):
+        device_class, unit = S1_SENSORS.get(name.removeprefix("s1_").split("_")[0], (None, ""))
+        state = StateValue(name, "", Value(None), unit or None, device_class, "measurement")
+        config = sensor_config(
+            meter_id, state, base_topic=base_topic, availability_topic=availability_topic, device=device
+        )
+        if config is not None:
+            out.append((f"{discovery_prefix.rstrip('/')}/sensor/{meter}_{name}/config", config))
+    return out

@@ -1,0 +1,292 @@
+"""Run a simulated smart meter: P1 telegrams (or S1 frames) to a file, stdout, a pty or a TCP server.
+
+Examples:
+  p1gw sim --meter be-3ph --out - --count 3 --fast          three telegrams on stdout
+  p1gw sim --meter be-1ph --pty                             prints /dev/pts/N, then one telegram a second
+  p1gw sim --meter nl-dsmr5 --tcp 127.0.0.1:2001 --speed 10 a ser2net-like server, 10x real time
+  p1gw sim --meter be-3ph --start 2026-03-29T00:00:00+01:00 --duration 1d --fast --out day.txt \\
+           --truth day_qh.csv                               a DST day and its exact quarter-hour deltas
+  p1gw sim --prepayment --credit 1 --scenario topups.toml --every 60 --duration 12h --fast --out -
+  p1gw sim --faults corrupt=0.05,bad_crc=0.01,silence=30s@1h,clock_jump=+3600@2h --pty
+  p1gw sim --s1 --meter be-3ph --tcp 127.0.0.1:2002          the S1 port (binary HDLC frames)
+  p1gw sim --community 12 --pv 250 --wind 2000 --duration 1y --out community/   members.csv + data.csv
+
+Meters: be-1ph, be-3ph (e-MUCS 1.7), nl-dsmr5, dsmr22 (every 10 s, no CRC). Calendars (--calendar):
+wallonia-2026, wallonia-legacy, flanders-legacy, brussels, nl, single. Durations: 90s, 15m, 6h, 6d, 2w, 1y.
+Without --fast the simulated clock runs at --speed x real time (default 1). See docs/simulator.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import csv
+import os
+import socket
+import sys
+import threading
+import time
+import tty
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from decimal import Decimal, InvalidOperation
+from typing import IO, Any
+
+from .calendars import CALENDARS, ZONE
+from .faults import parse_duration, parse_faults
+from .kinds import KINDS
+from .meter import PrepaymentOptions, QuarterHourTruth
+from .scenario import load_scenario
+from .simulation import Simulation
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--meter", default="be-3ph", choices=sorted(KINDS), help="meter type (default be-3ph)"
+    )
+    parser.add_argument("--seed", type=int, default=0, help="random seed (same seed, same telegrams)")
+    parser.add_argument("--start", help="ISO start time (default: now, whole second)")
+    parser.add_argument(
+        "--calendar", choices=sorted(CALENDARS), help="tariff calendar (default: the meter's)"
+    )
+    pace = parser.add_mutually_exclusive_group()
+    pace.add_argument("--speed", type=float, default=1.0, help="simulated seconds per real second")
+    pace.add_argument("--fast", action="store_true", help="as fast as possible (simulated clock)")
+    stop = parser.add_mutually_exclusive_group()
+    stop.add_argument("--count", type=int, help="stop after N telegrams")
+    stop.add_argument("--duration", help="stop after this simulated time (90s, 15m, 6h, 6d, 1y)")
+    parser.add_argument("--every", type=int, help="one telegram per N simulated seconds (model steps 1 s)")
+    out = parser.add_mutually_exclusive_group()
+    out.add_argument("--out", help="output file, '-' for stdout (a directory with --community)")
+    out.add_argument("--pty", action="store_true", help="create a pty; prints the device path first")
+    out.add_argument("--tcp", metavar="HOST:PORT", help="TCP server; every client gets the stream")
+    parser.add_argument("--prepayment", action="store_true", help="run the prepayment function")
+    parser.add_argument("--credit", default="20.00", help="start credit in EUR (with --prepayment)")
+    parser.add_argument("--preset", choices=("ores", "fluvius"), default="ores", help="prepayment rules")
+    parser.add_argument("--accounting", choices=("immediate", "central"), default="immediate")
+    parser.add_argument("--scenario", help="TOML timeline (top-ups, button, leak test, loads, faults)")
+    parser.add_argument("--faults", help="e.g. corrupt=0.05,bad_crc=0.01,truncate=0.01,silence=30s@1h")
+    parser.add_argument("--truth", help="write the exact per-quarter-hour register deltas (Wh) as CSV")
+    parser.add_argument("--s1", action="store_true", help="stream the S1 port (binary frames) instead of P1")
+    parser.add_argument("--community", type=int, metavar="N", help="write N members' quarter-hours (CSV)")
+    parser.add_argument("--pv", type=float, default=0.0, help="community PV park size, kWp")
+    parser.add_argument("--wind", type=float, default=0.0, help="community wind turbine size, kW")
+
+
+def _fail(message: str) -> int:
+    print(f"p1gw sim: {message}", file=sys.stderr)
+    return 2
+
+
+def _start(text: str | None) -> datetime:
+    if not text:
+        return datetime.now(UTC).replace(microsecond=0).astimezone(ZONE)
+    when = datetime.fromisoformat(text)
+    return when if when.tzinfo is not None else when.replace(tzinfo=ZONE)
+
+
+class _Sink:
+    """Where bytes go: a file, a pty master, or all TCP clients."""
+
+    def __init__(self, args: argparse.Namespace) -> None:
+        self.file: IO[bytes] | None = None
+        self.master: int | None = None
+        self.server: socket.socket | None = None
+        self.clients: list[socket.socket] = []
+        self.lock = threading.Lock()
+        if args.pty:
+            master, slave = os.openpty()
+            tty.setraw(slave)
+            os.set_blocking(master, False)
+            self.master, self._slave = master, slave
+            print(os.ttyname(slave), flush=True)
+        elif args.tcp:
+            host, _, port = args.tcp.rpartition(":")
+            srv = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            srv.bind((host or "127.0.0.1", int(port)))
+            srv.listen(16)
+            self.server = srv
+            h, p = srv.getsockname()
+            print(f"tcp://{h}:{p}", flush=True)
+            threading.Thread(target=self._accept, daemon=True).start()
+        elif args.out in (None, "-"):
+            self.file = sys.stdout.buffer
+        else:
+            self.file = open(args.out, "wb")  # noqa: SIM115
+
+    def _accept(self) -> None:
+        assert self.server is not None
+        while True:
+            try:
+                conn, _ = self.server.accept()
+            except OSError:
+                return
+            conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            conn.settimeout(2.0)
+            with self.lock:
+                self.clients.append(conn)
+
+    def write(self, data: bytes) -> None:
+        if not data:
+            return
+        if self.file is not None:
+            self.file.write(data)
+        elif self.master is not None:
+            with contextlib.suppress(
+                BlockingIOError, OSError
+            ):  # nobody reading: bytes are lost, as on a wire
+                os.write(self.master, data)
+        else:
+            with self.lock:
+                for c in list(self.clients):
+                    try:
+                        c.sendall(data)
+                    except OSError:
+                        self.clients.remove(c)
+                        c.close()
+
+    def close(self) -> None:
+        if self.file is not None:
+            self.file.flush()
+            if self.file is not sys.stdout.buffer:
+                self.file.close()
+        if self.server is not None:
+            self.server.close()
+            with self.lock:
+                for c in self.clients:
+                    c.close()
+
+
+def _paced(items: Iterator[tuple[int, bytes]], speed: float | None) -> Iterator[bytes]:
+    t0 = time.monotonic()
+    for offset, data in items:
+        if speed:
+            delay = t0 + offset / speed - time.monotonic()
+            if delay > 0:
+                time.sleep(delay)
+        yield data
+
+
+def _truth_writer(path: str) -> tuple[IO[str], Any]:
+    f = open(path, "w", newline="")  # noqa: SIM115
+    w = csv.writer(f)
+    w.writerow(
+        [
+            "start",
+            "end",
+            "import_t1_wh",
+            "import_t2_wh",
+            "export_t1_wh",
+            "export_t2_wh",
+            "import_wh",
+            "export_wh",
+            "avg_import_w",
+        ]
+    )
+    return f, w
+
+
+def _truth_row(qh: QuarterHourTruth) -> list[object]:
+    end = datetime.fromtimestamp(qh.start.timestamp() + 900, UTC).astimezone(ZONE)
+    return [
+        qh.start.isoformat(),
+        end.isoformat(),
+        qh.import_t1_wh,
+        qh.import_t2_wh,
+        qh.export_t1_wh,
+        qh.export_t2_wh,
+        qh.import_wh,
+        qh.export_wh,
+        4 * qh.import_wh,
+    ]
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        start = _start(args.start)
+        duration_s = parse_duration(args.duration) if args.duration else None
+        if args.community is not None:
+            return _community(args, start, duration_s)
+        faults = parse_faults(args.faults) if args.faults else None
+        scenario = load_scenario(args.scenario, start) if args.scenario else None
+        prepay = None
+        if args.prepayment:
+            prepay = PrepaymentOptions(
+                credit_eur=Decimal(args.credit), preset=args.preset, accounting=args.accounting
+            )
+        sim = Simulation(
+            args.meter,
+            args.seed,
+            start,
+            every=args.every,
+            count=args.count,
+            duration_s=duration_s,
+            prepayment=prepay,
+            scenario=scenario,
+            faults=faults,
+            calendar=args.calendar,
+        )
+    except (ValueError, InvalidOperation, OSError) as exc:
+        return _fail(str(exc))
+    if args.s1 and not sim.meter.kind.s1:
+        return _fail(f"meter {args.meter} has no S1 port (be-1ph and be-3ph have one)")
+    try:
+        sink = _Sink(args)
+    except OSError as exc:
+        return _fail(f"cannot open the output: {exc}")
+    truth = _truth_writer(args.truth) if args.truth else None
+    speed = None if args.fast else args.speed
+    sent = 0
+    try:
+        if args.s1:
+            items = _s1_items(sim, args.count, duration_s)
+        else:
+            items = ((sim.offset_s, frame) for _, frame in sim)
+        for data in _paced(items, speed):
+            sink.write(data)
+            sent += 1
+            if truth is not None:
+                for qh in sim.drain_quarter_hours():
+                    truth[1].writerow(_truth_row(qh))
+            for note in sim.meter.drain_notifications():
+                print(
+                    f"{note.at.isoformat()} {note.energy} {note.kind.value}: {note.message}", file=sys.stderr
+                )
+    except (KeyboardInterrupt, BrokenPipeError):
+        pass
+    finally:
+        with contextlib.suppress(BrokenPipeError):
+            sink.close()
+        if truth is not None:
+            truth[0].close()
+    if sim.injector is not None:
+        counts = ", ".join(f"{k}={v}" for k, v in sim.injector.counts.items() if v)
+        print(f"p1gw sim: {sent} writes; faults: {counts or 'none'}", file=sys.stderr)
+    return 0
+
+
+def _s1_items(sim: Simulation, count: int | None, duration_s: int | None) -> Iterator[tuple[int, bytes]]:
+    from .s1 import S1Generator
+
+    gen = S1Generator(sim.meter)
+    n = 0
+    while (count is None or n < count) and (duration_s is None or sim.offset_s < duration_s):
+        frames = gen.second()
+        n += 1
+        yield sim.offset_s, frames
+
+
+def _community(args: argparse.Namespace, start: datetime, duration_s: int | None) -> int:
+    from .community import write_community
+
+    if not args.out or args.out == "-":
+        return _fail("--community needs --out DIR")
+    if args.community < 1:
+        return _fail("--community needs at least 1 member")
+    t0 = time.perf_counter()
+    members, data, rows = write_community(
+        args.out, args.community, args.pv, args.wind, start, duration_s or 7 * 86400, args.seed
+    )
+    print(f"{members} and {data}: {rows} rows in {time.perf_counter() - t0:.1f} s", file=sys.stderr)
+    return 0

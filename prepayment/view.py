@@ -1,0 +1,159 @@
+"""Read-only views of an account: the JSON state for MQTT/HTTP and the advice sentence.
+
+Strategy: computed on demand from the account's public properties (nothing cached, nothing mutated).
+Money and energy are JSON numbers (floats of 2- or 3-decimal values, exact enough for display;
+the exact figures live in `snapshot()`), times are ISO 8601 with offset.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from decimal import ROUND_FLOOR, Decimal
+from typing import TYPE_CHECKING, Any
+
+from .events import EmergencyState, SupplyState
+
+if TYPE_CHECKING:
+    from .account import PrepaymentAccount
+
+_MILLI = Decimal("0.001")
+HISTORY_DAYS = 30
+
+
+def balance_energy(acc: PrepaymentAccount) -> Decimal:
+    """The balance converted to energy at the price of the current tariff period (3 decimals)."""
+    price = acc.config.price_eur(acc.current_period)
+    if not price:
+        return Decimal(0)
+    return (acc.balance_eur / price).quantize(_MILLI, rounding=ROUND_FLOOR)
+
+
+def credit_status_bits(acc: PrepaymentAccount) -> int:
+    """DLMS Account (class 111) credit status: bit0 in credit, bit1 low credit, bit2 next credit
+    enabled, bit3 next credit selectable, bit5 selectable credit in use, bit6 out of credit."""
+    es = acc.emergency_state
+    bits = 0
+    if acc.balance_eur > 0:
+        bits |= 1
+    if acc.low_credit:
+        bits |= 2
+    if acc.emergency_limit_eur > 0 and es in (EmergencyState.ENABLED, EmergencyState.INVOKED):
+        bits |= 4
+    if es is EmergencyState.SELECTABLE:
+        bits |= 8
+    if es is EmergencyState.IN_USE:
+        bits |= 32
+    if acc.exhausted:
+        bits |= 64
+    return bits
+
+
+def what_to_do(acc: PrepaymentAccount) -> str:
+    """One plain sentence telling the customer what to do now."""
+    cfg = acc.config
+    gas = cfg.energy == "gas"
+    need = max(Decimal(0), cfg.reconnect_min_eur - acc.balance_eur)
+    button = (
+        "close all gas appliances and hold the button for 3 s to start the leak test"
+        if gas
+        else ("press the green button for 5 s")
+    )
+    supply = acc.supply_state
+    if acc.leak_test_until is not None:
+        until = acc.leak_test_until.astimezone(_tz(acc))
+        return f"Leak test running: keep all gas appliances closed until {until:%H:%M}"
+    if supply is SupplyState.DISCONNECTED:
+        if need > 0:
+            return f"Top up at least {need:.2f} EUR, then {button}"
+        return f"Supply off: {button}"
+    if supply is SupplyState.READY:
+        return f"{button[0].upper()}{button[1:]} to restore the supply"
+    if supply is SupplyState.LIMITED:
+        return (
+            f"Supply limited to {acc.power_limit_kw} kW: top up at least {max(need, Decimal('0.01')):.2f}"
+            " EUR to lift the limit"
+        )
+    if acc.interruption_deferred_until is not None:
+        until = acc.interruption_deferred_until.astimezone(_tz(acc))
+        return (
+            f"Credit exhausted: top up at least {need:.2f} EUR before {until:%Y-%m-%d %H:%M} "
+            "or the supply will be interrupted"
+        )
+    es = acc.emergency_state
+    if es is EmergencyState.SELECTABLE:
+        return (
+            f"Low balance: hold the button for 3 s to use the {acc.emergency_limit_eur} EUR "
+            "emergency credit, or top up"
+        )
+    if es in (EmergencyState.IN_USE, EmergencyState.EXHAUSTED):
+        return (
+            f"Emergency credit in use ({acc.emergency_remaining_eur} EUR left): top up at least "
+            f"{-acc.balance_eur:.2f} EUR to repay it"
+        )
+    if acc.low_credit:
+        return f"Balance low ({acc.balance_eur} EUR): top up soon"
+    return "Nothing to do"
+
+
+def _tz(acc: PrepaymentAccount) -> Any:
+    from .calendar import zone
+
+    return zone(acc.config.timezone)
+
+
+def account_state(acc: PrepaymentAccount) -> dict[str, Any]:
+    """The JSON state of docs/prepayment.md."""
+    cfg = acc.config
+    plan = acc.payment_plan
+    plan_json: dict[str, Any] | None = None
+    if plan is not None:
+        remaining = 0
+        if plan.instalment_eur > 0 and acc.debt_eur > 0:
+            remaining = int(-(-acc.debt_eur // plan.instalment_eur))
+        nxt = acc.payment_plan_next_due
+        plan_json = {
+            "instalment_eur": float(plan.instalment_eur),
+            "interval_days": plan.interval_days,
+            "top_up_share": float(plan.top_up_share),
+            "next_due": None if nxt is None else nxt.isoformat(),
+            "remaining_instalments": remaining,
+        }
+    today = acc.now.astimezone(_tz(acc)).date()
+    history = [
+        {"date": d.isoformat(), "energy": float(e), "eur": float(eur)}
+        for d, e, eur in acc.history(today + timedelta(days=1), HISTORY_DAYS)
+    ]
+    limit = acc.power_limit_kw
+    return {
+        "at": acc.now.isoformat(),
+        "energy": cfg.energy,
+        "energy_unit": cfg.energy_unit,
+        "accounting": cfg.accounting,
+        "balance_eur": float(acc.balance_eur),
+        "balance_updated_at": acc.balance_updated_at.isoformat(),
+        "unposted_eur": float(acc.unposted_eur),
+        "balance_energy": float(balance_energy(acc)),
+        "tariff_period": acc.current_period,
+        "price_eur": float(cfg.price_eur(acc.current_period)),
+        "emergency_credit_eur": {
+            "remaining": float(acc.emergency_remaining_eur),
+            "limit": float(acc.emergency_limit_eur),
+        },
+        "emergency_state": acc.emergency_state.name.lower(),
+        "credit_status": credit_status_bits(acc),
+        "low_credit": acc.low_credit,
+        "debt_eur": float(acc.debt_eur),
+        "payment_plan": plan_json,
+        "start_credit_due_eur": float(acc.start_credit_due_eur),
+        "supply_state": acc.supply_state.value,
+        "breaker_state": acc.supply_state.breaker,
+        "power_limit_kw": None if limit is None else float(limit),
+        "interruption_deferred_until": _iso(acc.interruption_deferred_until),
+        "leak_test_until": _iso(acc.leak_test_until),
+        "what_to_do": what_to_do(acc),
+        "history": history,
+    }
+
+
+def _iso(t: Any) -> str | None:
+    return None if t is None else str(t.isoformat())

@@ -1,0 +1,1 @@
+"""Energy sharing: quarter-hour allocation keys, KPIs, reports and the community hub."""

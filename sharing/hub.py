@@ -1,0 +1,352 @@
+"""The community hub: many gateways' quarter-hours in, each member's allocated share out.
+
+Strategy: a synchronous core (:class:`HubCore`) over a store (:class:`HubStore`, SQLite or
+PostgreSQL with the same SQL) and an asyncio shell (:func:`run_hub`) that only moves messages.
+
+- Readings are upserted keyed by (EAN, start): duplicates change nothing, a late correction replaces
+  the old value. The upsert's ``RETURNING`` tells which quarter-hours actually changed.
+- After its write is committed, a worker checks in the store whether every member's reading for a
+  changed quarter-hour is in; if so it allocates it (final). Several workers sharing the load via
+  an MQTT 5 shared subscription all see the same store, and the last writer to commit always sees
+  the complete set, so no quarter-hour is forgotten; two workers allocating the same one write the
+  same rows (idempotent).
+- :meth:`HubCore.sweep` (called periodically with the current time, the clock lives in the shell)
+  allocates quarter-hours still incomplete ``deadline_s`` after their end, with missing members
+  counted as zero, flagged provisional. Late data for a provisional quarter-hour recomputes it.
+- Every (re)allocation whose numbers or flag changed is published per member, retained, QoS 1, on
+  ``p1gw/<meter_id>/community`` (EAN when the member has no meter_id).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import sqlite3
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+from zoneinfo import ZoneInfo
+
+import numpy as np
+
+from sharing.clock import DEFAULT_TZ, QUARTER_S, parse_start, period_of
+from sharing.csvio import Community, format_kwh, parse_kwh
+from sharing.engine import allocate
+from sharing.keys import AllocationKey
+
+log = logging.getLogger("p1gw.hub")
+
+SCHEMA = (
+    """CREATE TABLE IF NOT EXISTS sharing_readings (
+        ean TEXT NOT NULL, start_ts BIGINT NOT NULL,
+        consumption_wh BIGINT NOT NULL, injection_wh BIGINT NOT NULL,
+        PRIMARY KEY (ean, start_ts))""",
+    """CREATE TABLE IF NOT EXISTS sharing_allocations (
+        ean TEXT NOT NULL, start_ts BIGINT NOT NULL,
+        shared_wh BIGINT NOT NULL, residual_wh BIGINT NOT NULL, surplus_wh BIGINT NOT NULL,
+        provisional INTEGER NOT NULL,
+        PRIMARY KEY (ean, start_ts))""",
+)
+UPSERT_READING = """INSERT INTO sharing_readings (ean, start_ts, consumption_wh, injection_wh)
+    VALUES (?, ?, ?, ?)
+    ON CONFLICT (ean, start_ts) DO UPDATE SET
+        consumption_wh = excluded.consumption_wh, injection_wh = excluded.injection_wh
+    WHERE sharing_readings.consumption_wh <> excluded.consumption_wh
+       OR sharing_readings.injection_wh <> excluded.injection_wh
+    RETURNING start_ts"""
+UPSERT_ALLOCATION = """INSERT INTO sharing_allocations
+    (ean, start_ts, shared_wh, residual_wh, surplus_wh, provisional) VALUES (?, ?, ?, ?, ?, ?)
+    ON CONFLICT (ean, start_ts) DO UPDATE SET shared_wh = excluded.shared_wh,
+        residual_wh = excluded.residual_wh, surplus_wh = excluded.surplus_wh,
+        provisional = excluded.provisional"""
+
+
+class HubStore:
+    """Readings and allocations in SQLite (a file path) or PostgreSQL (a ``postgresql://`` URL)."""
+
+    def __init__(self, target: str | Path) -> None:
+        text = str(target)
+        self.postgres = text.startswith(("postgresql://", "postgres://"))
+        self.conn: Any
+        if self.postgres:
+            import psycopg  # optional dependency, only for PostgreSQL
+
+            self.conn = psycopg.connect(text)
+        else:
+            self.conn = sqlite3.connect(text, timeout=30)
+            self.conn.execute("PRAGMA journal_mode=WAL")
+            self.conn.execute("PRAGMA synchronous=NORMAL")
+        with self.transaction() as cur:
+            for statement in SCHEMA:
+                cur.execute(statement)
+
+    def _sql(self, statement: str) -> str:
+        return statement.replace("?", "%s") if self.postgres else statement
+
+    @contextlib.contextmanager
+    def transaction(self) -> Any:
+        cur = self.conn.cursor()
+        try:
+            yield cur
+            self.conn.commit()
+        except BaseException:
+            self.conn.rollback()
+            raise
+        finally:
+            cur.close()
+
+    def upsert_readings(self, rows: Iterable[tuple[str, int, int, int]]) -> set[int]:
+        """Store readings; returns the starts whose stored values are new or changed."""
+        changed: set[int] = set()
+        with self.transaction() as cur:
+            for row in rows:
+                cur.execute(self._sql(UPSERT_READING), row)
+                changed.update(int(r[0]) for r in cur.fetchall())
+        return changed
+
+    def readings(self, start_ts: int) -> dict[str, tuple[int, int]]:
+        with self.transaction() as cur:
+            cur.execute(
+                self._sql("SELECT ean, consumption_wh, injection_wh FROM sharing_readings "
+                          "WHERE start_ts = ?"), (start_ts,))  # fmt: skip
+            return {str(e): (int(c), int(i)) for e, c, i in cur.fetchall()}
+
+    def allocation(self, start_ts: int) -> dict[str, tuple[int, int, int, bool]]:
+        with self.transaction() as cur:
+            cur.execute(
+                self._sql("SELECT ean, shared_wh, residual_wh, surplus_wh, provisional "
+                          "FROM sharing_allocations WHERE start_ts = ?"), (start_ts,))  # fmt: skip
+            return {str(e): (int(s), int(r), int(u), bool(p)) for e, s, r, u, p in cur.fetchall()}
+
+    def save_allocation(self, start_ts: int, rows: Sequence[tuple[str, int, int, int, bool]]) -> None:
+        with self.transaction() as cur:
+            for ean, shared, residual, surplus, provisional in rows:
+                cur.execute(self._sql(UPSERT_ALLOCATION),
+                            (ean, start_ts, shared, residual, surplus, int(provisional)))  # fmt: skip
+
+    def unallocated_before(self, end_ts: int) -> list[int]:
+        """Starts with readings but no allocation whose quarter-hour started before ``end_ts``."""
+        with self.transaction() as cur:
+            cur.execute(
+                self._sql(
+                    "SELECT DISTINCT r.start_ts FROM sharing_readings r WHERE r.start_ts < ? AND "
+                    "NOT EXISTS (SELECT 1 FROM sharing_allocations a WHERE a.start_ts = r.start_ts)"
+                    " ORDER BY r.start_ts"
+                ),
+                (end_ts,),
+            )
+            return [int(r[0]) for r in cur.fetchall()]
+
+    def all_allocations(self) -> dict[tuple[str, int], tuple[int, int, int, bool]]:
+        with self.transaction() as cur:
+            cur.execute("SELECT ean, start_ts, shared_wh, residual_wh, surplus_wh, provisional "
+                        "FROM sharing_allocations")  # fmt: skip
+            return {(str(e), int(t)): (int(s), int(r), int(u), bool(p))
+                    for e, t, s, r, u, p in cur.fetchall()}  # fmt: skip
+
+    def close(self) -> None:
+        self.conn.close()
+
+
+@dataclass(frozen=True)
+class Publication:
+    topic: str
+    payload: str
+
+
+class RecordError(ValueError):
+    """A quarter-hour message the hub cannot use (logged and skipped)."""
+
+
+class HubCore:
+    """Allocation logic over a :class:`HubStore`; time is always passed in."""
+
+    def __init__(self, community: Community, key: AllocationKey, store: HubStore, *,
+                 deadline_s: int = 3600, tz: str = DEFAULT_TZ, base_topic: str = "p1gw") -> None:  # fmt: skip
+        self.community = community
+        self.key = key
+        self.store = store
+        self.deadline_s = deadline_s
+        self.zone = ZoneInfo(tz)
+        self.base_topic = base_topic
+        self.rejected = 0
+
+    def parse(self, topic: str, payload: bytes | str) -> tuple[str, int, int, int]:
+        """A gateway quarter-hour record -> (ean, start_ts, consumption_wh, injection_wh)."""
+        try:
+            record = json.loads(payload)
+            start = parse_start(str(record["start"]))
+            consumption = parse_kwh(str(record["import_kwh"]))
+            injection = parse_kwh(str(record["export_kwh"]))
+        except (ValueError, KeyError, TypeError) as exc:
+            raise RecordError(f"{topic}: unusable quarter-hour record ({exc})") from None
+        if consumption < 0 or injection < 0:
+            raise RecordError(f"{topic}: negative energy")
+        ean = str(record.get("ean") or "")
+        if ean not in self.community.by_ean:
+            parts = topic.split("/")
+            meter_id = str(record.get("meter_id") or (parts[-2] if len(parts) >= 2 else ""))
+            index = self.community.by_meter_id.get(meter_id)
+            if index is None:
+                raise RecordError(f"{topic}: meter {meter_id!r} / EAN {ean!r} is not a member")
+            ean = self.community.members[index].ean
+        return ean, start, consumption, injection
+
+    def ingest(self, messages: Iterable[tuple[str, bytes | str]]) -> list[Publication]:
+        """Store a batch of (topic, payload) messages and allocate what became allocatable."""
+        rows: dict[tuple[str, int], tuple[str, int, int, int]] = {}
+        for topic, payload in messages:
+            try:
+                row = self.parse(topic, payload)
+            except RecordError as exc:
+                self.rejected += 1
+                log.warning("%s", exc)
+                continue
+            rows[(row[0], row[1])] = row  # the last of duplicates in one batch wins
+        changed = self.store.upsert_readings(rows.values())
+        publications: list[Publication] = []
+        for start in sorted(changed):
+            readings = self.store.readings(start)
+            complete = len(readings) == len(self.community.members)
+            if complete or self.store.allocation(start):
+                publications += self.allocate_start(start, readings, provisional=not complete)
+        return publications
+
+    def sweep(self, now_ts: float) -> list[Publication]:
+        """Allocate, provisionally, quarter-hours still incomplete ``deadline_s`` after their end."""
+        cutoff = int(now_ts) - self.deadline_s - QUARTER_S
+        publications: list[Publication] = []
+        for start in self.store.unallocated_before(cutoff + 1):
+            readings = self.store.readings(start)
+            complete = len(readings) == len(self.community.members)
+            publications += self.allocate_start(start, readings, provisional=not complete)
+        return publications
+
+    def allocate_start(self, start_ts: int, readings: dict[str, tuple[int, int]], *,
+                       provisional: bool) -> list[Publication]:  # fmt: skip
+        """Allocate one quarter-hour; store and publish only what changed."""
+        members = self.community.members
+        cons = np.array([[readings.get(m.ean, (0, 0))[0] for m in members]], dtype=np.int64)
+        inj = np.array([[readings.get(m.ean, (0, 0))[1] for m in members]], dtype=np.int64)
+        local = datetime.fromtimestamp(start_ts, self.zone)
+        period = np.array([period_of(local)], dtype=np.int64)
+        result = allocate(cons, inj, self.community.roles, self.key, period)
+        residual = result.residual_wh(cons)[0]
+        surplus = result.member_surplus_wh(inj)[0]
+        rows = [
+            (m.ean, int(result.received_wh[0, i]), int(residual[i]), int(surplus[i]), provisional)
+            for i, m in enumerate(members)
+        ]
+        before = self.store.allocation(start_ts)
+        fresh = [r for r in rows if before.get(r[0]) != r[1:]]
+        if not fresh:
+            return []
+        self.store.save_allocation(start_ts, fresh)
+        end = datetime.fromtimestamp(start_ts + QUARTER_S, self.zone).isoformat()
+        total_shared = int(result.received_wh.sum())
+        publications = []
+        index = self.community.by_ean
+        for ean, shared, res, sur, prov in fresh:
+            member = members[index[ean]]
+            c, i = int(cons[0, index[ean]]), int(inj[0, index[ean]])
+            payload = {
+                "ean": ean, "meter_id": member.meter_id, "start": local.isoformat(), "end": end,
+                "consumption_kwh": float(format_kwh(c)), "injection_kwh": float(format_kwh(i)),
+                "shared_kwh": float(format_kwh(shared)), "residual_kwh": float(format_kwh(res)),
+                "surplus_kwh": float(format_kwh(sur)), "provisional": prov, "key": self.key.name,
+                "community_shared_kwh": float(format_kwh(total_shared)),
+                "community_production_kwh": float(format_kwh(int(result.pool_wh[0]))),
+            }  # fmt: skip
+            topic = f"{self.base_topic}/{member.meter_id or ean}/community"
+            publications.append(Publication(topic, json.dumps(payload, separators=(",", ":"))))
+        return publications
+
+
+@dataclass(frozen=True)
+class HubConfig:
+    broker_url: str
+    store: str
+    client_id: str = "p1gw-hub"
+    group: str = "p1gw-hub"
+    deadline_s: int = 3600
+    sweep_every_s: float = 30.0
+    batch: int = 500
+    mqtt_v311: bool = False
+    base_topic: str = "p1gw"
+
+
+def subscription(config: HubConfig) -> str:
+    topic = f"{config.base_topic}/+/quarter_hour"
+    return f"$share/{config.group}/{topic}" if config.group else topic
+
+
+async def run_hub(config: HubConfig, community: Community, key: AllocationKey,
+                  stop: asyncio.Event | None = None,
+                  ready: asyncio.Event | None = None) -> None:  # fmt: skip
+    """Subscribe, store, allocate and publish until ``stop`` is set (or cancelled); ``ready`` is
+    set once the subscription is acknowledged."""
+    import aiomqtt
+    from paho.mqtt.packettypes import PacketTypes
+    from paho.mqtt.properties import Properties
+
+    url = urlparse(config.broker_url)
+    store = HubStore(config.store)
+    core = HubCore(community, key, store, deadline_s=config.deadline_s,
+                   base_topic=config.base_topic)  # fmt: skip
+    options: dict[str, Any] = {"identifier": config.client_id}
+    if config.mqtt_v311:
+        options.update(protocol=aiomqtt.ProtocolVersion.V311, clean_session=False)
+    else:
+        props = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
+        props.SessionExpiryInterval = 7 * 86_400  # keep the session (queued QoS 1) for a week
+        options.update(protocol=aiomqtt.ProtocolVersion.V5, clean_start=False, properties=props)
+    stop = stop or asyncio.Event()
+    try:
+        async with aiomqtt.Client(url.hostname or "127.0.0.1", url.port or 1883,
+                                  username=url.username, password=url.password,
+                                  **options) as client:  # fmt: skip
+            await client.subscribe(subscription(config), qos=1)
+            if ready is not None:
+                ready.set()
+            queue: asyncio.Queue[tuple[str, bytes]] = asyncio.Queue()
+
+            async def receive() -> None:
+                async for message in client.messages:
+                    payload = message.payload
+                    data = payload if isinstance(payload, bytes) else str(payload).encode()
+                    queue.put_nowait((str(message.topic), data))
+
+            async def publish(pubs: list[Publication]) -> None:
+                for pub in pubs:
+                    await client.publish(pub.topic, pub.payload, qos=1, retain=True)
+
+            receiver = asyncio.create_task(receive())
+            last_sweep = 0.0
+            try:
+                while not stop.is_set():
+                    batch: list[tuple[str, bytes]] = []
+                    with contextlib.suppress(TimeoutError):
+                        batch.append(await asyncio.wait_for(queue.get(), 0.2))
+                    while batch and not queue.empty() and len(batch) < config.batch:
+                        batch.append(queue.get_nowait())
+                    if batch:
+                        await publish(core.ingest(batch))
+                    now = time.time()
+                    if now - last_sweep >= config.sweep_every_s:
+                        last_sweep = now
+                        await publish(core.sweep(now))
+                    if receiver.done():
+                        receiver.result()  # surface a lost connection
+                        break
+            finally:
+                receiver.cancel()
+                with contextlib.suppress(asyncio.CancelledError, aiomqtt.MqttError):
+                    await receiver
+    finally:
+        store.close()

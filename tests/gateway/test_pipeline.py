@@ -1,0 +1,456 @@
+"""The pipeline end to end with real parts: simulator, TCP, SQLite on disk, Mosquitto; faults on the way.
+
+Truth is the simulator's own register deltas per quarter-hour (`Simulation.drain_quarter_hours`). A
+quarter-hour whose two boundary telegrams both reached the gateway must equal the truth exactly; one whose
+boundary was lost (a corrupted telegram, an outage) is interpolated and may differ by the energy of the
+missing seconds; the sum always telescopes, and no quarter-hour is ever stored or published twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import json
+import logging
+import socket
+from collections.abc import AsyncIterator
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from gateway.pipeline import Gateway, prepayment_from_telegram
+from gateway.sources import make_source
+from gateway.store import open_store
+from meter_sim.simulation import Simulation
+
+START = "2026-11-22T14:14:00+01:00"  # one minute before a quarter-hour boundary
+SPEED = 600.0  # a quarter-hour in 1.5 s
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def truth_by_start(truths: list[Any]) -> dict[str, tuple[int, int, int, int]]:
+    return {
+        t.start.isoformat(): (t.import_t1_wh, t.import_t2_wh, t.export_t1_wh, t.export_t2_wh) for t in truths
+    }
+
+
+def record_wh(record: dict[str, Any]) -> tuple[int, int, int, int]:
+    return tuple(
+        round(record[k] * 1000) for k in ("import_day", "import_night", "export_day", "export_night")
+    )  # type: ignore[return-value]
+
+
+def check_against_truth(
+    records: list[dict[str, Any]], truth: dict[str, tuple[int, int, int, int]], seen: set[str]
+) -> int:
+    """Exact where both boundaries were seen, close elsewhere; no duplicate; returns how many were exact."""
+    starts = [r["start"] for r in records]
+    assert len(starts) == len(set(starts)), "a quarter-hour was stored twice"
+    exact = 0
+    for record in records:
+        if record["start"] not in truth:
+            continue
+        want = truth[record["start"]]
+        got = record_wh(record)
+        if record["start"] in seen and record["end"] in seen and record["complete"]:
+            assert got == want, record
+            exact += 1
+        else:
+            assert sum(abs(a - b) for a, b in zip(got, want, strict=True)) <= 50, (record, want)
+    return exact
+
+
+class SimServer:
+    """A meter behind ser2net: the simulation runs on at `speed` whether or not a client listens;
+    `stop()`/`start()` restart the TCP server on the same port (telegrams meanwhile are lost)."""
+
+    def __init__(self, simulation: Simulation, speed: float) -> None:
+        self.simulation = simulation
+        self.speed = speed
+        self.port = free_port()
+        self.clients: set[asyncio.StreamWriter] = set()
+        self.server: asyncio.base_events.Server | None = None
+        self.task: asyncio.Task[None] | None = None
+        self.sent_times: list[datetime] = []
+
+    async def _client(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.clients.add(writer)
+        with contextlib.suppress(Exception):
+            await reader.read()
+        self.clients.discard(writer)
+
+    async def _produce(self) -> None:
+        loop = asyncio.get_running_loop()
+        t0, n = loop.time(), 0
+        frames = iter(self.simulation)
+        while True:
+            n += 1
+            await asyncio.sleep(max(0.0, t0 + n * self.simulation.every / self.speed - loop.time()))
+            at, frame = next(frames)
+            for writer in list(self.clients):
+                try:
+                    writer.write(frame)
+                except Exception:
+                    self.clients.discard(writer)
+            if self.clients:
+                self.sent_times.append(at)
+
+    async def start(self) -> None:
+        self.server = await asyncio.start_server(self._client, "127.0.0.1", self.port, reuse_address=True)
+        if self.task is None:
+            self.task = asyncio.create_task(self._produce())
+
+    async def stop(self) -> None:
+        assert self.server is not None
+        self.server.close()
+        for writer in list(self.clients):
+            writer.close()
+        self.clients.clear()
+        await self.server.wait_closed()
+
+    async def close(self) -> None:
+        if self.task is not None:
+            self.task.cancel()
+        with contextlib.suppress(Exception):
+            await self.stop()
+
+
+@contextlib.asynccontextmanager
+async def sim_server(speed: float = SPEED, **options: Any) -> AsyncIterator[SimServer]:
+    server = SimServer(Simulation("be-3ph", 3, datetime.fromisoformat(START), **options), speed)
+    await server.start()
+    try:
+        yield server
+    finally:
+        await server.close()
+
+
+async def watch(gateway: Gateway, seen: set[str], quarter_hours: list[dict[str, Any]]) -> None:
+    """A live-stream subscriber: meter times of the telegrams, and the quarter-hours as announced."""
+    async for item in gateway.subscribe():
+        if item["type"] == "telegram":
+            seen.add(item["data"]["timestamp"])
+        elif item["type"] == "quarter_hour":
+            quarter_hours.append(item["data"])
+
+
+async def until(predicate: Any, timeout: float = 20.0) -> None:
+    async with asyncio.timeout(timeout):
+        while not predicate():
+            await asyncio.sleep(0.02)
+
+
+async def test_sim_with_corrupted_telegrams_to_store_and_mqtt(
+    tmp_path: Path, mosquitto: Any, mqtt_collector: Any
+) -> None:
+    from gateway.mqtt import MqttPublisher
+
+    spec = f"sim:be-3ph?seed=3&speed={SPEED}&prepayment=20&start={START}&faults=corrupt=0.05"
+    source = make_source(spec)
+    store = open_store(tmp_path / "p1gw.sqlite")
+    seen: set[str] = set()
+    announced: list[dict[str, Any]] = []
+    async with (
+        mqtt_collector(mosquitto, "p1gw/#") as mqtt,
+        MqttPublisher(mosquitto.url, queue_path=tmp_path / "q.sqlite") as publisher,
+    ):
+        gateway = Gateway(source, store=store, publisher=publisher)
+        watcher = asyncio.create_task(watch(gateway, seen, announced))
+        async with gateway:
+            await until(lambda: gateway.quarter_hours_closed >= 3)
+            health = gateway.health()
+        watcher.cancel()
+        truth = truth_by_start(source.simulation.drain_quarter_hours())
+        await mqtt.wait_for(lambda m: m.topic.endswith("/quarter_hour"), count=3)
+        await mqtt.wait_for(lambda m: m.topic.endswith("/prepayment"))
+    stored = store.quarter_hours(
+        datetime.fromisoformat(START) - timedelta(hours=1), datetime.fromisoformat(START) + timedelta(hours=1)
+    )
+    store.close()
+
+    # the live stream announced exactly what the store holds, in order
+    assert [r["start"] for r in announced] == [r["start"] for r in stored]
+    assert check_against_truth(stored, truth, seen) >= 1
+    on_mqtt = [json.loads(m.payload) for m in mqtt.messages if m.topic.endswith("/quarter_hour")]
+    assert [r["start"] for r in on_mqtt] == [r["start"] for r in stored[: len(on_mqtt)]]
+    assert {r["start"]: record_wh(r) for r in on_mqtt} == {
+        r["start"]: record_wh(r) for r in stored[: len(on_mqtt)]
+    }
+    # 5 % corrupted: counted in health by reason, never data
+    assert health["frames"]["errors"] > 0
+    assert sum(health["frames"]["by_reason"].values()) == health["frames"]["errors"]
+    assert health["telegrams"] + health["frames"]["errors"] >= 0.99 * (len(seen) + health["frames"]["errors"])
+    assert health["quarter_hours"]["stored"] == len(stored)
+    assert health["status"] in ("ok", "degraded")
+    assert any(m.topic.endswith("/state/energy_import_day") for m in mqtt.messages)
+
+
+async def test_socket_source_restarted_and_restore_after_restart(tmp_path: Path) -> None:
+    db = tmp_path / "p1gw.sqlite"
+    async with sim_server() as meter:
+        seen: set[str] = set()
+        first: list[dict[str, Any]] = []
+        source = make_source(f"socket://127.0.0.1:{meter.port}", backoff_initial_s=0.05, backoff_max_s=0.1)
+        gateway = Gateway(source, store=open_store(db))
+        watcher = asyncio.create_task(watch(gateway, seen, first))
+        async with gateway:
+            await until(lambda: gateway.quarter_hours_closed >= 1)
+            await meter.stop()  # the ser2net server goes away for a while (~ 0.4 min of meter time)
+            await asyncio.sleep(0.05)
+            await meter.start()
+            await until(lambda: gateway.quarter_hours_closed >= 2)
+            assert gateway.source.status()["connects"] == 2
+        watcher.cancel()
+        gateway.store.close()
+
+        # a second gateway process continues from the checkpoint: no quarter-hour twice, none missing
+        source = make_source(f"socket://127.0.0.1:{meter.port}", backoff_initial_s=0.05, backoff_max_s=0.1)
+        gateway = Gateway(source, store=open_store(db))
+        watcher = asyncio.create_task(watch(gateway, seen, first))
+        async with gateway:
+            assert gateway.restored_from is not None
+            await until(lambda: gateway.quarter_hours_closed >= 2)
+        watcher.cancel()
+        truth = truth_by_start(meter.simulation.drain_quarter_hours())
+        store = gateway.store
+        stored = store.quarter_hours(
+            datetime.fromisoformat(START) - timedelta(hours=1),
+            datetime.fromisoformat(START) + timedelta(hours=3),
+        )
+        store.close()
+    starts = [datetime.fromisoformat(r["start"]) for r in stored]
+    assert all(b - a == timedelta(minutes=15) for a, b in itertools.pairwise(starts)), "a gap"
+    check_against_truth(stored, truth, seen)
+
+
+async def test_live_subscriber_never_blocks_the_pipeline(tmp_path: Path) -> None:
+    source = make_source(f"sim:be-1ph?seed=1&speed={SPEED}&start={START}")
+    gateway = Gateway(source, store=open_store(tmp_path / "db.sqlite"), live_queue_size=8)
+    stalled = gateway.subscribe()
+    first = asyncio.create_task(anext(stalled))  # subscribes, then never reads again
+    async with gateway:
+        await until(lambda: gateway.telegrams >= 300)
+    await first
+    assert gateway.live_dropped >= 250
+    assert gateway.health()["live"]["dropped"] == gateway.live_dropped
+    await stalled.aclose()
+    gateway.store.close()
+
+
+def test_prepayment_from_p1_lines() -> None:
+    from dsmr_parser import parse_telegram
+
+    sim = Simulation("be-3ph", 3, datetime.fromisoformat(START), count=2, prepayment=None)
+    frame = next(iter(sim))[1]
+    assert prepayment_from_telegram(parse_telegram(frame)) is None
+    from meter_sim.meter import PrepaymentOptions
+
+    sim = Simulation("be-3ph", 3, datetime.fromisoformat(START), count=2, prepayment=PrepaymentOptions())
+    state = prepayment_from_telegram(parse_telegram(next(iter(sim))[1]))
+    assert state is not None
+    assert state["balance_eur"] == 20 and state["supply_state"] == "connected" and state["in_credit"]
+    assert set(state["accounts"]) == {"electricity", "gas"}
+
+
+@pytest.mark.parametrize("action", ["top_up", "press_button", "set_load"])
+async def test_controls_reach_the_simulator(tmp_path: Path, action: str) -> None:
+    from gateway.view import ControlDenied
+
+    source = make_source(f"sim:be-3ph?seed=3&speed=60&prepayment=20&start={START}")
+    gateway = Gateway(source)
+    params = {
+        "top_up": {"id": "t1", "amount_eur": "10.00"},
+        "press_button": {},
+        "set_load": {"kw": "3.5", "duration_s": 60},
+    }[action]
+    async with gateway:
+        await until(lambda: gateway.telegrams >= 2)
+        result = await gateway.control(action, params)
+    assert result["action"] == action
+    if action == "top_up":
+        assert result["credited"] is True
+        assert result["prepayment"]["balance_eur"] > 25
+    other = Gateway(make_source(f"sim:be-1ph?start={START}"))
+    other.source.sim = None
+    with pytest.raises(ControlDenied):
+        await other.control(action, params)
+
+
+# -- a store that refuses writes (full disk), and history retention -----------------------------------------
+def store_full(store: Any, full: bool) -> None:
+    """A real SQLITE_FULL ("database or disk is full"): the SQLite file may not grow past the pages it has."""
+    conn = store._db.conn
+    pages = conn.execute("PRAGMA page_count").fetchone()[0]
+    conn.execute(f"PRAGMA max_page_count = {pages if full else 1_073_741_823}")
+
+
+class Fed:
+    """Drives a `Gateway` telegram by telegram (`handle`) from the simulator of its `sim:` source, with a
+    live-stream subscriber recording the quarter-hours as announced."""
+
+    def __init__(self, gateway: Gateway) -> None:
+        self.gateway = gateway
+        self.frames = iter(gateway.source.simulation)
+        self.announced: list[dict[str, Any]] = []
+        self.last_at: datetime | None = None
+        self._watcher = asyncio.create_task(watch(gateway, set(), self.announced))
+
+    async def until_closed(self, count: int) -> None:
+        from dsmr_parser import parse_telegram
+
+        target = self.gateway.quarter_hours_closed + count
+        while self.gateway.quarter_hours_closed < target:
+            self.last_at, frame = next(self.frames)
+            await self.gateway.handle(parse_telegram(frame))
+        await asyncio.sleep(0.05)  # let the subscriber take what was broadcast
+
+    def close(self) -> None:
+        self._watcher.cancel()
+
+
+def all_quarter_hours(store: Any) -> list[dict[str, Any]]:
+    at = datetime.fromisoformat(START)
+    return list(store.quarter_hours(at - timedelta(days=1), at + timedelta(days=1)))
+
+
+async def test_quarter_hours_closed_while_the_store_is_full_are_stored_then_published_in_order(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO)
+    source = make_source(f"sim:be-3ph?seed=3&every=10&start={START}")
+    store = open_store(tmp_path / "p1gw.sqlite")
+    gateway = Gateway(source, store=store)
+    await gateway.restore()
+    fed = Fed(gateway)
+    await fed.until_closed(2)
+    assert gateway.quarter_hours_stored == 2
+    before = list(fed.announced)
+
+    store_full(store, True)
+    await fed.until_closed(3)
+    assert gateway.store_errors > 0 and "full" in (gateway.store_last_error or "")
+    assert gateway.health()["quarter_hours"]["unstored"] == 3
+    assert fed.announced == before, "a quarter-hour was published before it was stored"
+    assert len(all_quarter_hours(store)) == 2
+    checkpoint = store.get_checkpoint()
+    assert checkpoint is not None and checkpoint["aggregator"]["open"]["start"] < int(
+        datetime.fromisoformat(fed.announced[-1]["end"]).timestamp() + 1
+    ), "the checkpoint moved past quarter-hours that are not stored"
+
+    store_full(store, False)
+    await fed.until_closed(1)
+    stored = all_quarter_hours(store)
+    assert gateway.health()["quarter_hours"]["unstored"] == 0
+    assert gateway.quarter_hours_stored == gateway.quarter_hours_closed == len(stored) == 6
+    starts = [datetime.fromisoformat(r["start"]) for r in stored]
+    assert all(b - a == timedelta(minutes=15) for a, b in itertools.pairwise(starts)), "a hole"
+    # announced once each, in order, only once stored, and the same records as the store's
+    assert [r["start"] for r in fed.announced] == [r["start"] for r in stored]
+    assert [record_wh(r) for r in fed.announced] == [record_wh(r) for r in stored]
+    truth = truth_by_start(source.simulation.drain_quarter_hours())
+    exact = [r for r in stored[1:] if r["start"] in truth]  # the first one is a cold start's partial one
+    assert len(exact) == 5 and all(record_wh(r) == truth[r["start"]] and not r["estimated"] for r in exact)
+    messages = [r.getMessage() for r in caplog.records]
+    assert messages.count("quarter-hours kept in memory until the store accepts them") == 1
+    assert messages.count("quarter-hours stored after store errors") == 1
+    fed.close()
+    await gateway.stop()
+    store.close()
+
+
+async def test_quarter_hours_waiting_for_the_store_are_written_at_stop_with_the_checkpoint(
+    tmp_path: Path,
+) -> None:
+    db = tmp_path / "p1gw.sqlite"
+    source = make_source(f"sim:be-3ph?seed=3&every=10&start={START}")
+    store = open_store(db)
+    gateway = Gateway(source, store=store)
+    await gateway.restore()
+    fed = Fed(gateway)
+    await fed.until_closed(1)
+    store_full(store, True)
+    await fed.until_closed(2)
+    assert gateway.health()["quarter_hours"]["unstored"] == 2 and len(all_quarter_hours(store)) == 1
+    store_full(store, False)
+    await gateway.stop()  # before the next quarter-hour closes
+    await asyncio.sleep(0.05)
+    fed.close()
+    stored = all_quarter_hours(store)
+    assert len(stored) == 3 and [r["start"] for r in fed.announced] == [r["start"] for r in stored]
+    store.close()
+    # a restarted gateway continues from the last telegram handled, right after the stored ones
+    again = Gateway(make_source(f"sim:be-3ph?seed=3&every=10&start={START}"), store=open_store(db))
+    await again.restore()
+    assert fed.last_at is not None and again.restored_from == fed.last_at.isoformat()
+    current = again.aggregator.current()
+    assert current is not None and current.start.isoformat() == stored[-1]["end"]
+    again.store.close()
+
+
+async def test_quarter_hours_waiting_for_the_store_are_bounded_oldest_dropped_and_counted(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO)
+    source = make_source(f"sim:be-3ph?seed=3&every=10&start={START}")
+    store = open_store(tmp_path / "p1gw.sqlite")
+    gateway = Gateway(source, store=store, unstored_max=2)
+    await gateway.restore()
+    fed = Fed(gateway)
+    await fed.until_closed(1)
+    store_full(store, True)
+    await fed.until_closed(5)
+    health = gateway.health()["quarter_hours"]
+    assert (health["unstored"], health["dropped"]) == (2, 3)
+    store_full(store, False)
+    await fed.until_closed(1)
+    stored = [r["start"] for r in all_quarter_hours(store)]
+    closed_starts = [r["start"] for r in fed.announced]
+    assert closed_starts == stored and len(stored) == 1 + 2 + 1  # the 3 oldest waiting ones were dropped
+    gaps = [b - a for a, b in itertools.pairwise(datetime.fromisoformat(s) for s in stored)]
+    assert gaps == [timedelta(minutes=15 * 4), timedelta(minutes=15), timedelta(minutes=15)]
+    messages = [r.getMessage() for r in caplog.records]
+    assert messages.count("quarter-hours dropped: the store refused writes for too long") == 1
+    assert gateway.health()["quarter_hours"] == {**gateway.health()["quarter_hours"], "dropped": 3}
+    fed.close()
+    await gateway.stop()
+    store.close()
+
+
+async def test_history_retention_runs_at_the_first_telegram_then_periodically_on_meter_time(
+    tmp_path: Path,
+) -> None:
+    source = make_source(f"sim:be-3ph?seed=3&every=10&start={START}")
+    store = open_store(tmp_path / "p1gw.sqlite", history_retention=timedelta(days=35))
+    first = datetime.fromisoformat(START)
+    old, later = first - timedelta(days=36), first - timedelta(days=35) + timedelta(minutes=10)
+    for moment in (old, later):
+        store.add_history("1SAG0000000001", moment, {"power_import": 1.0})
+    store.add_event({"type": "x", "at": (first - timedelta(days=401)).isoformat()}, meter_id="M")
+    store.flush()
+    gateway = Gateway(source, store=store, retention_every=timedelta(minutes=30))
+    await gateway.restore()
+    fed = Fed(gateway)
+    await fed.until_closed(1)  # 14:14 -> 14:15 of meter time: only the first run so far
+
+    def kept() -> list[str]:
+        return [r["at"] for r in store.history(old - timedelta(days=1), later + timedelta(days=1))]
+
+    assert kept() == [store.history(later, later + timedelta(minutes=1))[0]["at"]]
+    assert store.counts()["events"] == 0
+    retention = gateway.health()["store"]["retention"]
+    # the simulator's first telegram is stamped 14:14:10
+    assert retention == {"at": "2026-11-22T14:14:10+01:00", "history_deleted": 1, "events_deleted": 1}
+    await fed.until_closed(2)  # past 14:44: the second run, 30 minutes of meter time later
+    assert kept() == []
+    assert gateway.health()["store"]["retention"]["at"] == "2026-11-22T14:44:10+01:00"
+    fed.close()
+    await gateway.stop()
+    store.close()

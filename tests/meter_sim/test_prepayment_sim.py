@@ -1,0 +1,116 @@
+"""The prepayment function seen through the meter's P1 output, driven by --scenario files."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from dsmr_parser import Telegram, parse_telegram
+from meter_sim import Simulation, load_scenario
+
+BXL = ZoneInfo("Europe/Brussels")
+
+ELECTRICITY = """
+[prepayment]
+credit_eur = 1.00
+emergency_credit_eur = 2.00
+gas = false
+[[event]]
+at = "1m"
+action = "load"
+kw = 10.0
+duration = "12h"
+[[event]]
+at = "2h"
+action = "top_up"
+id = "tx-1"
+eur = 2.40
+[[event]]
+at = "2h10m"
+action = "top_up"
+id = "tx-2"
+eur = 0.15
+[[event]]
+at = "2h20m"
+action = "top_up"
+id = "tx-2"
+eur = 0.15
+[[event]]
+at = "2h30m"
+action = "press_button"
+"""
+
+
+def _run(tmp_path: Path, text: str, start: datetime, hours: int) -> list[Telegram]:
+    path = tmp_path / "scenario.toml"
+    path.write_text(text)
+    sim = Simulation(
+        "be-1ph", 3, start, every=60, duration_s=hours * 3600, scenario=load_scenario(path, start)
+    )
+    return [parse_telegram(frame) for _, frame in sim]
+
+
+def _v(tg: Telegram, code: str) -> object:
+    return tg.values[code].value
+
+
+def test_electricity_credit_interruption_and_reconnection(tmp_path: Path) -> None:
+    tgs = _run(tmp_path, ELECTRICITY, datetime(2026, 4, 6, 8, 0, tzinfo=BXL), 3)
+    at = {(tg.timestamp.hour, tg.timestamp.minute): tg for tg in tgs if tg.timestamp is not None}
+    first = tgs[0]
+    # start credit shown, to be recovered
+    assert _v(first, "0-0:19.10.0") == Decimal("1.00") and _v(first, "0-0:19.20.0") == Decimal("1.00")
+    assert _v(first, "0-0:96.3.10") == 1 and int(str(_v(first, "0-0:19.0.0"))) & 0b10  # low credit bit
+    # emergency credit is invoked, then exhausted: interruption
+    states = [int(str(_v(t, "0-0:19.11.1"))) for t in tgs]
+    assert 3 in states and 4 in states
+    cut = next(t for t in tgs if _v(t, "0-0:96.3.10") == 0)
+    assert _v(cut, "0-0:19.10.0") <= Decimal("-2.00")
+    i = tgs.index(cut)
+    # while cut: power 0 and frozen registers
+    frozen = tgs[i + 1 : i + 5]
+    assert all(_v(t, "1-0:1.7.0") == 0 for t in frozen)
+    assert len({(_v(t, "1-0:1.8.1"), _v(t, "1-0:1.8.2")) for t in frozen}) == 1
+    # a top-up that leaves the balance below 0.50 EUR does not reconnect
+    t = at[(10, 1)]
+    assert Decimal("0.38") <= _v(t, "0-0:19.10.0") <= Decimal("0.40")
+    assert _v(t, "0-0:96.3.10") == 0
+    # reaching 0.50 EUR: ready (2); the duplicated top-up is credited once; the button reconnects (1)
+    ready = at[(10, 11)]
+    assert _v(ready, "0-0:19.10.0") >= Decimal("0.50") and _v(ready, "0-0:96.3.10") == 2
+    assert _v(at[(10, 21)], "0-0:19.10.0") == _v(ready, "0-0:19.10.0")
+    assert _v(at[(10, 29)], "0-0:96.3.10") == 2
+    assert _v(at[(10, 31)], "0-0:96.3.10") == 1
+    assert _v(at[(10, 31)], "1-0:1.7.0") > Decimal("9")
+
+
+GAS = """
+[prepayment]
+credit_eur = 1.00
+emergency_credit_eur = 1.00
+[[event]]
+at = "20h"
+action = "top_up"
+id = "gas-1"
+eur = 10.00
+energy = "gas"
+[[event]]
+at = "20h5m"
+action = "leak_test"
+"""
+
+
+def test_gas_valve_closes_and_reopens_after_the_leak_test(tmp_path: Path) -> None:
+    tgs = _run(tmp_path, GAS, datetime(2026, 1, 12, 0, 0, tzinfo=BXL), 21)
+    valves = [_v(t, "0-1:24.4.0") for t in tgs]
+    assert valves[0] == 1
+    closed = valves.index(0)
+    assert closed < 20 * 60
+    gas_at_close = _v(tgs[closed + 10], "0-1:24.2.3")
+    assert _v(tgs[20 * 60 - 2], "0-1:24.2.3") == gas_at_close  # no gas flows while closed
+    assert _v(tgs[20 * 60], "0-1:24.4.0") == 2  # topped up: ready
+    assert valves[20 * 60 + 5 : 20 * 60 + 16] == [2] * 11  # leak test running (12 min)
+    assert valves[20 * 60 + 18] == 1
+    assert _v(tgs[20 * 60], "0-1:19.10.0") > 0

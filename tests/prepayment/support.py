@@ -1,0 +1,35 @@
+"""Shared helpers for the prepayment tests: Brussels times, a simple configuration, kinds of notes."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from prepayment import AccountConfig, Notification, NotificationKind
+
+BRU = ZoneInfo("Europe/Brussels")
+D = Decimal
+
+
+def bru(*args: int) -> datetime:
+    """An aware Europe/Brussels datetime."""
+    return datetime(*args, tzinfo=BRU)  # type: ignore[misc]
+
+
+def simple(**overrides: Any) -> AccountConfig:
+    """Immediate accounting, 0.25 EUR/kWh day, 0.20 night, no standing charge, no start-credit
+    recovery: balances are easy to compute by hand."""
+    base: dict[str, Any] = {
+        "tariffs_eur": {"day": D("0.25"), "night": D("0.20")},
+        "standing_charge_eur_per_day": D("0"),
+        "start_credit_recovery_eur_per_day": D("0"),
+        "accounting": "immediate",
+    }
+    return AccountConfig(**(base | overrides))
+
+
+def kinds(notes: Iterable[Notification]) -> list[NotificationKind]:
+    return [n.kind for n in notes]

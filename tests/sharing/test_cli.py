@@ -1,0 +1,92 @@
+"""`p1gw share` end to end on a synthetic community: files, their consistency, errors, sizing."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import pytest
+
+from gateway.cli import main
+from sharing import synthetic
+from sharing.clock import Grid, parse_start
+
+
+@pytest.fixture(scope="module")
+def community_files(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    folder = tmp_path_factory.mktemp("community")
+    comm = synthetic.community(6)
+    grid = Grid(parse_start("2026-01-31T00:00:00+01:00"), 96 * 3)  # spans two months
+    data = synthetic.generate(comm, grid, seed=3)
+    synthetic.write_members_csv(folder / "members.csv", comm)
+    synthetic.write_data_csv(folder / "data.csv", comm, data)
+    return folder / "members.csv", folder / "data.csv"
+
+
+def wh(text: str) -> int:
+    whole, _, frac = text.partition(".")
+    return int(whole) * 1000 + int(frac)
+
+
+def test_share_writes_consistent_outputs(community_files, tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    members, data = community_files
+    out = tmp_path / "out"
+    code = main(["share", "--members", str(members), "--data", str(data), "--key",
+                 "fluvius-optimal", "--out", str(out), "--peaks", "50"])  # fmt: skip
+    assert code == 0, capsys.readouterr().err
+    with (out / "allocation.csv").open() as handle:
+        rows = list(csv.DictReader(handle))
+    assert list(rows[0]) == ["start", "ean", "consumption_kwh", "injection_kwh", "shared_kwh",
+                             "residual_kwh", "surplus_kwh"]  # fmt: skip
+    assert len(rows) == 96 * 3 * 8
+    for r in rows:
+        assert wh(r["shared_kwh"]) + wh(r["residual_kwh"]) == wh(r["consumption_kwh"])
+        assert 0 <= wh(r["surplus_kwh"]) <= wh(r["injection_kwh"])
+    kpis = json.loads((out / "kpis.json").read_text())
+    shared = sum(wh(r["shared_kwh"]) for r in rows)
+    injected = sum(wh(r["injection_kwh"]) for r in rows)
+    surplus = sum(wh(r["surplus_kwh"]) for r in rows)
+    assert round(kpis["total"]["shared_kwh"] * 1000) == shared
+    assert shared + surplus == injected
+    assert [m["month"] for m in kpis["months"]] == ["2026-01", "2026-02"]
+    assert kpis["peaks"]["n"] == 50 and kpis["peaks"]["kth_monthly_peak"] == 11
+    assert sum(m["real_key_pct"] or 0 for m in kpis["members"]) == pytest.approx(100, abs=0.01)
+    report = (out / "report.html").read_text()
+    assert report.count("<section>") == 2 and "<svg" in report and "<script" not in report
+    assert (out / "members" / f"{rows[0]['ean']}.csv").exists()
+    monthly = list(csv.DictReader((out / "community_monthly.csv").open()))
+    assert sum(wh(m["shared_kwh"]) for m in monthly) == shared
+    assert "self-consumption" in capsys.readouterr().out
+
+
+def test_period_selection_and_sizing(community_files, tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    members, data = community_files
+    out = tmp_path / "size"
+    code = main(["share", "--members", str(members), "--data", str(data), "--key", "dynamic",
+                 "--from", "2026-02-01", "--to", "2026-02-02", "--out", str(out), "--no-report",
+                 "--size-pv", "0,100", "--size-wind", "0,50", "--size-keys", "dynamic,fixed"])  # fmt: skip
+    assert code == 0, capsys.readouterr().err
+    kpis = json.loads((out / "kpis.json").read_text())
+    assert kpis["quarter_hours"] == 96 and kpis["from"] == "2026-02-01T00:00:00+01:00"
+    sizing = list(csv.DictReader((out / "sizing.csv").open()))
+    assert len(sizing) == 2 * 2 * 2
+    dyn = [r for r in sizing if r["key"] == "dynamic"]
+    coverage = [float(r["coverage_pct"]) for r in dyn]
+    assert coverage[0] < coverage[-1]  # more capacity, more coverage
+    assert "sizing: pv profile =" in capsys.readouterr().err
+
+
+def test_bad_input_exits_2_with_file_and_line(community_files, tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    members, data = community_files
+    broken = tmp_path / "broken.csv"
+    lines = data.read_text().splitlines()
+    lines[5] = lines[5].replace(",0.", ",-0.", 1)
+    broken.write_text("\n".join(lines) + "\n")
+    code = main(["share", "--members", str(members), "--data", str(broken), "--key", "dynamic",
+                 "--out", str(tmp_path / "o")])  # fmt: skip
+    assert code == 2
+    assert "broken.csv:6: negative energy" in capsys.readouterr().err
+    code = main(["share", "--members", str(members), "--data", str(data), "--key", "multi-round",
+                 "--out", str(tmp_path / "o")])  # fmt: skip
+    assert code == 2 and "--rounds" in capsys.readouterr().err
