@@ -60,7 +60,10 @@ async def test_dashboard_over_the_real_pipeline_and_simulator(tmp_path: Path) ->
     gateway = Gateway(source, store=open_store(tmp_path / "gw.db"), ean="541449000000000001")
     async with gateway:
         await check_dashboard(gateway, "dashboard", min_quarter_hours=1)
-    assert gateway.telegrams > 100
+    # how many telegrams arrive depends on the machine's speed; that they were all clean does not
+    assert gateway.telegrams >= 2
+    assert not gateway.framing_errors and not gateway.rejected
+    assert gateway.quarter_hours_closed >= 1
 
 
 async def test_dashboard_over_the_test_view(tmp_path: Path) -> None:
