@@ -26,6 +26,11 @@ _LINE_CACHE_LIMIT = 2048
 _GROUP = re.compile(r"\(([^()]*)\)")
 
 Converter = Callable[[str], Value]
+# per line: code, `code(` prefix, closing tail (`*unit)` or `)`), the value's slice (start, stop), unit,
+# converter (None: a number with its unit, converted inline), worth the line cache
+_LinePlan = tuple[str, str, str, int, int, str | None, Converter | None, bool]
+_NEVER: _LinePlan = ("", "\0", ")", 0, -1, None, None, False)
+_Previous = tuple[list[str], dict[str, Value], list[str], list[_LinePlan]]
 _CONVERSION_ERRORS = (ValueError, InvalidOperation, IndexError, UnicodeDecodeError)
 
 
@@ -180,8 +185,8 @@ class TelegramParser:
         self._legacy = legacy
         self._volatile = volatile
         self._cache: dict[str, tuple[str, Value]] | None = cache if line_cache else None
-        # the previous telegram: body lines, code per line ("" for lines without a value), values, unparsed
-        self._previous: tuple[list[str], list[str], dict[str, Value], list[str]] | None = None
+        # the previous telegram: body lines, values, unparsed lines, and how to read each line (`_plan`)
+        self._previous: _Previous | None = None
 
     def parse(self, frame: bytes | str, crc: CrcStatus = "ok") -> Telegram:
         """Parse one frame (`/` up to and including `!`, CRC line optional).
@@ -200,7 +205,7 @@ class TelegramParser:
         if previous is not None and len(previous[0]) == len(body) and self._cache is not None:
             shortcut = self._changed_lines(body, previous)
             if shortcut is not None:
-                return Telegram(header, shortcut.copy(), crc, list(previous[3]))
+                return Telegram(header, shortcut.copy(), crc, list(previous[2]))
         unparsed: list[str] = []
         cache = self._cache
         if cache is None:
@@ -220,53 +225,70 @@ class TelegramParser:
             entries = [entry for entry in entries if entry]
         values: dict[str, Value] = dict(entries)  # type: ignore[arg-type]
         # a code printed twice would make "the value of this line" ambiguous: no shortcut then
-        self._previous = (body, codes, values, unparsed) if len(values) == len(entries) else None
-        return Telegram(header, values.copy(), crc, list(unparsed))
+        if len(values) == len(entries) and self._cache is not None:
+            self._previous = (body, values.copy(), unparsed, self._plan(codes, values))
+        else:
+            self._previous = None
+        return Telegram(header, values, crc, list(unparsed))
 
-    def _changed_lines(
-        self, body: list[str], previous: tuple[list[str], list[str], dict[str, Value], list[str]]
-    ) -> dict[str, Value] | None:
+    def _changed_lines(self, body: list[str], previous: _Previous) -> dict[str, Value] | None:
         """The values of a telegram shaped like the previous one, converting only the lines that changed;
-        None when a changed line does not keep its code (the caller then takes the full path)."""
-        old_body, codes, old_values, unparsed = previous
-        values = old_values.copy()
+        None when a changed line does not keep its code and layout (the caller then takes the full path).
+
+        The checks and slices of each line were worked out once, from the previous telegram (`_plan`): a
+        changed line must start with the same `code(` and end with the same `*unit)`, and what lies between
+        is the number.
+        """
+        old_body, values, unparsed, plan = previous
         cache = self._cache
         assert cache is not None
-        convert = self._convert.get
-        volatile = self._volatile
         # C-level: the indices of the lines that differ from the previous telegram's
         for index in compress(range(len(body)), map(ne, body, old_body)):
             line = body[index]
-            code = codes[index]
-            entry = None if code in volatile else cache.get(line)
-            if entry is None:
-                head, _, raw = line.partition("(")
-                if head != code or not code or raw[-1:] != ")":
-                    return None
-                converter = convert(code, False)
-                try:
-                    if converter is None:
-                        # `_value_of` inlined: this loop is the hot path of a 1 Hz stream
-                        number, _, unit = raw[:-1].partition("*")
-                        value: Value = tuple.__new__(Value, (Decimal(number), unit or None, None))
-                    elif converter is False or code in self._legacy:
-                        return None
-                    else:
-                        assert callable(converter)
-                        value = converter(raw[:-1])
-                except _CONVERSION_ERRORS:
-                    return None
-                if code not in volatile:
-                    cache[line] = (code, value)
-            elif entry[0] != code:
+            code, prefix, tail, start, stop, unit, converter, cacheable = plan[index]
+            if not (line.startswith(prefix) and line.endswith(tail)):
                 return None
-            else:
-                value = entry[1]
+            if cacheable:
+                entry = cache.get(line)  # the same line is the same code: no check needed
+                if entry is not None:
+                    values[code] = entry[1]
+                    continue
+            try:
+                if converter is None:
+                    value: Value = tuple.__new__(Value, (Decimal(line[start:stop]), unit, None))
+                else:
+                    value = converter(line[start:stop])
+            except _CONVERSION_ERRORS:
+                return None
+            if cacheable:
+                cache[line] = (code, value)
             values[code] = value
         if len(cache) > _LINE_CACHE_LIMIT:
             cache.clear()
-        self._previous = (body, codes, values, unparsed)
+        # `values` is this parser's own dict (telegrams get copies), so it is updated in place; after a
+        # bail-out above the full path replaces it
+        self._previous = (body, values, unparsed, plan)
         return values
+
+    def _plan(self, codes: list[str], values: dict[str, Value]) -> list[_LinePlan]:
+        """Per line of a telegram, how the shortcut checks and converts it when it changes. Lines the
+        shortcut must not take (no value, unknown or two-line codes) get a prefix no line starts with."""
+        plan: list[_LinePlan] = []
+        for code in codes:
+            converter = self._convert.get(code, False)
+            if not code or converter is False or code in self._legacy:
+                plan.append(_NEVER)
+                continue
+            prefix = code + "("
+            cacheable = code not in self._volatile
+            if converter is None:
+                unit = values[code].unit
+                tail = f"*{unit})" if unit else ")"
+                plan.append((code, prefix, tail, len(prefix), -len(tail), unit, None, cacheable))
+            else:
+                assert callable(converter)
+                plan.append((code, prefix, ")", len(prefix), -1, None, converter, cacheable))
+        return plan
 
     def _line_entry(
         self,
