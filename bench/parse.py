@@ -5,6 +5,9 @@ CPU time (`time.process_time`), best of three, so other work on a shared machine
 Streams are distinct telegrams (time, power, voltages, currents, registers change every second). The
 reference runs in its own venv (.bench-venv; created here when missing): its import name collides with ours.
 
+Ours is measured twice: as installs get it (the hot modules compiled with mypyc by setup.py; built here into
+.bench-compiled from the current source) and as the development venv runs it (the same source, interpreted).
+
     .venv/bin/python bench/parse.py            # Belgian and DSMR 5 streams, ratios, memory over 1M telegrams
     .venv/bin/python bench/parse.py --quick    # smaller streams, no million-telegram run
 """
@@ -13,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import subprocess
 import sys
@@ -20,6 +24,7 @@ import tempfile
 import time
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -30,6 +35,8 @@ from telegram_streams import belgian, dsmr5  # noqa: E402
 from dsmr_parser import Telegram, TelegramReader  # noqa: E402
 
 REFERENCE_VENV = ROOT / ".bench-venv"
+COMPILED = ROOT / ".bench-compiled"
+HOT_MODULES = ("framing", "parser", "reader", "timestamps")
 
 
 def reference_python() -> Path:
@@ -38,6 +45,43 @@ def reference_python() -> Path:
         subprocess.run([sys.executable, "-m", "venv", str(REFERENCE_VENV)], check=True)
         subprocess.run([str(python), "-m", "pip", "install", "--quiet", "dsmr-parser"], check=True)
     return python
+
+
+def compiled_site() -> Path:
+    """The project built as a wheel with its mypyc-compiled modules, unpacked into .bench-compiled/site
+    (rebuilt when a hot module's source is newer than the build)."""
+    site = COMPILED / "site"
+    stamp = COMPILED / "built"
+    sources = [ROOT / "dsmr_parser" / f"{name}.py" for name in HOT_MODULES]
+    if stamp.exists() and all(src.stat().st_mtime < stamp.stat().st_mtime for src in sources):
+        return site
+    subprocess.run(["rm", "-rf", str(COMPILED)], check=True)
+    wheels = COMPILED / "wheels"
+    env = {**os.environ, "P1GW_COMPILE": "1"}
+    pip = [sys.executable, "-m", "pip", "--disable-pip-version-check"]
+    subprocess.run([*pip, "wheel", "--quiet", "--no-deps", "-w", str(wheels), str(ROOT)], check=True, env=env)
+    wheel = next(wheels.glob("p1_gateway-*.whl"))
+    subprocess.run([*pip, "install", "--quiet", "--no-deps", "--target", str(site), str(wheel)], check=True)
+    stamp.touch()
+    return site
+
+
+def ours_subprocess(path: Path, site: Path | None) -> dict[str, Any]:
+    """Our parser in a child process: the compiled build (`site`) or the development source (None)."""
+    env = {**os.environ, "PYTHONPATH": str(site)} if site else dict(os.environ)
+    out = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "_ours_parse.py"), str(path), "--time"],
+        check=True,
+        capture_output=True,
+        text=True,
+        cwd=tempfile.gettempdir(),
+        env=env,
+    )
+    result: dict[str, Any] = json.loads(out.stdout)
+    compiled = result["module"].endswith(".so")
+    if compiled != (site is not None):
+        raise RuntimeError(f"expected the {'compiled' if site else 'source'} parser, ran {result['module']}")
+    return result
 
 
 def ours(stream: bytes) -> tuple[int, float, float]:
@@ -89,7 +133,7 @@ def memory_over_a_million(pool: list[bytes]) -> None:
     print(f"  framer buffer at the end: {reader.framer.buffered} bytes")
 
 
-def instructions(python: Path, script: str, args: list[str], cwd: str) -> int:
+def instructions(python: Path, script: str, args: list[str], cwd: str, site: Path | None = None) -> int:
     """Instructions executed by one run under valgrind's callgrind (independent of machine load)."""
     out = subprocess.run(
         ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", str(python), script, *args],
@@ -97,6 +141,7 @@ def instructions(python: Path, script: str, args: list[str], cwd: str) -> int:
         capture_output=True,
         text=True,
         cwd=cwd,
+        env={**os.environ, "PYTHONPATH": str(site)} if site else None,
     )
     for line in out.stderr.splitlines():
         if "Collected :" in line:
@@ -104,7 +149,7 @@ def instructions(python: Path, script: str, args: list[str], cwd: str) -> int:
     raise RuntimeError(out.stderr[-500:])
 
 
-def instruction_ratio(label: str, telegrams: list[bytes], spec: str, n: int) -> None:
+def instruction_ratio(label: str, telegrams: list[bytes], spec: str, n: int, site: Path) -> None:
     """Instructions per telegram for both parsers: runs of n and 2n telegrams, the difference / n."""
     paths = []
     for count in (n, 2 * n):
@@ -114,16 +159,17 @@ def instruction_ratio(label: str, telegrams: list[bytes], spec: str, n: int) -> 
     tmp = tempfile.gettempdir()
     ours_script = str(ROOT / "bench" / "_ours_parse.py")
     ref_script = str(ROOT / "bench" / "_reference_parse.py")
-    ours_i = [instructions(Path(sys.executable), ours_script, [p], str(ROOT)) for p in paths]
     ref_i = [instructions(reference_python(), ref_script, [p, spec], tmp) for p in paths]
+    per_ref = (ref_i[1] - ref_i[0]) / n
+    print(f"{label}: dsmr-parser {per_ref:12,.0f} instructions/telegram")
+    for name, where in (("compiled (mypyc wheel)", site), ("interpreted (source)", None)):
+        ours_i = [instructions(Path(sys.executable), ours_script, [p], tmp, where) for p in paths]
+        per_ours = (ours_i[1] - ours_i[0]) / n
+        print(
+            f"  ours, {name:24s} {per_ours:10,.0f} instructions/telegram   ratio {per_ref / per_ours:5.1f}x"
+        )
     for p in paths:
         Path(p).unlink()
-    per_ours = (ours_i[1] - ours_i[0]) / n
-    per_ref = (ref_i[1] - ref_i[0]) / n
-    print(
-        f"{label:22s} ours {per_ours:10,.0f} instructions/telegram   dsmr-parser {per_ref:12,.0f}   "
-        f"ratio {per_ref / per_ours:5.1f}x"
-    )
 
 
 def main() -> int:
@@ -139,6 +185,7 @@ def main() -> int:
     args = parser.parse_args()
     n_ours, n_ref = (5_000, 1_000) if args.quick else (30_000, 3_000)
     print(f"python {sys.version.split()[0]}; reference: PyPI dsmr-parser in {REFERENCE_VENV.name}")
+    site = compiled_site()
     pools = {}
     for label, make, spec in (
         ("Belgian e-MUCS 1.7.1", belgian, "BELGIUM_FLUVIUS"),
@@ -146,27 +193,36 @@ def main() -> int:
     ):
         telegrams = make(n_ours)
         pools[label] = telegrams
-        stream = b"".join(telegrams)
-        with tempfile.NamedTemporaryFile(suffix=".p1", delete=False) as f:
-            f.write(b"".join(telegrams[:n_ref]))
-            ref_path = Path(f.name)
-        ref = min((reference(ref_path, spec) for _ in range(3)), key=lambda r: r["seconds"])
-        ref_path.unlink()
-        count, seconds, _ = min((ours(stream) for _ in range(3)), key=lambda r: r[1])
+        paths = []
+        for count in (n_ours, n_ref):
+            with tempfile.NamedTemporaryFile(suffix=".p1", delete=False) as f:
+                f.write(b"".join(telegrams[:count]))
+                paths.append(Path(f.name))
+        ref = min((reference(paths[1], spec) for _ in range(3)), key=lambda r: r["seconds"])
+        runs = {
+            "compiled (mypyc wheel)": ours_subprocess(paths[0], site),
+            "interpreted (source)": ours_subprocess(paths[0], None),
+        }
         _, _, check_ours = ours(b"".join(telegrams[:n_ref]))
-        assert count == n_ours, (count, n_ours)
+        for path in paths:
+            path.unlink()
         assert ref["count"] == n_ref, ref
         assert abs(ref["check"] - check_ours) < 1e-6, (ref["check"], check_ours)
-        ours_rate = count / seconds
         ref_rate = ref["count"] / ref["seconds"]
-        print(
-            f"{label:22s} ours {ours_rate:10,.0f} telegrams/s ({1e6 / ours_rate:6.1f} us)   "
-            f"dsmr-parser {ref_rate:8,.0f}/s ({1e6 / ref_rate:7.1f} us)   ratio {ours_rate / ref_rate:5.1f}x"
-        )
+        print(f"{label}: dsmr-parser {ref_rate:8,.0f} telegrams/s ({1e6 / ref_rate:7.1f} us)")
+        checks = {run["check"] for run in runs.values()}
+        assert len(checks) == 1, runs  # compiled and source convert the same values
+        for name, run in runs.items():
+            assert run["count"] == n_ours, run
+            rate = run["count"] / run["seconds"]
+            print(
+                f"  ours, {name:24s} {rate:10,.0f} telegrams/s ({1e6 / rate:6.1f} us)   "
+                f"ratio {rate / ref_rate:5.1f}x"
+            )
     if args.instructions:
         print("\ninstructions (valgrind callgrind; runs of 200 and 400 telegrams, the difference / 200):")
-        instruction_ratio("Belgian e-MUCS 1.7.1", pools["Belgian e-MUCS 1.7.1"], "BELGIUM_FLUVIUS", 200)
-        instruction_ratio("DSMR 5.0.2", pools["DSMR 5.0.2"], "V5", 200)
+        instruction_ratio("Belgian e-MUCS 1.7.1", pools["Belgian e-MUCS 1.7.1"], "BELGIUM_FLUVIUS", 200, site)
+        instruction_ratio("DSMR 5.0.2", pools["DSMR 5.0.2"], "V5", 200, site)
     if not args.quick:
         memory_over_a_million(pools["Belgian e-MUCS 1.7.1"][:20_000])
     return 0

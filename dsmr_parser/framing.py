@@ -30,6 +30,13 @@ _LINE_BREAKS = b"\r\n"
 _NEEDS_CRC = re.compile(rb"\n(?:0-0:96\.1\.4\(|1-3:0\.2\.8\((?:[4-9]\d))")
 
 
+def _hex_or_none(digits: bytearray) -> int | None:
+    try:
+        return int(digits, 16)
+    except ValueError:
+        return None
+
+
 class Frame(NamedTuple):
     """A complete telegram: bytes from `/` to `!` inclusive, where it started, and its CRC status."""
 
@@ -72,11 +79,33 @@ class Framer:
 
     def feed(self, data: bytes) -> list[Frame | FramingError]:
         """Add bytes; return the frames and errors they complete, in stream order."""
-        self._buf += data
+        buf = self._buf
+        buf += data
         events: list[Frame | FramingError] = []
         pos = 0
+        base = self._base
+        check_crc = self.check_crc
         while True:
             if self._start < 0:
+                # fast path, the usual case: a whole telegram next (after at most the previous CRC line's
+                # line break), '!' at a line start, no other '/' inside, 4 CRC digits and CR LF
+                slash = buf.find(b"/", pos)
+                if 0 <= slash - pos <= 2 and (slash == pos or not buf[pos:slash].strip()):
+                    bang = buf.find(b"!", slash)
+                    if (
+                        bang > 0
+                        and buf[bang - 1] in _LINE_BREAKS
+                        and buf[bang + 5 : bang + 7] == b"\r\n"
+                        and bang - slash <= self.max_frame
+                        and buf.find(b"/", slash + 1, bang) < 0
+                        and check_crc
+                    ):
+                        digits = buf[bang + 1 : bang + 5]
+                        frame = bytes(buf[slash : bang + 1])
+                        if digits.isalnum() and _hex_or_none(digits) == crc16(frame):
+                            events.append(tuple.__new__(Frame, (frame, base + slash, "ok")))
+                            pos = bang + 5
+                            continue
                 pos = self._hunt(pos, events)
                 if self._start < 0:
                     break

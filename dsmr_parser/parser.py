@@ -162,8 +162,8 @@ def _tables(
         code: None if obj.kind == "decimal" else _converters(obj, clock) for code, obj in REGISTRY.items()
     }
     legacy = frozenset(code for code, obj in REGISTRY.items() if obj.kind == "legacy_gas")
-    volatile = frozenset(code for code, obj in REGISTRY.items() if _never_repeats(obj))
-    return convert, legacy, volatile, {}
+    ever_new = frozenset(code for code, obj in REGISTRY.items() if _never_repeats(obj))
+    return convert, legacy, ever_new, {}
 
 
 class TelegramParser:
@@ -180,10 +180,10 @@ class TelegramParser:
 
     def __init__(self, tz: str = DEFAULT_TZ, *, line_cache: bool = True) -> None:
         self.clock = meter_clock(tz)
-        convert, legacy, volatile, cache = _tables(tz)
+        convert, legacy, ever_new, cache = _tables(tz)
         self._convert = convert
         self._legacy = legacy
-        self._volatile = volatile
+        self._ever_new = ever_new
         self._cache: dict[str, tuple[str, Value]] | None = cache if line_cache else None
         # the previous telegram: body lines, values, unparsed lines, and how to read each line (`_plan`)
         self._previous: _Previous | None = None
@@ -280,7 +280,7 @@ class TelegramParser:
                 plan.append(_NEVER)
                 continue
             prefix = code + "("
-            cacheable = code not in self._volatile
+            cacheable = code not in self._ever_new
             if converter is None:
                 unit = values[code].unit
                 tail = f"*{unit})" if unit else ")"
