@@ -299,7 +299,7 @@ async def run_hub(config: HubConfig, community: Community, key: AllocationKey,
     store = HubStore(config.store)
     core = HubCore(community, key, store, deadline_s=config.deadline_s,
                    base_topic=config.base_topic)  # fmt: skip
-    options: dict[str, Any] = {"identifier": config.client_id, "max_inflight_messages": 100}
+    options: dict[str, Any] = {"identifier": config.client_id}
     if config.mqtt_v311:
         options.update(protocol=aiomqtt.ProtocolVersion.V311, clean_session=False)
     else:
@@ -323,16 +323,8 @@ async def run_hub(config: HubConfig, community: Community, key: AllocationKey,
                     queue.put_nowait((str(message.topic), data))
 
             async def publish(pubs: list[Publication]) -> None:
-                # all in flight at once (each QoS 1 publish otherwise waits a round trip for its PUBACK);
-                # they are handed to the client in order, so a topic's final result follows its
-                # provisional one on the wire
-                for chunk in range(0, len(pubs), 256):
-                    await asyncio.gather(
-                        *(
-                            client.publish(p.topic, p.payload, qos=1, retain=True)
-                            for p in pubs[chunk : chunk + 256]
-                        )
-                    )
+                for pub in pubs:
+                    await client.publish(pub.topic, pub.payload, qos=1, retain=True)
 
             receiver = asyncio.create_task(receive())
             last_sweep = 0.0
