@@ -52,7 +52,7 @@ def bar_chart(labels: Sequence[str], real: Sequence[float], contract: Sequence[f
     row_h, left, width = 22, 170, 420
     top = max([*real, *contract, 1.0])
     height = row_h * len(labels) + 30
-    parts = [f'<svg viewBox="0 0 {left + width + 70} {height}" role="img">']
+    parts = [f'<svg viewBox="0 0 {left + width + 120} {height}" role="img">']  # room for "100.0 % / 100.0 %"
     for i, label in enumerate(labels):
         y = 20 + i * row_h
         w_real = width * real[i] / top
