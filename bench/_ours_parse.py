@@ -29,10 +29,12 @@ def run(data: bytes) -> tuple[int, float, Decimal]:
     return count, time.process_time() - start, check
 
 
-with open(sys.argv[1], "rb") as f:
-    data = f.read()
-if "--time" in sys.argv[2:]:
-    count, seconds, check = min((run(data) for _ in range(3)), key=lambda r: r[1])
-    print(json.dumps({"count": count, "seconds": seconds, "check": float(check), "module": parser.__file__}))
-else:
-    print(run(data)[0])
+if __name__ == "__main__":
+    with open(sys.argv[1], "rb") as f:
+        data = f.read()
+    if "--time" in sys.argv[2:]:
+        count, seconds, check = min((run(data) for _ in range(3)), key=lambda r: r[1])
+        result = {"count": count, "seconds": seconds, "check": float(check), "module": parser.__file__}
+        print(json.dumps(result))
+    else:
+        print(run(data)[0])
