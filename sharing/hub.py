@@ -15,6 +15,10 @@ PostgreSQL with the same SQL) and an asyncio shell (:func:`run_hub`) that only m
   counted as zero, flagged provisional. Late data for a provisional quarter-hour recomputes it.
 - Every (re)allocation whose numbers or flag changed is published per member, retained, QoS 1, on
   ``p1gw/<meter_id>/community`` (EAN when the member has no meter_id).
+- A deadline sweep in one worker can race another worker completing the same quarter-hour: a provisional
+  row never replaces a final one in the store (the upsert's ``WHERE``), and after publishing provisional
+  results a worker re-reads them (:meth:`HubCore.settle`) and republishes any made final meanwhile, so the
+  last message on each topic is the final one.
 """
 
 from __future__ import annotations
@@ -52,6 +56,10 @@ SCHEMA = (
         shared_wh BIGINT NOT NULL, residual_wh BIGINT NOT NULL, surplus_wh BIGINT NOT NULL,
         provisional INTEGER NOT NULL,
         PRIMARY KEY (ean, start_ts))""",
+    # every lookup but the upsert is by quarter-hour: without these, each message scanned whole tables
+    # (a year of a 12-member community is 420,000 rows each)
+    "CREATE INDEX IF NOT EXISTS sharing_readings_start ON sharing_readings (start_ts)",
+    "CREATE INDEX IF NOT EXISTS sharing_allocations_start ON sharing_allocations (start_ts)",
 )
 UPSERT_READING = """INSERT INTO sharing_readings (ean, start_ts, consumption_wh, injection_wh)
     VALUES (?, ?, ?, ?)
@@ -64,7 +72,9 @@ UPSERT_ALLOCATION = """INSERT INTO sharing_allocations
     (ean, start_ts, shared_wh, residual_wh, surplus_wh, provisional) VALUES (?, ?, ?, ?, ?, ?)
     ON CONFLICT (ean, start_ts) DO UPDATE SET shared_wh = excluded.shared_wh,
         residual_wh = excluded.residual_wh, surplus_wh = excluded.surplus_wh,
-        provisional = excluded.provisional"""
+        provisional = excluded.provisional
+    WHERE sharing_allocations.provisional <> 0 OR excluded.provisional = 0
+    RETURNING ean"""
 
 
 class HubStore:
@@ -124,11 +134,16 @@ class HubStore:
                           "FROM sharing_allocations WHERE start_ts = ?"), (start_ts,))  # fmt: skip
             return {str(e): (int(s), int(r), int(u), bool(p)) for e, s, r, u, p in cur.fetchall()}
 
-    def save_allocation(self, start_ts: int, rows: Sequence[tuple[str, int, int, int, bool]]) -> None:
+    def save_allocation(self, start_ts: int, rows: Sequence[tuple[str, int, int, int, bool]]) -> set[str]:
+        """Store allocation rows; returns the EANs written. A provisional row never replaces a final
+        one (another worker may have completed the quarter-hour meanwhile)."""
+        written: set[str] = set()
         with self.transaction() as cur:
             for ean, shared, residual, surplus, provisional in rows:
                 cur.execute(self._sql(UPSERT_ALLOCATION),
                             (ean, start_ts, shared, residual, surplus, int(provisional)))  # fmt: skip
+                written.update(str(r[0]) for r in cur.fetchall())
+        return written
 
     def unallocated_before(self, end_ts: int) -> list[int]:
         """Starts with readings but no allocation whose quarter-hour started before ``end_ts``."""
@@ -158,6 +173,8 @@ class HubStore:
 class Publication:
     topic: str
     payload: str
+    start_ts: int = 0
+    provisional: bool = False
 
 
 class RecordError(ValueError):
@@ -228,9 +245,21 @@ class HubCore:
             publications += self.allocate_start(start, readings, provisional=not complete)
         return publications
 
+    def settle(self, published: Sequence[Publication]) -> list[Publication]:
+        """After provisional results went out: those quarter-hours another worker has made final since
+        are published again, final, from the store. A worker's provisional message can reach the broker
+        after another's final one; this makes the final one the last (and retained) message."""
+        out: list[Publication] = []
+        for start in sorted({p.start_ts for p in published if p.provisional}):
+            stored = self.store.allocation(start)
+            if stored and not any(row[3] for row in stored.values()):
+                out += self.allocate_start(start, self.store.readings(start), provisional=False, again=True)
+        return out
+
     def allocate_start(self, start_ts: int, readings: dict[str, tuple[int, int]], *,
-                       provisional: bool) -> list[Publication]:  # fmt: skip
-        """Allocate one quarter-hour; store and publish only what changed."""
+                       provisional: bool, again: bool = False) -> list[Publication]:  # fmt: skip
+        """Allocate one quarter-hour; store and publish only what changed (``again``: publish every
+        member's stored result, as it is)."""
         members = self.community.members
         cons = np.array([[readings.get(m.ean, (0, 0))[0] for m in members]], dtype=np.int64)
         inj = np.array([[readings.get(m.ean, (0, 0))[1] for m in members]], dtype=np.int64)
@@ -243,11 +272,15 @@ class HubCore:
             (m.ean, int(result.received_wh[0, i]), int(residual[i]), int(surplus[i]), provisional)
             for i, m in enumerate(members)
         ]
-        before = self.store.allocation(start_ts)
-        fresh = [r for r in rows if before.get(r[0]) != r[1:]]
+        if again:
+            fresh = rows
+        else:
+            before = self.store.allocation(start_ts)
+            fresh = [r for r in rows if before.get(r[0]) != r[1:]]
+            written = self.store.save_allocation(start_ts, fresh) if fresh else set()
+            fresh = [r for r in fresh if r[0] in written]
         if not fresh:
             return []
-        self.store.save_allocation(start_ts, fresh)
         end = datetime.fromtimestamp(start_ts + QUARTER_S, self.zone).isoformat()
         total_shared = int(result.received_wh.sum())
         publications = []
@@ -264,7 +297,9 @@ class HubCore:
                 "community_production_kwh": float(format_kwh(int(result.pool_wh[0]))),
             }  # fmt: skip
             topic = f"{self.base_topic}/{member.meter_id or ean}/community"
-            publications.append(Publication(topic, json.dumps(payload, separators=(",", ":"))))
+            publications.append(
+                Publication(topic, json.dumps(payload, separators=(",", ":")), start_ts, prov)
+            )
         return publications
 
 
@@ -323,8 +358,13 @@ async def run_hub(config: HubConfig, community: Community, key: AllocationKey,
                     queue.put_nowait((str(message.topic), data))
 
             async def publish(pubs: list[Publication]) -> None:
-                for pub in pubs:
-                    await client.publish(pub.topic, pub.payload, qos=1, retain=True)
+                # all in flight at once, not a PUBACK round trip each; they reach the client in order,
+                # so one topic's messages keep their order on the wire
+                for first in range(0, len(pubs), 256):
+                    chunk = pubs[first : first + 256]
+                    await asyncio.gather(
+                        *(client.publish(p.topic, p.payload, qos=1, retain=True) for p in chunk)
+                    )
 
             receiver = asyncio.create_task(receive())
             last_sweep = 0.0
@@ -336,11 +376,15 @@ async def run_hub(config: HubConfig, community: Community, key: AllocationKey,
                     while batch and not queue.empty() and len(batch) < config.batch:
                         batch.append(queue.get_nowait())
                     if batch:
-                        await publish(core.ingest(batch))
+                        pubs = core.ingest(batch)
+                        await publish(pubs)
+                        await publish(core.settle(pubs))
                     now = time.time()
                     if now - last_sweep >= config.sweep_every_s:
                         last_sweep = now
-                        await publish(core.sweep(now))
+                        pubs = core.sweep(now)
+                        await publish(pubs)
+                        await publish(core.settle(pubs))
                     if receiver.done():
                         receiver.result()  # surface a lost connection
                         break

@@ -19,6 +19,8 @@ from sharing.csvio import read_data, read_members
 from sharing.hub import HubConfig, HubStore, run_hub
 from sharing.keyspec import build_key
 
+AHEAD = 40  # quarter-hours the gateways may publish ahead of the hub's results
+
 
 def wh(text: str) -> int:
     whole, _, frac = text.partition(".")
@@ -58,10 +60,23 @@ async def hub_equals_batch(tmp_path: Path, broker, days: int) -> None:  # type: 
         await asyncio.wait_for(asyncio.gather(*(r.wait() for r in readies)), 10)
         async with aiomqtt.Client("127.0.0.1", broker.port, identifier="member-dashboards") as sub:
             await sub.subscribe("p1gw/+/community", qos=1)
+
+            async def collect() -> None:
+                async for message in sub.messages:
+                    payload = json.loads(message.payload)  # type: ignore[arg-type]
+                    received[(payload["ean"], payload["start"])] = payload
+                    if len(received) >= expected and not any(p["provisional"] for p in received.values()):
+                        return
+
+            collector = asyncio.create_task(collect())
             async with aiomqtt.Client("127.0.0.1", broker.port, identifier="gateways",
                                       max_inflight_messages=100) as pub:  # fmt: skip
                 rng = random.Random(1)
                 for t in range(grid.count):
+                    # back-pressure, as a gateway's queue gives: stay at most AHEAD quarter-hours in front
+                    # of the results (a broker drops QoS 1 messages beyond a slow client's queue limit)
+                    while len(received) < (t - AHEAD) * len(community.members) and not collector.done():
+                        await asyncio.sleep(0.002)
                     order = list(range(len(community.members)))
                     rng.shuffle(order)
                     if t % 50 == 7:
@@ -78,15 +93,7 @@ async def hub_equals_batch(tmp_path: Path, broker, days: int) -> None:  # type: 
                         sends.append(pub.publish(f"p1gw/{meter_id}/quarter_hour",
                                                  json.dumps(record), qos=1, retain=True))  # fmt: skip
                     await asyncio.gather(*sends)
-
-            async def collect() -> None:
-                async for message in sub.messages:
-                    payload = json.loads(message.payload)  # type: ignore[arg-type]
-                    received[(payload["ean"], payload["start"])] = payload
-                    if len(received) >= expected and not any(p["provisional"] for p in received.values()):
-                        return
-
-            await asyncio.wait_for(collect(), 60 + days * 10)
+            await asyncio.wait_for(collector, 60 + days * 10)
     finally:
         stop.set()
         await asyncio.gather(*workers)
