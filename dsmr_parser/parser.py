@@ -3,9 +3,11 @@
 Strategy: the body is split into lines with `str.split` and each line into code and brackets with
 `str.partition` (cheaper than any regular expression for P1's rigid layout); each code's converter comes
 from a dict built once from the registry, and the commonest kind (a number with its unit) is converted inline.
-Lines that repeat from one telegram to the next (ids, versions, thresholds, zero powers) are served from a
-bounded cache of whole lines; every line that changes (time, powers, voltages, currents, registers) is
-converted. A converter that fails on odd input keeps the value as raw text; a line is never dropped.
+A meter repeats its layout every second, so a telegram shaped like the stream's previous one converts only
+the lines that changed, each checked against the previous line's `code(` and `*unit)` (`_changed_lines`);
+lines seen recently (voltages, currents, thresholds) come from a bounded cache of whole lines. Lines that
+change every second (clock, powers, registers) are always converted. A converter that fails on odd input
+keeps the value as raw text; a line is never dropped. Wheels compile this module with mypyc (setup.py).
 """
 
 from __future__ import annotations
