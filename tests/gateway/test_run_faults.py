@@ -65,7 +65,7 @@ async def health(http_port: int) -> dict[str, Any] | None:
         return None
 
 
-async def wait_health(http_port: int, predicate: Any, timeout: float = 20.0) -> dict[str, Any]:
+async def wait_health(http_port: int, predicate: Any, timeout: float = 60.0) -> dict[str, Any]:
     async with asyncio.timeout(timeout):
         while True:
             found = await health(http_port)
