@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator, Callable
 from datetime import datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -316,22 +317,28 @@ async def test_pty_pulled_cable_and_replug(tmp_path: Path) -> None:
             reading = asyncio.create_task(read_until(10))
             await asyncio.sleep(0.2)  # the source opens the port
             await feed(frames[:10])
-            await asyncio.wait_for(reading, 5)
+            await asyncio.wait_for(reading, 20)
             meter.unplug()
             reading = asyncio.create_task(read_until(20))
-            await asyncio.sleep(0.5)
-            assert source.status()["faults"] >= 1
+            await status_becomes(source, lambda s: s["faults"] >= 1)
             meter.replug()
-            await asyncio.sleep(0.5)  # the backoff ends and the new pty is opened
-            assert source.status()["state"] == "connected"
+            # the backoff ends and the new pty is opened
+            await status_becomes(source, lambda s: s["state"] == "connected" and s["connects"] == 2)
             await feed(frames[10:])
-            await asyncio.wait_for(reading, 5)
+            await asyncio.wait_for(reading, 20)
             status = source.status()
     finally:
         meter.close()
     assert [t.timestamp for t in seen] == [T0 + timedelta(seconds=i) for i in range(20)]
     assert status["connects"] == 2
     assert status["kind"] == "serial"
+
+
+async def status_becomes(source: Any, predicate: Any, timeout_s: float = 20.0) -> None:
+    """Poll a source's status until the predicate holds (an upper bound, not a timing assertion)."""
+    async with asyncio.timeout(timeout_s):
+        while not predicate(source.status()):
+            await asyncio.sleep(0.02)
 
 
 async def test_serial_port_is_held_exclusively(tmp_path: Path) -> None:
@@ -345,12 +352,10 @@ async def test_serial_port_is_held_exclusively(tmp_path: Path) -> None:
         async with source:
             it = source.__aiter__()
             reading = asyncio.ensure_future(anext(it))
-            async with asyncio.timeout(5):
-                while source.status().get("state") != "connected":
-                    await asyncio.sleep(0.02)
+            await status_becomes(source, lambda s: s.get("state") == "connected")
             with pytest.raises(serial.SerialException):
                 serial.Serial(str(meter.link), exclusive=True)
             meter.write(telegrams(1)[0])
-            assert await asyncio.wait_for(reading, 5)
+            assert await asyncio.wait_for(reading, 20)
     finally:
         meter.close()
