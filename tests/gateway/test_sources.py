@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import os
 import socket
+import time
 import tty
 from collections.abc import AsyncIterator, Callable
 from datetime import datetime, timedelta
@@ -196,8 +197,7 @@ async def test_socket_reconnects_after_the_server_restarts() -> None:
             while len(seen) < 10:
                 await asyncio.sleep(0.01)
             await server.stop()
-            await asyncio.sleep(0.3)
-            assert source.status()["state"] in ("backoff", "connecting")
+            await status_becomes(source, lambda s: s["state"] in ("backoff", "connecting"))
             assert source.status()["retry_in_s"] is not None or source.status()["state"] == "connecting"
             await server.start()
             while server.sent < 40 or len(seen) < server.sent - 1:
@@ -242,15 +242,19 @@ async def test_silent_meter_is_a_fault_and_the_source_reconnects() -> None:
 async def test_open_failure_backs_off_capped_and_never_raises() -> None:
     source = make_source("/nonexistent/ttyUSB9", backoff_initial_s=0.02, backoff_max_s=0.1)
     async with source:
+        started = time.monotonic()
         task = asyncio.create_task(collect(source, 1, timeout=60))
-        await asyncio.sleep(0.8)
+        await status_becomes(source, lambda s: s["faults"] >= 5)  # it keeps trying ...
+        await asyncio.sleep(0.5)
         status = source.status()
+        elapsed = time.monotonic() - started
         assert not task.done()
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task
     assert status["connects"] == 0
-    assert 5 <= status["faults"] <= 40  # 0.02, 0.04, 0.08, then 0.1 each: about 9 tries in 0.8 s
+    # ... at most once per 0.1 s once the backoff is capped (0.02, 0.04, 0.08, then 0.1 each)
+    assert status["faults"] <= elapsed / 0.1 + 4
     assert "open failed" in status["last_error"]
     assert status["state"] in ("backoff", "connecting")
 
