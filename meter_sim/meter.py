@@ -210,6 +210,8 @@ class Meter:
         self.gas_account: PrepaymentAccount | None = None
         self._billed_wh = [0, 0]
         self._gas_unbilled_ml = 0
+        self._leak_ml_s = 0  # gas flowing while a leak test holds the valve open (mL/s)
+        self._leak_unreported_ml = 0
         if prepayment is not None:
             self._open_accounts(prepayment)
         self._chunk_start = -(10**12)
@@ -263,7 +265,12 @@ class Meter:
             ml, self._gas_unbilled_ml = self._gas_unbilled_ml, 0
             if ml:
                 self.notifications += gas.consume(Decimal(ml) * GAS_KWH_PER_M3 / 1_000_000, "single", at)
+            leaked, self._leak_unreported_ml = self._leak_unreported_ml, 0
+            if leaked:
+                self.notifications += gas.report_flow(Decimal(leaked) * GAS_KWH_PER_M3 / 1_000_000, at)
             self.notifications += gas.advance(at)
+            if gas.leak_test_until is None:
+                self._leak_ml_s = 0  # the test is over (passed or failed)
         self._refresh_supply()
 
     def top_up(self, top_up_id: str, amount_eur: Decimal | str | float, energy: str = "electricity") -> bool:
@@ -282,11 +289,13 @@ class Meter:
         self.notifications += acc.press_button(_dt(self.ts), held_s=5)
         self._refresh_supply()
 
-    def start_leak_test(self) -> None:
-        """Gas: start the leak test (the valve must be ready, state 2)."""
+    def start_leak_test(self, leak_ml_s: int = 0) -> None:
+        """Gas: start the leak test (the valve must be ready, state 2). `leak_ml_s` is gas that flows
+        while the test runs (an appliance left open, a real leak): the meter sees it and the test fails."""
         acc = self._acc("gas")
         self._bill()
         self.notifications += acc.start_leak_test(_dt(self.ts))
+        self._leak_ml_s = max(0, int(leak_ml_s))
         self._refresh_supply()
 
     def _acc(self, energy: str) -> PrepaymentAccount:
@@ -426,6 +435,10 @@ class Meter:
             g = self._gas_list[i]
             self.gas_ml += g
             self._gas_unbilled_ml += g
+        elif self._leak_ml_s:  # the leak test holds the valve open: the meter counts what flows
+            self.gas_ml += self._leak_ml_s
+            self._gas_unbilled_ml += self._leak_ml_s
+            self._leak_unreported_ml += self._leak_ml_s
         self.water_ml += self._water[i]
         ts += 1
         self.ts = ts

@@ -22,7 +22,7 @@ API, so events land on the second they name. Bad files fail early with the event
     action = "press_button" # energy = "electricity" (default) or "gas"
     [[event]]
     at = "5h"
-    action = "leak_test"
+    action = "leak_test"    # leak_ml_s = 20 optional: gas flows during the test, which then fails
     [[event]]
     at = "6h"
     action = "fault"        # kind = "silence" (duration) | "clock_jump" (seconds)

@@ -69,7 +69,7 @@ class Simulation:
         elif event.action == "press_button":
             m.press_button(energy)
         elif event.action == "leak_test":
-            m.start_leak_test()
+            m.start_leak_test(int(p.get("leak_ml_s", 0)))
         elif event.action == "load":
             m.set_extra_load(float(p["kw"]), int(p["duration_s"]))
         elif event.action == "fault":

@@ -114,3 +114,29 @@ def test_gas_valve_closes_and_reopens_after_the_leak_test(tmp_path: Path) -> Non
     assert valves[20 * 60 + 5 : 20 * 60 + 16] == [2] * 11  # leak test running (12 min)
     assert valves[20 * 60 + 18] == 1
     assert _v(tgs[20 * 60], "0-1:19.10.0") > 0
+
+
+LEAKING = (
+    GAS
+    + """leak_ml_s = 20
+[[event]]
+at = "20h30m"
+action = "leak_test"
+"""
+)
+
+
+def test_a_leak_test_with_gas_flowing_fails_and_a_clean_one_reopens(tmp_path: Path) -> None:
+    tgs = _run(tmp_path, LEAKING, datetime(2026, 1, 12, 0, 0, tzinfo=BXL), 21)
+    at = {(t.timestamp.hour, t.timestamp.minute): t for t in tgs if t.timestamp is not None}
+    valve = {hm: _v(t, "0-1:24.4.0") for hm, t in at.items()}
+    gas = {hm: _v(t, "0-1:24.2.3") for hm, t in at.items()}  # the gas meter's 5-minute captures
+    assert valve[(20, 4)] == 2  # topped up: ready
+    # the first test (20:05): 20 mL/s flow through the valve it holds open; the meter counts them ...
+    assert gas[(20, 10)] > gas[(20, 5)]
+    # ... and the test fails: the valve never opens, and nothing flows once the test has ended
+    assert [valve[(20, m)] for m in range(5, 30)] == [2] * 25
+    assert gas[(20, 29)] == gas[(20, 10)]
+    # the second test (20:30), every appliance closed, passes after 12 minutes: open
+    assert [valve[(20, m)] for m in range(30, 41)] == [2] * 11
+    assert valve[(20, 43)] == 1
