@@ -88,8 +88,9 @@ class Framer:
         while True:
             if self._start < 0:
                 # fast path, the usual case: a whole telegram next (after at most the previous CRC line's
-                # line break), '!' at a line start, no other '/' inside, 4 CRC digits and CR LF
-                slash = buf.find(b"/", pos)
+                # line break), '!' at a line start, no other '/' inside, 4 CRC digits and CR LF; anything
+                # else (or CRC checking off) takes the general path below
+                slash = buf.find(b"/", pos) if check_crc else -1
                 if 0 <= slash - pos <= 2 and (slash == pos or not buf[pos:slash].strip()):
                     bang = buf.find(b"!", slash)
                     if (
@@ -98,7 +99,6 @@ class Framer:
                         and buf[bang + 5 : bang + 7] == b"\r\n"
                         and bang - slash <= self.max_frame
                         and buf.find(b"/", slash + 1, bang) < 0
-                        and check_crc
                     ):
                         digits = buf[bang + 1 : bang + 5]
                         frame = bytes(buf[slash : bang + 1])

@@ -366,6 +366,10 @@ async def run_hub(config: HubConfig, community: Community, key: AllocationKey,
                         *(client.publish(p.topic, p.payload, qos=1, retain=True) for p in chunk)
                     )
 
+            async def deliver(pubs: list[Publication]) -> None:
+                await publish(pubs)
+                await publish(core.settle(pubs))  # what another worker made final meanwhile
+
             receiver = asyncio.create_task(receive())
             last_sweep = 0.0
             try:
@@ -376,15 +380,11 @@ async def run_hub(config: HubConfig, community: Community, key: AllocationKey,
                     while batch and not queue.empty() and len(batch) < config.batch:
                         batch.append(queue.get_nowait())
                     if batch:
-                        pubs = core.ingest(batch)
-                        await publish(pubs)
-                        await publish(core.settle(pubs))
+                        await deliver(core.ingest(batch))
                     now = time.time()
                     if now - last_sweep >= config.sweep_every_s:
                         last_sweep = now
-                        pubs = core.sweep(now)
-                        await publish(pubs)
-                        await publish(core.settle(pubs))
+                        await deliver(core.sweep(now))
                     if receiver.done():
                         receiver.result()  # surface a lost connection
                         break
