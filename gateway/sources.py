@@ -7,6 +7,10 @@ and the same fault behaviour: a pulled cable, a closed socket or a silent meter 
 never raises for an I/O fault. The state is in `source.status()` for the health endpoint. A file replay
 ends at the end of the file (or loops with `?loop=1`); a bad spec is a `SourceError` before anything runs.
 
+Logs tell an outage as one story, however many attempts it takes: its first fault and first reconnect at
+WARNING/INFO, the attempts after that at DEBUG (a ser2net with its device gone accepts and closes at every
+attempt), and one `source recovered` line with the outage's duration and fault count when data flows again.
+
 Specs (`parse_spec`):
   /dev/ttyUSB0, /dev/p1, rfc2217://host:port    serial port (pyserial-asyncio-fast), 115200 8N1 by default
   socket://host:port                            TCP (ser2net, `p1gw sim --tcp`)
@@ -252,6 +256,8 @@ class Source:
         self.retry_at: float | None = None
         self._conn: Connection | None = None
         self._closed = False
+        self._outage_since: float | None = None  # first fault of the current outage (monotonic)
+        self._outage_faults = 0
         self.sim: Any = None  # the simulated meter of a `sim:` source (controls, prepayment, truth)
         self.simulation: Any = None  # its `meter_sim.simulation.Simulation` (faults, truth)
 
@@ -293,6 +299,19 @@ class Source:
         self.faults += 1
         self.last_error = message
         self.connected_since = None
+        if self._outage_since is None:
+            self._outage_since = time.monotonic()
+        self._outage_faults += 1
+
+    def _log(self, level: int, message: str, **fields: Any) -> None:
+        """Log a source event; after an outage's first fault, its repeats go to DEBUG."""
+        log(
+            logger,
+            logging.DEBUG if self._outage_faults > 1 else level,
+            message,
+            spec=self.spec.text,
+            **fields,
+        )
 
     async def chunks(self) -> AsyncIterator[bytes]:
         """Bytes as they arrive, across reconnections."""
@@ -303,15 +322,25 @@ class Source:
                 self._conn = await self._connect()
             except (OSError, EOFError, ValueError) as exc:  # serial.SerialException is an OSError
                 self._fault(f"open failed: {exc}")
-                log(logger, logging.WARNING, "source open failed", spec=self.spec.text, error=str(exc))
+                self._log(logging.WARNING, "source open failed", error=str(exc))
             else:
                 self.connects += 1
                 self.connected_since = time.monotonic()
                 self.state = "connected"
-                log(logger, logging.INFO, "source connected", spec=self.spec.text, connects=self.connects)
+                self._log(logging.INFO, "source connected", connects=self.connects)
                 got_data = False
                 try:
                     async for data in self._read_until_fault():
+                        if not got_data and self._outage_since is not None:
+                            log(
+                                logger,
+                                logging.INFO,
+                                "source recovered",
+                                spec=self.spec.text,
+                                outage_s=round(time.monotonic() - self._outage_since, 1),
+                                faults=self._outage_faults,
+                            )
+                            self._outage_since, self._outage_faults = None, 0
                         got_data = True
                         yield data
                 finally:
@@ -328,7 +357,7 @@ class Source:
                 return
             self.state = "backoff"
             self.retry_at = time.monotonic() + delay
-            log(logger, logging.INFO, "source reconnecting", spec=self.spec.text, retry_in_s=delay)
+            self._log(logging.INFO, "source reconnecting", retry_in_s=delay)
             await asyncio.sleep(delay)
             self.retry_at = None
             delay = min(delay * 2, self.backoff_max_s)
@@ -342,22 +371,16 @@ class Source:
                     data = await conn.read()
             except TimeoutError:
                 self._fault(f"silent for {self.silence_timeout_s:g} s")
-                log(
-                    logger,
-                    logging.WARNING,
-                    "source silent",
-                    spec=self.spec.text,
-                    timeout_s=self.silence_timeout_s,
-                )
+                self._log(logging.WARNING, "source silent", timeout_s=self.silence_timeout_s)
                 return
             except (OSError, EOFError, ValueError) as exc:
                 self._fault(f"read failed: {exc}")
-                log(logger, logging.WARNING, "source lost", spec=self.spec.text, error=str(exc))
+                self._log(logging.WARNING, "source lost", error=str(exc))
                 return
             if not data:
                 if self.reconnect:
                     self._fault("connection closed by the other end")
-                    log(logger, logging.WARNING, "source closed", spec=self.spec.text)
+                    self._log(logging.WARNING, "source closed")
                 return
             self.bytes_read += len(data)
             self.last_data_monotonic = time.monotonic()

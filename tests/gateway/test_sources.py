@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import os
 import socket
 import time
@@ -366,3 +367,45 @@ async def test_serial_port_is_held_exclusively(tmp_path: Path) -> None:
             assert await asyncio.wait_for(reading, 20)
     finally:
         meter.close()
+
+
+async def test_an_outage_is_logged_once_then_its_recovery_not_every_attempt(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A ser2net whose device is gone accepts each connection and closes it at once. However many
+    attempts the outage takes, it gives a few lines at its start and one `source recovered` at its end."""
+    frames = telegrams(3)
+    refusals = 12
+    accepted = 0
+
+    async def ser2net(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        nonlocal accepted
+        accepted += 1
+        if accepted > refusals:  # the device is back
+            for frame in frames:
+                writer.write(frame)
+            await writer.drain()
+            await asyncio.sleep(1)
+        writer.close()
+
+    server = await asyncio.start_server(ser2net, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    caplog.set_level("DEBUG", logger="p1gw.source")
+    source = make_source(f"socket://127.0.0.1:{port}", backoff_initial_s=0.01, backoff_max_s=0.02)
+    try:
+        async with source:
+            got = await collect(source, 3, timeout=20)
+    finally:
+        server.close()
+        await server.wait_closed()
+    assert [t.timestamp for t in got] == [T0 + timedelta(seconds=i) for i in range(3)]
+    records = [r for r in caplog.records if r.name == "p1gw.source"]
+    loud = [r.getMessage() for r in records if r.levelno >= logging.INFO]
+    quiet = [r for r in records if r.levelno == logging.DEBUG]
+    assert len(quiet) >= 2 * (refusals - 2)  # every attempt is still there, at DEBUG
+    assert loud.count("source closed") == 1 and loud.count("source reconnecting") == 1
+    assert loud.count("source connected") == 2  # the first connection, and the first attempt of the outage
+    recovered = [r for r in records if r.getMessage() == "source recovered"]
+    assert len(recovered) == 1 and recovered[0].levelno == logging.INFO
+    assert len(loud) == 5
+    assert source.status()["faults"] == refusals
