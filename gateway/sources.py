@@ -313,6 +313,15 @@ class Source:
             **fields,
         )
 
+    def _end_outage(self) -> None:
+        """Data flows on a new connection: if it ends an outage, say so once, with its length."""
+        if self._outage_since is None:
+            return
+        outage_s = round(time.monotonic() - self._outage_since, 1)
+        log(logger, logging.INFO, "source recovered", spec=self.spec.text, outage_s=outage_s,
+            faults=self._outage_faults)  # fmt: skip
+        self._outage_since, self._outage_faults = None, 0
+
     async def chunks(self) -> AsyncIterator[bytes]:
         """Bytes as they arrive, across reconnections."""
         delay = self.backoff_initial_s
@@ -331,16 +340,8 @@ class Source:
                 got_data = False
                 try:
                     async for data in self._read_until_fault():
-                        if not got_data and self._outage_since is not None:
-                            log(
-                                logger,
-                                logging.INFO,
-                                "source recovered",
-                                spec=self.spec.text,
-                                outage_s=round(time.monotonic() - self._outage_since, 1),
-                                faults=self._outage_faults,
-                            )
-                            self._outage_since, self._outage_faults = None, 0
+                        if not got_data:
+                            self._end_outage()
                         got_data = True
                         yield data
                 finally:

@@ -247,8 +247,9 @@ class HubCore:
 
     def settle(self, published: Sequence[Publication]) -> list[Publication]:
         """After provisional results went out: those quarter-hours another worker has made final since
-        are published again, final, from the store. A worker's provisional message can reach the broker
-        after another's final one; this makes the final one the last (and retained) message."""
+        are published again, final, recomputed from the stored readings (nothing is written). A worker's
+        provisional message can reach the broker after another's final one; this makes the final one the
+        last (and retained) message."""
         out: list[Publication] = []
         for start in sorted({p.start_ts for p in published if p.provisional}):
             stored = self.store.allocation(start)
@@ -258,8 +259,8 @@ class HubCore:
 
     def allocate_start(self, start_ts: int, readings: dict[str, tuple[int, int]], *,
                        provisional: bool, again: bool = False) -> list[Publication]:  # fmt: skip
-        """Allocate one quarter-hour; store and publish only what changed (``again``: publish every
-        member's stored result, as it is)."""
+        """Allocate one quarter-hour; store and publish only what changed (``again``: store nothing and
+        publish every member's result, for :meth:`settle`)."""
         members = self.community.members
         cons = np.array([[readings.get(m.ean, (0, 0))[0] for m in members]], dtype=np.int64)
         inj = np.array([[readings.get(m.ean, (0, 0))[1] for m in members]], dtype=np.int64)
