@@ -147,7 +147,7 @@ class Broker:
             ]
         self.conf_path.write_text("\n".join(lines) + "\n")
 
-    def start(self, timeout_s: float = 10.0) -> None:
+    def start(self, timeout_s: float = 30.0) -> None:
         """Start (or restart) the broker on the same port and wait until it accepts connections."""
         if self.running:
             return
@@ -352,7 +352,7 @@ class Collector:
         return [m for m in self.messages if predicate(m)]
 
     async def wait_for(
-        self, predicate: Callable[[Received], bool] = lambda m: True, *, count: int = 1, timeout: float = 10.0
+        self, predicate: Callable[[Received], bool] = lambda m: True, *, count: int = 1, timeout: float = 60.0
     ) -> list[Received]:
         """Wait until at least `count` received messages satisfy `predicate`; returns them."""
         async with asyncio.timeout(timeout):
@@ -363,7 +363,7 @@ class Collector:
                 self._changed.clear()
                 await self._changed.wait()
 
-    async def settle(self, quiet_s: float = 0.3, *, timeout: float = 10.0) -> None:
+    async def settle(self, quiet_s: float = 0.3, *, timeout: float = 60.0) -> None:
         """Wait until no message arrived for `quiet_s` seconds."""
         async with asyncio.timeout(timeout):
             while True:

@@ -20,7 +20,7 @@ ROOT = Path(__file__).resolve().parents[2]
 async def read_banner(proc: asyncio.subprocess.Process) -> str:
     assert proc.stdout is not None
     lines: list[str] = []
-    async with asyncio.timeout(30):
+    async with asyncio.timeout(60):
         while not any("stop" in line and "Ctrl-C" in line for line in lines):
             line = (await proc.stdout.readline()).decode()
             assert line, "demo ended before printing its banner"
@@ -48,7 +48,7 @@ async def test_demo_with_embedded_broker() -> None:
     async with aiomqtt.Client("127.0.0.1", int(mqtt.group(1))) as client:
         await client.subscribe("p1gw/#")
         topics: set[str] = set()
-        async with asyncio.timeout(15):
+        async with asyncio.timeout(60):
             async for message in client.messages:
                 topics.add(str(message.topic).split("/", 2)[-1])
                 if {"telegram", "availability", "state/energy_import_day"} <= topics:

@@ -142,10 +142,26 @@ async def watch(gateway: Gateway, seen: set[str], quarter_hours: list[dict[str, 
             quarter_hours.append(item["data"])
 
 
-async def until(predicate: Any, timeout: float = 20.0) -> None:
+async def until(predicate: Any, timeout: float = 60.0) -> None:
     async with asyncio.timeout(timeout):
         while not predicate():
             await asyncio.sleep(0.02)
+
+
+LIVE_QUEUE = 1_000_000  # a test's subscriber never loses an item, however late the loop lets it run
+
+
+async def delivered(gateway: Gateway) -> None:
+    """Wait until every live subscriber has taken all that was broadcast (a subscriber appends in the same
+    step in which it takes an item off its queue, so empty queues mean everything was recorded)."""
+    await until(lambda: all(queue.empty() for queue in gateway._subscribers))
+
+
+async def stop_watching(gateway: Gateway, watcher: asyncio.Task[None]) -> None:
+    await delivered(gateway)
+    watcher.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await watcher
 
 
 async def test_sim_with_corrupted_telegrams_to_store_and_mqtt(
@@ -162,12 +178,12 @@ async def test_sim_with_corrupted_telegrams_to_store_and_mqtt(
         mqtt_collector(mosquitto, "p1gw/#") as mqtt,
         MqttPublisher(mosquitto.url, queue_path=tmp_path / "q.sqlite") as publisher,
     ):
-        gateway = Gateway(source, store=store, publisher=publisher)
+        gateway = Gateway(source, store=store, publisher=publisher, live_queue_size=LIVE_QUEUE)
         watcher = asyncio.create_task(watch(gateway, seen, announced))
         async with gateway:
             await until(lambda: gateway.quarter_hours_closed >= 3)
             health = gateway.health()
-        watcher.cancel()
+        await stop_watching(gateway, watcher)
         truth = truth_by_start(source.simulation.drain_quarter_hours())
         await mqtt.wait_for(lambda m: m.topic.endswith("/quarter_hour"), count=3)
         await mqtt.wait_for(lambda m: m.topic.endswith("/prepayment"))
@@ -199,7 +215,7 @@ async def test_socket_source_restarted_and_restore_after_restart(tmp_path: Path)
         seen: set[str] = set()
         first: list[dict[str, Any]] = []
         source = make_source(f"socket://127.0.0.1:{meter.port}", backoff_initial_s=0.05, backoff_max_s=0.1)
-        gateway = Gateway(source, store=open_store(db))
+        gateway = Gateway(source, store=open_store(db), live_queue_size=LIVE_QUEUE)
         watcher = asyncio.create_task(watch(gateway, seen, first))
         async with gateway:
             await until(lambda: gateway.quarter_hours_closed >= 1)
@@ -208,17 +224,17 @@ async def test_socket_source_restarted_and_restore_after_restart(tmp_path: Path)
             await meter.start()
             await until(lambda: gateway.quarter_hours_closed >= 2)
             assert gateway.source.status()["connects"] == 2
-        watcher.cancel()
+        await stop_watching(gateway, watcher)
         gateway.store.close()
 
         # a second gateway process continues from the checkpoint: no quarter-hour twice, none missing
         source = make_source(f"socket://127.0.0.1:{meter.port}", backoff_initial_s=0.05, backoff_max_s=0.1)
-        gateway = Gateway(source, store=open_store(db))
+        gateway = Gateway(source, store=open_store(db), live_queue_size=LIVE_QUEUE)
         watcher = asyncio.create_task(watch(gateway, seen, first))
         async with gateway:
             assert gateway.restored_from is not None
             await until(lambda: gateway.quarter_hours_closed >= 2)
-        watcher.cancel()
+        await stop_watching(gateway, watcher)
         truth = truth_by_start(meter.simulation.drain_quarter_hours())
         store = gateway.store
         stored = store.quarter_hours(
@@ -301,19 +317,23 @@ class Fed:
         self.frames = iter(gateway.source.simulation)
         self.announced: list[dict[str, Any]] = []
         self.last_at: datetime | None = None
+        gateway.live_queue_size = LIVE_QUEUE
+        subscribers = len(gateway._subscribers)
         self._watcher = asyncio.create_task(watch(gateway, set(), self.announced))
+        self._subscribed = lambda: len(gateway._subscribers) > subscribers
 
     async def until_closed(self, count: int) -> None:
         from dsmr_parser import parse_telegram
 
+        await until(self._subscribed)  # the subscriber is in place before the first telegram
         target = self.gateway.quarter_hours_closed + count
         while self.gateway.quarter_hours_closed < target:
             self.last_at, frame = next(self.frames)
             await self.gateway.handle(parse_telegram(frame))
-        await asyncio.sleep(0.05)  # let the subscriber take what was broadcast
+        await delivered(self.gateway)
 
-    def close(self) -> None:
-        self._watcher.cancel()
+    async def close(self) -> None:
+        await stop_watching(self.gateway, self._watcher)
 
 
 def all_quarter_hours(store: Any) -> list[dict[str, Any]]:
@@ -361,7 +381,7 @@ async def test_quarter_hours_closed_while_the_store_is_full_are_stored_then_publ
     messages = [r.getMessage() for r in caplog.records]
     assert messages.count("quarter-hours kept in memory until the store accepts them") == 1
     assert messages.count("quarter-hours stored after store errors") == 1
-    fed.close()
+    await fed.close()
     await gateway.stop()
     store.close()
 
@@ -381,8 +401,7 @@ async def test_quarter_hours_waiting_for_the_store_are_written_at_stop_with_the_
     assert gateway.health()["quarter_hours"]["unstored"] == 2 and len(all_quarter_hours(store)) == 1
     store_full(store, False)
     await gateway.stop()  # before the next quarter-hour closes
-    await asyncio.sleep(0.05)
-    fed.close()
+    await fed.close()
     stored = all_quarter_hours(store)
     assert len(stored) == 3 and [r["start"] for r in fed.announced] == [r["start"] for r in stored]
     store.close()
@@ -419,7 +438,7 @@ async def test_quarter_hours_waiting_for_the_store_are_bounded_oldest_dropped_an
     messages = [r.getMessage() for r in caplog.records]
     assert messages.count("quarter-hours dropped: the store refused writes for too long") == 1
     assert gateway.health()["quarter_hours"] == {**gateway.health()["quarter_hours"], "dropped": 3}
-    fed.close()
+    await fed.close()
     await gateway.stop()
     store.close()
 
@@ -451,6 +470,6 @@ async def test_history_retention_runs_at_the_first_telegram_then_periodically_on
     await fed.until_closed(2)  # past 14:44: the second run, 30 minutes of meter time later
     assert kept() == []
     assert gateway.health()["store"]["retention"]["at"] == "2026-11-22T14:44:10+01:00"
-    fed.close()
+    await fed.close()
     await gateway.stop()
     store.close()

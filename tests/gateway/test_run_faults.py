@@ -141,7 +141,7 @@ async def test_broker_stopped_and_restarted_mid_run(
         gateway = Gateway(source, store=store, publisher=publisher)
         async with gateway:
             async with mqtt_collector(mosquitto, "p1gw/#") as before:
-                await before.wait_for(lambda m: m.topic.endswith("/quarter_hour"), timeout=20)
+                await before.wait_for(lambda m: m.topic.endswith("/quarter_hour"), timeout=60)
             mosquitto.stop()
             closed = gateway.quarter_hours_closed
             await until(lambda: gateway.quarter_hours_closed >= closed + 1)  # closed while the broker is away

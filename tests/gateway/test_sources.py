@@ -56,7 +56,7 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-async def collect(source: Source, count: int, timeout: float = 10.0) -> list[Telegram]:
+async def collect(source: Source, count: int, timeout: float = 60.0) -> list[Telegram]:
     """Read `source` until `count` telegrams were parsed."""
     reader = TelegramReader()
     out: list[Telegram] = []
@@ -194,7 +194,7 @@ async def test_socket_reconnects_after_the_server_restarts() -> None:
     seen: list[Telegram] = []
     async with source:
         consumer = asyncio.create_task(_consume(source, seen))
-        async with asyncio.timeout(15):
+        async with asyncio.timeout(60):
             while len(seen) < 10:
                 await asyncio.sleep(0.01)
             await server.stop()
@@ -232,10 +232,10 @@ async def test_silent_meter_is_a_fault_and_the_source_reconnects() -> None:
         f"socket://127.0.0.1:{port}", silence_timeout_s=0.3, backoff_initial_s=0.05, backoff_max_s=0.1
     )
     async with source:
-        task = asyncio.create_task(collect(source, 3))
-        await asyncio.sleep(1.0)
+        task = asyncio.create_task(collect(source, 3, timeout=60))
+        # the silent connection is closed, reopened, and silent again
+        await status_becomes(source, lambda s: s["faults"] >= 2)
         status = source.status()
-        assert status["faults"] >= 2
         assert "silent" in status["last_error"]
         server.silent = False
         got = await task
@@ -323,9 +323,9 @@ async def test_pty_pulled_cable_and_replug(tmp_path: Path) -> None:
                     seen.extend(t for t in reader.feed(await next_chunk()) if not isinstance(t, FramingError))
 
             reading = asyncio.create_task(read_until(10))
-            await asyncio.sleep(0.2)  # the source opens the port
+            await status_becomes(source, lambda s: s["state"] == "connected")  # the source opened the port
             await feed(frames[:10])
-            await asyncio.wait_for(reading, 20)
+            await asyncio.wait_for(reading, 60)
             meter.unplug()
             reading = asyncio.create_task(read_until(20))
             await status_becomes(source, lambda s: s["faults"] >= 1)
@@ -333,7 +333,7 @@ async def test_pty_pulled_cable_and_replug(tmp_path: Path) -> None:
             # the backoff ends and the new pty is opened
             await status_becomes(source, lambda s: s["state"] == "connected" and s["connects"] == 2)
             await feed(frames[10:])
-            await asyncio.wait_for(reading, 20)
+            await asyncio.wait_for(reading, 60)
             status = source.status()
     finally:
         meter.close()
@@ -342,7 +342,7 @@ async def test_pty_pulled_cable_and_replug(tmp_path: Path) -> None:
     assert status["kind"] == "serial"
 
 
-async def status_becomes(source: Any, predicate: Any, timeout_s: float = 20.0) -> None:
+async def status_becomes(source: Any, predicate: Any, timeout_s: float = 60.0) -> None:
     """Poll a source's status until the predicate holds (an upper bound, not a timing assertion)."""
     async with asyncio.timeout(timeout_s):
         while not predicate(source.status()):
@@ -364,7 +364,7 @@ async def test_serial_port_is_held_exclusively(tmp_path: Path) -> None:
             with pytest.raises(serial.SerialException):
                 serial.Serial(str(meter.link), exclusive=True)
             meter.write(telegrams(1)[0])
-            assert await asyncio.wait_for(reading, 20)
+            assert await asyncio.wait_for(reading, 60)
     finally:
         meter.close()
 
@@ -394,7 +394,7 @@ async def test_an_outage_is_logged_once_then_its_recovery_not_every_attempt(
     source = make_source(f"socket://127.0.0.1:{port}", backoff_initial_s=0.01, backoff_max_s=0.02)
     try:
         async with source:
-            got = await collect(source, 3, timeout=20)
+            got = await collect(source, 3, timeout=60)
     finally:
         server.close()
         await server.wait_closed()

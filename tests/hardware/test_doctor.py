@@ -85,7 +85,7 @@ class PtyMeter:
 
     def __exit__(self, *exc: object) -> None:
         self._stop.set()
-        self._thread.join(timeout=5)
+        self._thread.join(timeout=30)
         os.close(self.master)
         os.close(self.slave)
 
@@ -118,7 +118,7 @@ def tcp_meter(frame: bytes, every_s: float = 0.05) -> Iterator[int]:
         yield port
     finally:
         stop.set()
-        thread.join(timeout=5)
+        thread.join(timeout=30)
         server.close()
 
 

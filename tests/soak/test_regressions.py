@@ -85,7 +85,7 @@ async def test_mqtt_quarter_hour_not_dropped_when_the_queue_cannot_be_written(
         await asyncio.sleep(0.5)
         full_disk.free()
         try:
-            got = await seen.wait_for(lambda m: m.topic.endswith("/quarter_hour"), timeout=5)
+            got = await seen.wait_for(lambda m: m.topic.endswith("/quarter_hour"), timeout=60)
         except TimeoutError:
             pytest.fail(f"the quarter-hour was never published; publisher status: {publisher.status()}")
         assert json.loads(got[0].payload)["start"] == record["start"]
@@ -121,8 +121,12 @@ async def test_mqtt_connection_errors_are_logged_in_the_configured_format() -> N
     stream = io.StringIO()
     setup_logging("info", "json", stream=stream)
     try:
-        async with MqttPublisher(f"mqtt://127.0.0.1:{free_port()}", backoff_initial_s=0.1, backoff_max_s=0.2):
-            await asyncio.sleep(1.0)  # nobody listens: connection refused, retried
+        async with (
+            MqttPublisher(f"mqtt://127.0.0.1:{free_port()}", backoff_initial_s=0.1, backoff_max_s=0.2),
+            asyncio.timeout(60),
+        ):
+            while "mqtt" not in stream.getvalue().lower():  # nobody listens: connection refused, retried
+                await asyncio.sleep(0.05)
     finally:
         setup_logging("info", "text")
         logging.getLogger("p1gw").handlers.clear()
