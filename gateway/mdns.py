@@ -59,7 +59,7 @@ class HomeWizardAnnouncer:
         from zeroconf.asyncio import AsyncServiceInfo, AsyncZeroconf
 
         if self.host in _ANY:
-            from zeroconf import get_all_addresses
+            from zeroconf import get_all_addresses  # type: ignore[attr-defined]  # public, not in __all__
 
             interfaces: Any = InterfaceChoice.All
             addresses = [a for a in get_all_addresses() if not a.startswith("127.")] or ["127.0.0.1"]
