@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import socket
 from collections.abc import Callable
 from typing import Any
 
@@ -22,6 +23,17 @@ from .frame_tap import TappedSource
 from .logs import get_logger, log
 
 logger = get_logger("compat")
+
+
+def _listening_socket(host: str, port: int) -> socket.socket:
+    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+    except OSError:
+        sock.close()
+        raise
+    return sock
 
 
 class CompatError(RuntimeError):
@@ -51,6 +63,13 @@ class CompatServers:
     def wrap(self, source: Any) -> Any:
         """The source the gateway should read: `source` itself, or a `TappedSource` around it."""
         if not self.enabled:
+            return source
+        if getattr(getattr(source, "spec", None), "s1", False):
+            log(
+                logger,
+                logging.WARNING,
+                "--serve-p1 and --homewizard need P1 telegrams; an S1 source has none",
+            )
             return source
         tapped = TappedSource(source)
         if self.config.serve_p1.listen:
@@ -83,8 +102,12 @@ class CompatServers:
         cfg = self.config.homewizard
         host, port = listen_address(cfg.listen, "--homewizard")
         self.serial = (cfg.serial or default_serial()).lower()
+        try:  # bound here: uvicorn would exit the process on a taken port
+            sock = _listening_socket(host, port)
+        except OSError as exc:
+            raise CompatError(f"--homewizard {cfg.listen}: cannot listen: {exc}") from None
         self.homewizard = make_server(create_app(self.feed, serial=self.serial), host, port)
-        task = asyncio.create_task(self.homewizard.serve(), name="homewizard-http")
+        task = asyncio.create_task(self.homewizard.serve(sockets=[sock]), name="homewizard-http")
         self._http_task = task
         while not self.homewizard.started and not task.done():
             await asyncio.sleep(0.02)

@@ -27,6 +27,7 @@ import httpx
 import pytest
 
 from dsmr_parser import Telegram, TelegramReader
+from gateway.config import ConfigError, listen_address, load_config
 from gateway.frame_tap import FrameTap
 from gateway.p1_server import P1Server
 from meter_sim import Simulation
@@ -240,3 +241,32 @@ async def test_a_reader_beyond_max_clients_is_refused() -> None:
         assert server.status()["refused_total"] == 1 and server.status()["clients"] == 1
         first.close()
         second.close()
+
+
+# -- configuration and start-up errors ----------------------------------------------------------------------
+def test_listen_addresses_from_the_environment_and_their_errors() -> None:
+    config = load_config(
+        environ={"P1GW_SERVE_P1__LISTEN": "2001", "P1GW_HOMEWIZARD__LISTEN": "127.0.0.1:8081"}
+    )
+    assert listen_address(config.serve_p1.listen, "serve_p1.listen") == ("0.0.0.0", 2001)
+    assert listen_address(config.homewizard.listen, "homewizard.listen") == ("127.0.0.1", 8081)
+    assert listen_address("[::1]:2001", "x") == ("::1", 2001)
+    with pytest.raises(ConfigError, match=r"serve_p1.listen 'pi:p1': expected \[HOST:\]PORT"):
+        load_config(environ={"P1GW_SERVE_P1__LISTEN": "pi:p1"})
+    with pytest.raises(ConfigError, match=r"homewizard\.serial must be 12 hex digits"):
+        load_config(environ={"P1GW_HOMEWIZARD__SERIAL": "p1-gateway"})
+
+
+@pytest.mark.parametrize("flag", ["--serve-p1", "--homewizard"])
+def test_a_port_already_taken_is_a_clear_error(tmp_path: Path, flag: str) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        proc = subprocess.run(
+            [sys.executable, "-m", "gateway.cli", "run", "--port", "sim:be-3ph", "--db", str(tmp_path / "db"),
+             "--http", f"127.0.0.1:{free_port()}", flag, f"127.0.0.1:{port}"],
+            cwd=ROOT, capture_output=True, text=True, timeout=120,
+        )  # fmt: skip
+    assert proc.returncode == 1, proc.stderr
+    assert f"p1gw run: {flag} 127.0.0.1:{port}: " in proc.stderr
