@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import os
+import secrets
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -31,7 +32,7 @@ from meter_sim import Simulation
 from ..conftest import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
-SERIAL = "0a1b2c3d4e5f"
+SERIAL = secrets.token_hex(6)  # unique per run: other test runs on this host may announce too
 
 
 @pytest.fixture(scope="module")
@@ -191,11 +192,14 @@ async def test_zeroconf_browse_on_loopback_finds_the_service(homewizard_gateway:
     browser = AsyncServiceBrowser(zeroconf.zeroconf, ["_hwenergy._tcp.local."], handlers=[on_change])
     try:
         async with asyncio.timeout(60):
-            while True:
+            name, info = "", None
+            while info is None:
                 name = await found.get()
-                info = AsyncServiceInfo("_hwenergy._tcp.local.", name)
-                if await info.async_request(zeroconf.zeroconf, 3000) and info.port == port:
-                    break
+                for _ in range(5):  # resolve it (SRV, TXT, A); another run's service is skipped
+                    candidate = AsyncServiceInfo("_hwenergy._tcp.local.", name)
+                    if await candidate.async_request(zeroconf.zeroconf, 3000):
+                        info = candidate if candidate.port == port else None
+                        break
     finally:
         await browser.async_cancel()
         await zeroconf.async_close()
