@@ -27,7 +27,9 @@ sys.path.insert(0, str(ROOT))
 from dsmr_parser import Telegram, TelegramReader  # noqa: E402
 from meter_sim import Simulation  # noqa: E402
 
-VENV = ROOT / ".bench-venv"
+sys.path.insert(0, str(ROOT / "bench"))
+from _reference_venv import reference_python  # noqa: E402
+
 SPEC = {"be-1ph": "BELGIUM_FLUVIUS", "be-3ph": "BELGIUM_FLUVIUS", "nl-dsmr5": "V5", "dsmr22": "V2_2"}
 NAMES = {
     "1-0:1.8.1": "ELECTRICITY_USED_TARIFF_1",
@@ -79,17 +81,10 @@ print(json.dumps(out))
 
 
 def ensure_venv() -> Path | None:
-    python = VENV / "bin" / "python"
-    if python.exists():
-        return python
     try:
-        subprocess.run([sys.executable, "-m", "venv", str(VENV)], check=True, capture_output=True)
-        subprocess.run(
-            [str(VENV / "bin" / "pip"), "install", "-q", "dsmr-parser"], check=True, capture_output=True
-        )
+        return reference_python()
     except (subprocess.CalledProcessError, OSError):
         return None
-    return python
 
 
 def reference_parse(python: Path, jobs: list[dict[str, object]]) -> list[dict[str, object]]:

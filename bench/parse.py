@@ -30,21 +30,14 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
 from _ours_parse import run as parse_stream  # noqa: E402
+from _reference_venv import VENV as REFERENCE_VENV  # noqa: E402
+from _reference_venv import reference_python  # noqa: E402
 from telegram_streams import belgian, dsmr5  # noqa: E402
 
 from dsmr_parser import Telegram, TelegramReader  # noqa: E402
 
-REFERENCE_VENV = ROOT / ".bench-venv"
 COMPILED = ROOT / ".bench-compiled"
 HOT_MODULES = ("framing", "parser", "reader", "timestamps")
-
-
-def reference_python() -> Path:
-    python = REFERENCE_VENV / "bin" / "python"
-    if not python.exists():
-        subprocess.run([sys.executable, "-m", "venv", str(REFERENCE_VENV)], check=True)
-        subprocess.run([str(python), "-m", "pip", "install", "--quiet", "dsmr-parser"], check=True)
-    return python
 
 
 def compiled_site() -> Path:

@@ -14,6 +14,7 @@ examples:
   p1gw run --port "sim:be-3ph?seed=3&speed=10&prepayment=20" --http 127.0.0.1:8080
   p1gw run --port capture.txt --mqtt mqtt://user:secret@broker:1883           # replay a capture
   p1gw run --config /etc/p1gw/config.toml
+  p1gw run --port /dev/ttyUSB0 --homewizard 8081 --serve-p1 2001              # other tools read along
   P1GW_MQTT__URL=mqtt://broker:1883 p1gw run --port /dev/p1 --ean 541449000000000001
 
 then: open http://127.0.0.1:8080/ (dashboard), /docs (API), /api/v1/health;
@@ -59,6 +60,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     meter.add_argument("--ean", help="the connection's EAN (18 digits), copied into quarter-hour records")
     meter.add_argument("--country", choices=("BE", "NL"), type=str.upper, help="tariff labels (BE)")
     meter.add_argument("--timezone", help="zone of the quarter-hours (Europe/Brussels)")
+    share = parser.add_argument_group("other readers of the same meter (off unless given)")
+    share.add_argument(
+        "--homewizard",
+        metavar="[HOST:]PORT",
+        help="serve the HomeWizard P1 meter API v1 here, announced over mDNS (a bare PORT: all interfaces)",
+    )
+    share.add_argument(
+        "--serve-p1",
+        metavar="[HOST:]PORT",
+        help="re-serve every valid telegram, byte for byte, to TCP readers (a bare PORT: all interfaces)",
+    )
     parser.add_argument("--log-level", choices=("debug", "info", "warning", "error"), help="(info)")
     parser.add_argument("--log-format", choices=("text", "json"), help="text (default) or json lines")
 
@@ -87,6 +99,8 @@ def config_from_args(args: argparse.Namespace) -> Config:
         "storage": {"path": args.db},
         "meter": {"ean": args.ean, "country": args.country, "timezone": args.timezone},
         "log": {"level": args.log_level, "format": args.log_format},
+        "homewizard": {"listen": args.homewizard},
+        "serve_p1": {"listen": args.serve_p1},
     }
     return load_config(args.config, overrides=overrides)
 
@@ -137,6 +151,7 @@ async def serve(
     source: Any = None,
 ) -> int:
     """Run the whole gateway until `stop` is set, a signal arrives, or `duration_s` passes."""
+    from .compat import CompatError, CompatServers
     from .http_api import create_app
     from .pipeline import Gateway
     from .store import StoreError, open_store
@@ -167,6 +182,8 @@ async def serve(
             queue_path=mqtt_queue_path(config.storage.path),
             country=meter.country,
         )
+    compat = CompatServers(config)
+    source = compat.wrap(source)
     gateway = Gateway(
         source, store=store, publisher=publisher, tz=meter.timezone, country=meter.country, ean=meter.ean
     )
@@ -181,6 +198,11 @@ async def serve(
         if publisher is not None:
             publisher.start()
         await gateway.start()
+        try:
+            await compat.start(gateway, _Server.make)
+        except CompatError as exc:
+            print(f"p1gw run: {exc}", file=sys.stderr)
+            return 1
         server_task = asyncio.create_task(server.serve(), name="http")
         while not server.started and not server_task.done():
             await asyncio.sleep(0.02)
@@ -219,6 +241,7 @@ async def serve(
         )
         return 1
     finally:
+        await compat.aclose()
         await gateway.stop()
         if publisher is not None:
             await publisher.aclose()

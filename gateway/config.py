@@ -84,6 +84,23 @@ class LogConfig:
 
 
 @dataclass(frozen=True)
+class HomeWizardConfig:
+    """[homewizard]: the HomeWizard P1 API v1 listener ([HOST:]PORT; empty: off), its mDNS announcement,
+    and the `/api` serial (empty: derived from this machine's MAC address)."""
+
+    listen: str = ""
+    mdns: bool = True
+    serial: str = ""
+
+
+@dataclass(frozen=True)
+class ServeP1Config:
+    """[serve_p1]: re-serve every valid telegram over TCP ([HOST:]PORT; empty: off)."""
+
+    listen: str = ""
+
+
+@dataclass(frozen=True)
 class Config:
     source: SourceConfig = field(default_factory=SourceConfig)
     mqtt: MqttConfig = field(default_factory=MqttConfig)
@@ -91,6 +108,8 @@ class Config:
     storage: StorageConfig = field(default_factory=StorageConfig)
     meter: MeterConfig = field(default_factory=MeterConfig)
     log: LogConfig = field(default_factory=LogConfig)
+    homewizard: HomeWizardConfig = field(default_factory=HomeWizardConfig)
+    serve_p1: ServeP1Config = field(default_factory=ServeP1Config)
 
 
 SECTIONS: dict[str, type[Any]] = {f.name: f.default_factory for f in dataclasses.fields(Config)}  # type: ignore[misc]
@@ -163,6 +182,14 @@ def env_layer(environ: Mapping[str, str]) -> dict[str, dict[str, str]]:
     return layer
 
 
+def listen_address(text: str, key: str) -> tuple[str, int]:
+    """`[HOST:]PORT` -> (host, port); a bare port listens on all interfaces (0.0.0.0)."""
+    host, sep, port = text.strip().rpartition(":")
+    if not port.isdigit() or not 0 < int(port) < 65536:
+        raise ConfigError(f"{key} {text!r}: expected [HOST:]PORT, e.g. 8081 or 127.0.0.1:8081")
+    return (host.strip("[]") if sep else "") or "0.0.0.0", int(port)
+
+
 def _validate(config: Config) -> Config:
     src, meter, http, log = config.source, config.meter, config.http, config.log
     if not src.port:
@@ -189,6 +216,12 @@ def _validate(config: Config) -> Config:
         raise ConfigError(f"http.port must be 1-65535, not {http.port}")
     if config.mqtt.url and not re.match(r"mqtts?://", config.mqtt.url):
         raise ConfigError(f"mqtt.url must start with mqtt:// or mqtts://, not {config.mqtt.url!r}")
+    if config.homewizard.listen:
+        listen_address(config.homewizard.listen, "homewizard.listen")
+    if config.homewizard.serial and not re.fullmatch(r"[0-9a-fA-F]{12}", config.homewizard.serial):
+        raise ConfigError(f"homewizard.serial must be 12 hex digits, not {config.homewizard.serial!r}")
+    if config.serve_p1.listen:
+        listen_address(config.serve_p1.listen, "serve_p1.listen")
     if log.level.lower() not in ("debug", "info", "warning", "error"):
         raise ConfigError(f"log.level must be debug, info, warning or error, not {log.level!r}")
     if log.format not in ("text", "json"):

@@ -9,6 +9,10 @@ or 1-3:0.2.8 (DSMR). Tariff registers exist twice (`energy_import_tariff1` and t
 `energy_import_day`): the honest tariffN names are created disabled in HA to avoid duplicates on screens.
 Profile buffers (13-month peaks, power-failure log) are not sensors (their state would exceed HA's
 255 characters); identification and counters go to the diagnostic category.
+Every payload suits HA 2024.3 and current releases alike (checked in tests/gateway/test_discovery_schema.py):
+`default_entity_id` (2025.10+) and `object_id` (before; ignored from 2026.4) carry the same valid entity id,
+`unique_id` keeps the meter id as it always was, and a device class is sent only when every supported
+release accepts it with that unit (`HA_DEVICE_CLASS_UNITS`).
 """
 
 from __future__ import annotations
@@ -58,11 +62,46 @@ _DIAGNOSTIC = re.compile(
 )
 _TARIFF_NAME = re.compile(r"_tariff\d$")
 _UNSAFE = re.compile(r"[^A-Za-z0-9_-]+")
+_NOT_IN_ENTITY_ID = re.compile(r"[^a-z0-9]+")
+
+# The sensor device classes HA's MQTT discovery accepts in every release we support (2024.3 onwards) and,
+# for each, the units it accepts with it (None: any unit). HA refuses a whole discovery payload with a
+# device class it does not know (`reactive_energy` came in 2025.6) or, in current releases, a unit the class
+# does not allow (a DSMR 3 limiter in A is not `power`); such a sensor goes without a device class.
+HA_DEVICE_CLASS_UNITS: dict[str, frozenset[str | None] | None] = {
+    "energy": frozenset({"Wh", "kWh", "MWh", "MJ", "GJ"}),
+    "power": frozenset({"W", "kW"}),
+    "voltage": frozenset({"V", "mV"}),
+    "current": frozenset({"A", "mA"}),
+    "frequency": frozenset({"Hz", "kHz"}),
+    "gas": frozenset({"m³", "ft³", "CCF", None}),
+    "water": frozenset({"m³", "ft³", "CCF", "L", "gal", None}),
+    "reactive_power": frozenset({"var", "kvar"}),
+    "power_factor": frozenset({"%", None}),
+    "duration": frozenset({"s", "min", "h", "d"}),
+    "timestamp": frozenset({None}),
+    "enum": frozenset({None}),
+    "monetary": None,
+}
 
 
 def topic_safe(text: str) -> str:
     """A meter id usable as one MQTT topic level and HA object id (`/`, `+`, `#`, spaces -> `_`)."""
     return _UNSAFE.sub("_", text).strip("_") or "meter"
+
+
+def entity_object_id(text: str) -> str:
+    """The object id part of an HA entity id: `[a-z0-9_]`, no leading, trailing or double `_` (HA refuses
+    a `default_entity_id` that breaks these rules, and with it the whole discovery payload)."""
+    return _NOT_IN_ENTITY_ID.sub("_", text.lower()).strip("_") or "meter"
+
+
+def ha_device_class(device_class: str | None, unit: str | None) -> str | None:
+    """`device_class` when every supported HA release accepts it with this unit, else None."""
+    if device_class is None or device_class not in HA_DEVICE_CLASS_UNITS:
+        return None
+    allowed = HA_DEVICE_CLASS_UNITS[device_class]
+    return device_class if allowed is None or unit in allowed else None
 
 
 def device_info(telegram: Telegram) -> dict[str, Any]:
@@ -112,12 +151,13 @@ def sensor_config(
     """The discovery payload of one state value, or None when it is not a sensor (profile buffers)."""
     if isinstance(state.value.value, tuple):
         return None
-    object_id = f"p1gw_{topic_safe(meter_id)}_{state.name}".lower()
+    unique_id = f"p1gw_{topic_safe(meter_id)}_{state.name}".lower()
+    object_id = entity_object_id(unique_id)
     config: dict[str, Any] = {
         "name": _friendly(state.name),
-        "unique_id": object_id,
-        "object_id": object_id,
-        "default_entity_id": f"sensor.{object_id}",
+        "unique_id": unique_id,
+        "object_id": object_id,  # HA before 2025.10 (ignored from 2026.4)
+        "default_entity_id": f"sensor.{object_id}",  # HA 2025.10 and later
         "state_topic": f"{base_topic.rstrip('/')}/state/{state.name}",
         "device": dict(device),
         "origin": ORIGIN,
@@ -126,12 +166,14 @@ def sensor_config(
         config["availability_topic"] = availability_topic
         config["payload_available"] = "online"
         config["payload_not_available"] = "offline"
-    if state.device_class:
-        config["device_class"] = state.device_class
+    unit = HA_UNITS.get(state.unit, state.unit) if state.unit else None
+    device_class = ha_device_class(state.device_class, unit)
+    if device_class:
+        config["device_class"] = device_class
     if state.state_class:
         config["state_class"] = state.state_class
-    if state.unit:
-        config["unit_of_measurement"] = HA_UNITS.get(state.unit, state.unit)
+    if unit:
+        config["unit_of_measurement"] = unit
     obj = lookup(state.code)
     if obj is not None and obj.decimals and obj.kind in ("decimal", "timestamped", "legacy_gas"):
         config["suggested_display_precision"] = obj.decimals

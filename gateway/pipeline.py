@@ -253,6 +253,7 @@ class Gateway:
         self._task: asyncio.Task[None] | None = None
         self.finished = asyncio.Event()
         self.s1: Any = None  # the S1Reader of an S1 source
+        self.health_sections: dict[str, Any] = {}  # name -> callable giving an extra health section
         self._s1_values: dict[str, float] = {}
 
     # -- lifecycle ---------------------------------------------------------------------------------------
@@ -646,6 +647,8 @@ class Gateway:
         health["quarter_hours"].update(unstored=len(self._unstored), dropped=self.quarter_hours_dropped)
         if health.get("store", {}).get("enabled"):
             health["store"]["retention"] = self.retention_last
+        for name, section in self.health_sections.items():
+            health[name] = section()
         return health
 
     def peaks(self) -> dict[str, Any]:
