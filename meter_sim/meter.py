@@ -286,7 +286,7 @@ class Meter:
         """The customer holds the meter's button (reconnects a ready breaker / starts the gas leak test)."""
         acc = self._acc(energy)
         self._bill()
-        self.notifications += acc.press_button(_dt(self.ts), held_s=5)
+        self.notifications += acc.press_button(_dt(self.ts))  # held as long as the meter asks
         self._refresh_supply()
 
     def start_leak_test(self, leak_ml_s: int = 0) -> None:
