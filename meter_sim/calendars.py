@@ -167,6 +167,11 @@ CONTRACT_CALENDARS: dict[str, str] = {
 """The default calendar of each DSO's contracts (a Fluvius zone switching 21-06 h: `flanders-21-6`)."""
 
 
+def contract_country(dso: str) -> str:
+    """The country of a DSO's contracts ("BE" or "NL")."""
+    return "NL" if dso.lower() == "nl" else "BE"
+
+
 def calendar_names() -> list[str]:
     """The names `get_calendar` knows (aliases included)."""
     return sorted([*CALENDARS, *ALIASES])

@@ -45,7 +45,7 @@ from prepayment import (
 from prepayment.p1 import p1_values
 
 from . import calendars
-from .calendars import TariffCalendar, calendar_for_contract, get_calendar
+from .calendars import TariffCalendar, calendar_for_contract, contract_country, get_calendar
 from .kinds import Load, MeterKind, get_kind, loads_for
 from .profiles import _DST_INSTANTS, _DST_OFFSETS, hash_u01, make_profile
 
@@ -174,6 +174,11 @@ class Meter:
         if contract is not None and preset is not None and preset != contract:
             raise ValueError(f"prepayment preset {preset!r} does not match the {contract!r} contract")
         self.contract = contract or preset or self.kind.dso
+        if contract_country(self.contract) != self.kind.country:
+            raise ValueError(
+                f"the {self.contract!r} contract does not fit the {self.kind.country} meter "
+                f"{self.kind.name!r} (prepayment presets are Belgian: use a be-* meter)"
+            )
         if calendar is None:
             self.calendar = calendar_for_contract(self.contract)
         else:

@@ -90,6 +90,8 @@ def test_ores_preset_keeps_its_central_accounting_by_default() -> None:
 def test_mixed_or_unknown_contracts_are_refused() -> None:
     with pytest.raises(ValueError, match="does not match the 'ores' contract"):
         Meter("be-1ph", start=WEDNESDAY_NOON, contract="ores", prepayment=PrepaymentOptions(preset="fluvius"))
+    with pytest.raises(ValueError, match="'ores' contract does not fit the NL meter 'nl-dsmr5'"):
+        Meter("nl-dsmr5", start=WEDNESDAY_NOON, prepayment=PrepaymentOptions())
     with pytest.raises(ValueError, match="no prepayment rules for the 'sibelga' contract"):
         Meter("be-1ph", start=WEDNESDAY_NOON, contract="sibelga", prepayment=PrepaymentOptions(preset=None))
 
