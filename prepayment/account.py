@@ -514,7 +514,7 @@ class PrepaymentAccount:
 
     @property
     def emergency_remaining_eur(self) -> Decimal:
-        if self._emergency_spent and self._balance <= 0:
+        if self._emergency_spent:
             return _ZERO.quantize(_CENT)
         if not self._emergency_usable():
             return _eur(self._emergency_c)
@@ -522,6 +522,8 @@ class PrepaymentAccount:
 
     @property
     def emergency_state(self) -> EmergencyState:
+        if self._emergency_spent:  # exhausted until the balance is back to reconnect_min_eur
+            return EmergencyState.EXHAUSTED
         bal = self._balance
         if bal > 0:
             if self.config.emergency_activation == "auto" or self._emergency_c == 0:
@@ -531,8 +533,6 @@ class PrepaymentAccount:
             if bal <= self._selectable_c:
                 return EmergencyState.SELECTABLE
             return EmergencyState.ENABLED
-        if self._emergency_spent:
-            return EmergencyState.EXHAUSTED
         if not self._emergency_usable():
             return EmergencyState.SELECTABLE if self._emergency_c else EmergencyState.EXHAUSTED
         return EmergencyState.EXHAUSTED if bal <= -self._emergency_c else EmergencyState.IN_USE

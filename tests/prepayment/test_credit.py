@@ -226,7 +226,10 @@ def test_top_up_below_050_after_a_cut_does_not_re_enable_emergency_credit() -> N
     assert p1["0-0:19.11.1"] == (4, None)  # not 3
     assert p1["0-0:19.10.1"] == (D("0.00"), "EUR")
     assert acc.supply_state is SupplyState.DISCONNECTED
-    res = acc.top_up("enough", D("15.10"), bru(2026, 6, 1, 12, 5))  # 0.50 EUR: ready, credit back
+    res = acc.top_up("more", D("15.00"), bru(2026, 6, 1, 12, 3))  # 0.40 EUR: in credit, still below 0.50
+    assert kinds(res.notifications) == [K.TOP_UP_ACCEPTED] and acc.balance_eur == D("0.40")
+    assert acc.emergency_state is EmergencyState.EXHAUSTED and acc.emergency_remaining_eur == D("0.00")
+    res = acc.top_up("enough", D("0.10"), bru(2026, 6, 1, 12, 5))  # 0.50 EUR: ready, credit back
     assert kinds(res.notifications) == [K.TOP_UP_ACCEPTED, K.RECONNECTION_POSSIBLE]
     assert acc.emergency_state is EmergencyState.ENABLED and acc.emergency_remaining_eur == D("15.00")
 
