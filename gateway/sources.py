@@ -526,8 +526,8 @@ def make_simulation(spec: SourceSpec, *, now: float | None = None) -> Any:
             credit = Decimal(params["prepayment"] or "20")
         except InvalidOperation:
             raise SourceError(f"{spec.text!r}: prepayment must be a start credit in EUR") from None
-        options["prepayment"] = PrepaymentOptions(
-            credit_eur=credit, gas=params.get("gas", "1") not in ("0", "false")
+        options["prepayment"] = PrepaymentOptions(  # in-meter accounting: the balance moves live
+            credit_eur=credit, accounting="immediate", gas=params.get("gas", "1") not in ("0", "false")
         )
     try:
         return Simulation(spec.target, seed, start, **options)

@@ -7,7 +7,7 @@ for sim_time, frame in stream("be-1ph", seed=2, start=t0, count=10): ...
 m.top_up("tx-1", "10.00"); m.press_button(); m.start_leak_test(); m.set_extra_load(3.0, 900)
 """
 
-from .calendars import CALENDARS, TariffCalendar, get_calendar
+from .calendars import CALENDARS, TariffCalendar, calendar_for_contract, get_calendar, parse_calendar
 from .faults import FaultInjector, FaultSpec, parse_duration, parse_faults
 from .kinds import KINDS, MeterKind, get_kind
 from .meter import Meter, PrepaymentOptions, QuarterHourTruth
@@ -28,10 +28,12 @@ __all__ = [
     "Scenario",
     "Simulation",
     "TariffCalendar",
+    "calendar_for_contract",
     "get_calendar",
     "get_kind",
     "load_scenario",
     "make_profile",
+    "parse_calendar",
     "parse_duration",
     "parse_faults",
     "parse_scenario",

@@ -11,8 +11,11 @@ Examples:
   p1gw sim --s1 --meter be-3ph --tcp 127.0.0.1:2002          the S1 port (binary HDLC frames)
   p1gw sim --community 12 --pv 250 --wind 2000 --duration 1y --out community/   members.csv + data.csv
 
-Meters: be-1ph, be-3ph (e-MUCS 1.7), nl-dsmr5, dsmr22 (every 10 s, no CRC). Calendars (--calendar):
-wallonia-2026, wallonia-legacy, flanders-legacy, brussels, nl, single. Durations: 90s, 15m, 6h, 6d, 2w, 1y.
+Meters: be-1ph, be-3ph (e-MUCS 1.7, Fluvius headers), nl-dsmr5, dsmr22 (every 10 s, no CRC). Contracts
+(--preset; default the meter's DSO, ores with --prepayment): ores, resa, aieg, aiesh, rew, fluvius,
+sibelga, nl. Calendars (--calendar, default the contract's): wallonia-2026, wallonia-legacy, brussels,
+flanders-22-7, flanders-21-6, nl, single, or a spec such as peak=6-21,weekends.
+Durations: 90s, 15m, 6h, 6d, 2w, 1y.
 Without --fast the simulated clock runs at --speed x real time (default 1). See docs/simulator.md.
 """
 
@@ -32,7 +35,7 @@ from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import IO, Any
 
-from .calendars import CALENDARS, ZONE
+from .calendars import CONTRACT_CALENDARS, ZONE, calendar_names
 from .faults import parse_duration, parse_faults
 from .kinds import KINDS
 from .meter import PrepaymentOptions, QuarterHourTruth
@@ -47,7 +50,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int, default=0, help="random seed (same seed, same telegrams)")
     parser.add_argument("--start", help="ISO start time (default: now, whole second)")
     parser.add_argument(
-        "--calendar", choices=sorted(CALENDARS), help="tariff calendar (default: the meter's)"
+        "--calendar",
+        help=f"tariff calendar: {', '.join(calendar_names())} or a spec like peak=6-21,weekends "
+        "(default: the contract's)",
     )
     pace = parser.add_mutually_exclusive_group()
     pace.add_argument("--speed", type=float, default=1.0, help="simulated seconds per real second")
@@ -62,8 +67,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     out.add_argument("--tcp", metavar="HOST:PORT", help="TCP server; every client gets the stream")
     parser.add_argument("--prepayment", action="store_true", help="run the prepayment function")
     parser.add_argument("--credit", default="20.00", help="start credit in EUR (with --prepayment)")
-    parser.add_argument("--preset", choices=("ores", "fluvius"), default="ores", help="prepayment rules")
-    parser.add_argument("--accounting", choices=("immediate", "central"), default="immediate")
+    parser.add_argument(
+        "--preset",
+        choices=sorted(CONTRACT_CALENDARS),
+        help="the DSO contract: default calendar and prepayment rules "
+        "(default: the meter's DSO; ores with --prepayment)",
+    )
+    parser.add_argument(
+        "--accounting", choices=("immediate", "central"), help="prepayment accounting (default: the preset's)"
+    )
     parser.add_argument("--scenario", help="TOML timeline (top-ups, button, leak test, loads, faults)")
     parser.add_argument("--faults", help="e.g. corrupt=0.05,bad_crc=0.01,truncate=0.01,silence=30s@1h")
     parser.add_argument("--truth", help="write the exact per-quarter-hour register deltas (Wh) as CSV")
@@ -213,7 +225,7 @@ def run(args: argparse.Namespace) -> int:
         prepay = None
         if args.prepayment:
             prepay = PrepaymentOptions(
-                credit_eur=Decimal(args.credit), preset=args.preset, accounting=args.accounting
+                credit_eur=Decimal(args.credit), preset=args.preset or "ores", accounting=args.accounting
             )
         sim = Simulation(
             args.meter,
@@ -226,6 +238,7 @@ def run(args: argparse.Namespace) -> int:
             scenario=scenario,
             faults=faults,
             calendar=args.calendar,
+            contract=args.preset,
         )
     except (ValueError, InvalidOperation, OSError) as exc:
         return _fail(str(exc))

@@ -1,4 +1,4 @@
-"""The simulated meter types as data: protocol, header, phases, country, calendar, M-Bus devices, loads.
+"""The simulated meter types as data: protocol, header, phases, country, DSO, M-Bus devices, loads.
 
 Strategy: one frozen `MeterKind` per supported meter; `loads_for(kind, seed)` turns it into seeded power
 profiles with their phase split (household appliances on one phase, heat pump and 3-phase PV balanced, the
@@ -26,7 +26,7 @@ class MeterKind:
     header: str
     phases: int
     country: str
-    calendar: str
+    dso: str  # whose meters print this header: the default contract (calendar, prepayment rules)
     gas: bool
     water: bool
     interval_s: int
@@ -43,12 +43,12 @@ KINDS: dict[str, MeterKind] = {
             "FLU5\\253770234_A",
             1,
             "BE",
-            "wallonia-2026",
+            "fluvius",
             gas=True,
             water=False,
             interval_s=1,
             s1=True,
-            description="Belgian single-phase e-MUCS 1.7 meter (Fluvius/ORES/RESA), gas on M-Bus 1",
+            description="Belgian single-phase e-MUCS 1.7 meter (Fluvius header), gas on M-Bus 1",
         ),
         MeterKind(
             "be-3ph",
@@ -56,12 +56,12 @@ KINDS: dict[str, MeterKind] = {
             "FLU5\\253769484_A",
             3,
             "BE",
-            "wallonia-2026",
+            "fluvius",
             gas=True,
             water=True,
             interval_s=1,
             s1=True,
-            description="Belgian three-phase e-MUCS 1.7 meter, heat pump + EV + PV, gas (M-Bus 1), water (2)",
+            description="Belgian 3-phase e-MUCS 1.7 meter (Fluvius header), heat pump, EV, PV, gas, water",
         ),
         MeterKind(
             "nl-dsmr5",

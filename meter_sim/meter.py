@@ -34,11 +34,18 @@ from dsmr_parser.crc import crc16
 from dsmr_parser.registry import REGISTRY
 from dsmr_parser.timestamps import meter_clock
 from dsmr_parser.values import MonthlyPeak, PowerFailure, Value
-from prepayment import Notification, PrepaymentAccount, fluvius_electricity, ores_electricity, ores_gas
+from prepayment import (
+    AccountConfig,
+    Notification,
+    PrepaymentAccount,
+    fluvius_electricity,
+    ores_electricity,
+    ores_gas,
+)
 from prepayment.p1 import p1_values
 
 from . import calendars
-from .calendars import TARIFF_NUMBER, TariffCalendar, get_calendar
+from .calendars import TariffCalendar, calendar_for_contract, contract_country, get_calendar
 from .kinds import Load, MeterKind, get_kind, loads_for
 from .profiles import _DST_INSTANTS, _DST_OFFSETS, hash_u01, make_profile
 
@@ -68,13 +75,25 @@ class QuarterHourTruth(NamedTuple):
         return self.export_t1_wh + self.export_t2_wh
 
 
+PREPAYMENT_PRESETS: dict[str, tuple[Callable[..., AccountConfig], Callable[..., AccountConfig] | None]] = {
+    "ores": (ores_electricity, ores_gas),
+    "fluvius": (fluvius_electricity, None),  # Fluvius gas prepayment (1000 kWh emergency) is not modelled
+}
+"""Per DSO: the electricity preset and the gas preset (None: no gas account is opened)."""
+
+
 @dataclass(frozen=True, slots=True)
 class PrepaymentOptions:
-    """`--prepayment`: the account preset, the start credit, and overrides for tests and scenarios."""
+    """`--prepayment`: the DSO preset, the start credit, and overrides for tests and scenarios.
+
+    `preset` is the DSO whose rules (and contract: default calendar) the meter runs; None: the meter's
+    DSO (`MeterKind.dso`). `accounting` None: the preset's own (ORES central, Fluvius immediate).
+    A preset never opens another DSO's account (Fluvius: no gas account).
+    """
 
     credit_eur: Decimal = Decimal("20.00")
-    preset: str = "ores"  # ores | fluvius
-    accounting: str = "immediate"
+    preset: str | None = "ores"  # ores | fluvius | None
+    accounting: str | None = None  # immediate | central
     emergency_credit_eur: Decimal | None = None
     protected_customer: bool = False
     gas: bool = True
@@ -129,7 +148,9 @@ class Meter:
         kind: the meter type (see `meter_sim.kinds.KINDS`).
         seed: makes the loads, ids and initial registers; same seed, same telegrams.
         start: the meter's first instant (aware datetime or Unix seconds).
-        calendar: tariff calendar name (default: the kind's).
+        calendar: tariff calendar name or spec (default: the contract's, see `calendars.CONTRACT_CALENDARS`).
+        contract: the DSO whose contract the meter runs (default: the prepayment preset, else the
+            kind's DSO); decides the default calendar and the prepayment rules.
         prepayment: run the prepayment function with these options (None: ordinary meter).
         loads: replace the seeded loads.
     """
@@ -141,6 +162,7 @@ class Meter:
         start: datetime | int = 0,
         *,
         calendar: str | TariffCalendar | None = None,
+        contract: str | None = None,
         prepayment: PrepaymentOptions | None = None,
         loads: list[Load] | None = None,
     ) -> None:
@@ -148,9 +170,20 @@ class Meter:
         self.seed = seed
         self.ts = _to_ts(start)
         self.start_ts = self.ts
-        cal = calendar if calendar is not None else self.kind.calendar
-        self.calendar = get_calendar(cal) if isinstance(cal, str) else cal
-        self._tariff_of = TARIFF_NUMBER[self.kind.country]
+        preset = prepayment.preset if prepayment is not None else None
+        if contract is not None and preset is not None and preset != contract:
+            raise ValueError(f"prepayment preset {preset!r} does not match the {contract!r} contract")
+        self.contract = contract or preset or self.kind.dso
+        if contract_country(self.contract) != self.kind.country:
+            raise ValueError(
+                f"the {self.contract!r} contract does not fit the {self.kind.country} meter "
+                f"{self.kind.name!r} (prepayment presets are Belgian: use a be-* meter)"
+            )
+        if calendar is None:
+            self.calendar = calendar_for_contract(self.contract)
+        else:
+            self.calendar = get_calendar(calendar) if isinstance(calendar, str) else calendar
+        self._tariff_of = {p: self.calendar.tariff_number(p) for p in ("day", "night")}
         self.loads = loads if loads is not None else loads_for(self.kind, seed)
         self._gas_profile = make_profile("gas_heating", seed=seed) if self.kind.gas else None
         self.phases = self.kind.phases
@@ -222,19 +255,26 @@ class Meter:
 
     def _open_accounts(self, opts: PrepaymentOptions) -> None:
         at = _dt(self.ts)
+        presets = PREPAYMENT_PRESETS.get(self.contract)
+        if presets is None:
+            known = ", ".join(PREPAYMENT_PRESETS)
+            raise ValueError(
+                f"no prepayment rules for the {self.contract!r} contract; choose a preset: {known}"
+            )
+        elec, gas = presets
         common: dict[str, Any] = {
             "start_credit_eur": opts.credit_eur,
-            "accounting": opts.accounting,
             "protected_customer": opts.protected_customer,
         }
+        if opts.accounting is not None:
+            common["accounting"] = opts.accounting
         if opts.emergency_credit_eur is not None:
             common["emergency_credit_eur"] = opts.emergency_credit_eur
-        elec = fluvius_electricity if opts.preset == "fluvius" else ores_electricity
         cfg = elec(**common, **opts.overrides)
         self.account = PrepaymentAccount(cfg, at)
         self._billed_wh = self._regs_wh()[:2]
-        if opts.gas and self.kind.gas:
-            self.gas_account = PrepaymentAccount(ores_gas(**common), at)
+        if opts.gas and self.kind.gas and gas is not None:
+            self.gas_account = PrepaymentAccount(gas(**common), at)
         self._refresh_supply()
 
     def _refresh_supply(self) -> None:
@@ -286,7 +326,7 @@ class Meter:
         """The customer holds the meter's button (reconnects a ready breaker / starts the gas leak test)."""
         acc = self._acc(energy)
         self._bill()
-        self.notifications += acc.press_button(_dt(self.ts), held_s=5)
+        self.notifications += acc.press_button(_dt(self.ts))  # held as long as the meter asks
         self._refresh_supply()
 
     def start_leak_test(self, leak_ml_s: int = 0) -> None:

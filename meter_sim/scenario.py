@@ -5,8 +5,9 @@ simulation steps the meter exactly up to each event's instant and applies it thr
 API, so events land on the second they name. Bad files fail early with the event index and the reason.
 
     [prepayment]            # optional: turns prepayment on (like --prepayment) with these settings
-    credit_eur = 1.00       # start credit; also emergency_credit_eur, preset ("ores"|"fluvius"),
-                            # accounting ("immediate"|"central"), protected_customer, gas
+    credit_eur = 1.00       # start credit; also emergency_credit_eur, preset ("ores" default|"fluvius"),
+                            # accounting ("immediate"|"central"; default the preset's),
+                            # protected_customer, gas
     [[event]]
     at = "30m"              # offset from the start (90s, 15m, 6h, 6d) or an ISO time with offset
     action = "load"         # add kw for a duration
@@ -115,8 +116,8 @@ def parse_scenario(data: dict[str, Any], start: datetime) -> Scenario:
         try:
             prepay = PrepaymentOptions(
                 credit_eur=Decimal(str(p.pop("credit_eur", "20.00"))),
-                preset=str(p.pop("preset", "ores")),
-                accounting=str(p.pop("accounting", "immediate")),
+                preset=_text_or_none(p.pop("preset", "ores")),
+                accounting=_text_or_none(p.pop("accounting", None)),
                 emergency_credit_eur=(
                     Decimal(str(p.pop("emergency_credit_eur"))) if "emergency_credit_eur" in p else None
                 ),
@@ -128,6 +129,10 @@ def parse_scenario(data: dict[str, Any], start: datetime) -> Scenario:
         if p:
             raise ValueError(f"[prepayment]: unknown keys {', '.join(sorted(p))}")
     return Scenario(events, prepay)
+
+
+def _text_or_none(value: object) -> str | None:
+    return None if value is None else str(value)
 
 
 def load_scenario(path: str | Path, start: datetime) -> Scenario:

@@ -11,10 +11,14 @@ Strategy:
   charges use the same carry. Hence money is never created nor lost: see `ledger`.
 - Time is always a parameter and must not go backwards. Time-driven rules (local midnight: standing
   charge, start-credit and plan instalments; the central morning update; the end of a friendly period;
-  winter boundaries; the leak-test deadline) are events processed in order by `advance()`, which
+  the gas winter aid's boundaries; the leak-test deadline) are events processed in order by `advance()`, which
   `consume()` calls only when the next cached wake-up time has been reached.
 - In "central" accounting the charges go to per-day buckets posted to the meter's balance at the
   next daily update (the previous days, as ORES does); top-ups are credited at once in both modes.
+- Exhaustion spends the emergency credit for good: until a top-up brings the balance to
+  `reconnect_min_eur` it stays exhausted (a smaller top-up neither reconnects nor re-enables it).
+- A protected customer is supplied although exhausted (electricity: under the limiter, any time of
+  year; gas: the winter aid); what is charged meanwhile goes to the debt, not to the balance.
 """
 
 from __future__ import annotations
@@ -33,6 +37,7 @@ from decimal import (
 from typing import Any
 
 from . import calendar as cal
+from . import messages
 from .config import AccountConfig, PaymentPlan
 from .events import (
     EmergencyState,
@@ -51,7 +56,7 @@ _HUNDRED = Decimal(100)
 _CENT = Decimal("0.01")
 _CREDIT = "credit"
 _POWER_CUT = "power_cut"
-SNAPSHOT_VERSION = 1
+SNAPSHOT_VERSION = 2
 
 
 def _eur(cents: int) -> Decimal:
@@ -128,6 +133,7 @@ class Ledger:
     start_credit_recovered_cents: int
     instalments_cents: int
     debt_added_cents: int
+    protected_supply_to_debt_cents: int
     unposted_cents: int
 
 
@@ -186,9 +192,12 @@ class PrepaymentAccount:
         self._next_update: datetime | None = None
         if config.accounting == "central":
             self._next_update = self._update_after(opened_at)
+        self._emergency_spent = False
+        self._protected_since: datetime | None = opened_at if config.protected_customer else None
+        self._protection_debt = 0
         self._winter_next: datetime | None = None
         if config.protected_customer:
-            self._winter_next = cal.next_winter_boundary(opened_at, config.winter, self._tz)
+            self._winter_next = cal.next_winter_boundary(opened_at, config.protection, self._tz)
         self._min_c = _to_cents("reconnect_min_eur", config.reconnect_min_eur)
         self._low_c = _to_cents("low_credit_eur", config.notifications.low_credit_eur)
         self._selectable_c = _to_cents(
@@ -244,7 +253,12 @@ class PrepaymentAccount:
             if cents:
                 self._today.consumption_cents += cents
                 self._totals["consumption_cents"] += cents
-                self._charge(cents, at)
+                if self._under_protection(at):
+                    self._debt += cents
+                    self._protection_debt += cents
+                    self._totals["protected_supply_to_debt_cents"] += cents
+                else:
+                    self._charge(cents, at)
                 self._evaluate(at, notes)
         return notes
 
@@ -277,7 +291,7 @@ class PrepaymentAccount:
         if plan is not None and plan.top_up_share and self._debt > 0:
             share = int((cents * plan.top_up_share).to_integral_value(ROUND_FLOOR))
             to_debt = min(self._debt, share)
-            self._debt -= to_debt
+            self._repay(to_debt)
         self._top_ups[top_up_id] = cents
         self._balance += cents - to_debt
         self._totals["top_ups_cents"] += cents
@@ -304,12 +318,12 @@ class PrepaymentAccount:
             tuple(notes),
         )
 
-    def press_button(self, at: datetime, held_s: int = 5) -> list[Notification]:
-        """The customer holds the meter's button `held_s` seconds: reconnects a ready breaker
-        (electricity), starts the leak test of a ready valve (gas), or invokes a selectable
-        emergency credit. A press shorter than `config.button_hold_s` does nothing."""
+    def press_button(self, at: datetime, held_s: int | None = None) -> list[Notification]:
+        """The customer holds the meter's button `held_s` seconds (default: `config.button_hold_s`):
+        reconnects a ready breaker (electricity), starts the leak test of a ready valve (gas), or
+        invokes a selectable emergency credit. A press shorter than `config.button_hold_s` does nothing."""
         notes = self.advance(at)
-        if held_s < self.config.button_hold_s:
+        if held_s is not None and held_s < self.config.button_hold_s:
             return notes
         if self.emergency_state is EmergencyState.SELECTABLE:
             self._emergency_invoked = True
@@ -382,6 +396,39 @@ class PrepaymentAccount:
             self._evaluate(at, notes)
         return notes
 
+    def start_protection(self, at: datetime) -> list[Notification]:
+        """The customer becomes a protected customer (on request of the CPAS, any time of year):
+        from now on exhaustion limits the electricity instead of cutting it (a cut customer goes to
+        the limiter at once), and gas gets the winter aid. A no-op when already protected."""
+        notes = self.advance(at)
+        if self._protected_since is None:
+            self._protected_since = at
+            self._winter_next = cal.next_winter_boundary(at, self.config.protection, self._tz)
+            self._evaluate(at, notes)
+        return notes
+
+    def end_protection(self, at: datetime) -> list[Notification]:
+        """The customer asks to end the protection (and its limiter). Refused (ValueError) while the
+        debt drawn under it is not repaid, and for electricity before `protection_guaranteed_until`
+        (at least `protection.minimum_months`, and through the winter period)."""
+        notes = self.advance(at)
+        if self._protected_since is None:
+            raise ValueError("the customer is not protected")
+        if self._protection_debt > 0:
+            raise ValueError(
+                f"the protection can end only once the {_eur(self._protection_debt)} EUR drawn under it "
+                "is repaid (payment plan or top-ups with a share for the debt)"
+            )
+        until = self.protection_guaranteed_until
+        if until is not None and self.config.energy == "electricity" and at < until:
+            raise ValueError(
+                f"the protection is guaranteed until {until.astimezone(self._tz):%Y-%m-%d %H:%M}"
+            )
+        self._protected_since = None
+        self._winter_next = None
+        self._evaluate(at, notes)
+        return notes
+
     def add_debt(self, amount_eur: Decimal, at: datetime, reason: str = "") -> list[Notification]:
         """Record a debt (arrears, fees) to be recovered by the payment plan."""
         cents = _to_cents("amount_eur", amount_eur)
@@ -410,6 +457,23 @@ class PrepaymentAccount:
     @property
     def debt_eur(self) -> Decimal:
         return _eur(self._debt)
+
+    @property
+    def protected_since(self) -> datetime | None:
+        """When the current protection started (None: not a protected customer)."""
+        return self._protected_since
+
+    @property
+    def protection_guaranteed_until(self) -> datetime | None:
+        """The first instant the protection may be ended on request (None: not protected)."""
+        if self._protected_since is None:
+            return None
+        return cal.protection_guaranteed_until(self._protected_since, self.config.protection, self._tz)
+
+    @property
+    def protection_debt_eur(self) -> Decimal:
+        """The part of the debt drawn under the protection, still to repay before it may end."""
+        return _eur(self._protection_debt)
 
     @property
     def start_credit_due_eur(self) -> Decimal:
@@ -442,7 +506,7 @@ class PrepaymentAccount:
         """The active power limit (shown in 0-0:17.0.0), or None."""
         if self._supply is not SupplyState.LIMITED:
             return None
-        return self._limit_kw(self._now)
+        return self._limit_kw()
 
     @property
     def emergency_limit_eur(self) -> Decimal:
@@ -450,12 +514,16 @@ class PrepaymentAccount:
 
     @property
     def emergency_remaining_eur(self) -> Decimal:
+        if self._emergency_spent:
+            return _ZERO.quantize(_CENT)
         if not self._emergency_usable():
             return _eur(self._emergency_c)
         return _eur(max(0, self._emergency_c - max(0, -self._balance)))
 
     @property
     def emergency_state(self) -> EmergencyState:
+        if self._emergency_spent:  # exhausted until the balance is back to reconnect_min_eur
+            return EmergencyState.EXHAUSTED
         bal = self._balance
         if bal > 0:
             if self.config.emergency_activation == "auto" or self._emergency_c == 0:
@@ -560,12 +628,15 @@ class PrepaymentAccount:
             "next_midnight": self._next_midnight.isoformat(),
             "next_update": _iso(self._next_update),
             "winter_next": _iso(self._winter_next),
+            "emergency_spent": self._emergency_spent,
+            "protected_since": _iso(self._protected_since),
+            "protection_debt_cents": self._protection_debt,
         }
 
     @classmethod
     def restore(cls, snap: dict[str, Any]) -> PrepaymentAccount:
         """Rebuild an account from `snapshot()`; ValueError on an unknown snapshot version."""
-        if snap.get("version") != SNAPSHOT_VERSION:
+        if snap.get("version") not in (1, SNAPSHOT_VERSION):
             raise ValueError(f"unsupported snapshot version {snap.get('version')!r}")
         config = AccountConfig.from_json(snap["config"])
         acc = cls(config, datetime.fromisoformat(snap["opened_at"]))
@@ -588,7 +659,7 @@ class PrepaymentAccount:
         acc._standing_eur = Decimal(snap["standing_eur"])
         acc._standing_billed = int(snap["standing_billed"])
         acc._top_ups = {str(k): int(v) for k, v in snap["top_ups"].items()}
-        acc._totals = {k: int(v) for k, v in snap["totals"].items()}
+        acc._totals = dict.fromkeys(_TOTALS, 0) | {k: int(v) for k, v in snap["totals"].items()}
         acc._unposted = {date.fromisoformat(d): int(c) for d, c in snap["unposted"].items()}
         acc._history = {}
         for d, r in snap["history"].items():
@@ -603,6 +674,12 @@ class PrepaymentAccount:
         acc._next_midnight = datetime.fromisoformat(snap["next_midnight"])
         acc._next_update = _from_iso(snap["next_update"])
         acc._winter_next = _from_iso(snap["winter_next"])
+        # Version 1 had no protection state: a protected customer's protection began at the opening.
+        acc._emergency_spent = bool(snap.get("emergency_spent", False))
+        acc._protected_since = _from_iso(
+            snap.get("protected_since", snap["opened_at"] if config.protected_customer else None)
+        )
+        acc._protection_debt = int(snap.get("protection_debt_cents", 0))
         acc._today = acc._day(acc._now.astimezone(acc._tz).date())
         acc._wakeup = acc._next_wakeup()
         return acc
@@ -647,7 +724,7 @@ class PrepaymentAccount:
             if t == self._next_update:
                 self._post(t, notes)
             if t == self._winter_next:
-                self._winter_next = cal.next_winter_boundary(t, self.config.winter, self._tz)
+                self._winter_next = cal.next_winter_boundary(t, self.config.protection, self._tz)
             if t == self._deferred_until:
                 self._deferred_until = None
             self._evaluate(t, notes)
@@ -658,7 +735,8 @@ class PrepaymentAccount:
         day = t.astimezone(self._tz).date()
         self._next_midnight = cal.local_midnight(day + timedelta(days=1), self._tz)
         self._today = self._day(day)
-        cut = self._cut_reason == _CREDIT
+        # No supply, or supply only thanks to a protection: charges become debt, recovery pauses.
+        cut = self._cut_reason == _CREDIT or self._under_protection(t)
         self._standing_eur = _EXACT.add(self._standing_eur, self.config.standing_charge_eur_per_day)
         total = _floor_cents(self._standing_eur)
         standing = total - self._standing_billed
@@ -685,7 +763,7 @@ class PrepaymentAccount:
             self._plan_next = day + timedelta(days=plan.interval_days)
             part = min(_to_cents("instalment_eur", plan.instalment_eur), self._debt)
             if part > 0:
-                self._debt -= part
+                self._repay(part)
                 self._totals["instalments_cents"] += part
                 self._today.charges_cents += part
                 self._charge(part, t)
@@ -713,6 +791,17 @@ class PrepaymentAccount:
             f"Balance updated: {_eur(cents)} EUR charged, balance {self.balance_eur} EUR",
         )
 
+    def _repay(self, cents: int) -> None:
+        """Repay debt; repayments clear the debt drawn under a protection first."""
+        self._debt -= cents
+        self._protection_debt = max(0, self._protection_debt - cents)
+
+    def _under_protection(self, at: datetime) -> bool:
+        """Exhausted yet supplied because of a protection (limiter, gas winter aid): charges are debt."""
+        if self._protected_since is None or not self.supply_open or not self._exhausted():
+            return False
+        return self.config.energy == "electricity" or self._gas_winter_aid(at)
+
     def _emergency_usable(self) -> bool:
         return self._emergency_c > 0 and (
             self.config.emergency_activation == "auto" or self._emergency_invoked
@@ -722,18 +811,26 @@ class PrepaymentAccount:
         bal = self._balance
         if bal > 0:
             return False
+        if self._emergency_spent:
+            return True
         return not self._emergency_usable() or bal <= -self._emergency_c
 
-    def _limit_kw(self, at: datetime) -> Decimal | None:
+    def _limit_kw(self) -> Decimal | None:
         cfg = self.config
-        if cfg.energy == "electricity" and self._winter_protected(at) and cfg.winter.limiter_kw:
-            return cfg.winter.limiter_kw
+        if cfg.energy != "electricity":
+            return None
+        if self._protected_since is not None:  # the protected customer's limiter: any time of year
+            return cfg.protection.limiter_kw
         if cfg.after_exhaustion == "limit":
             return cfg.limiter_kw
         return None
 
-    def _winter_protected(self, at: datetime) -> bool:
-        return self.config.protected_customer and cal.in_winter(at, self.config.winter, self._tz)
+    def _gas_winter_aid(self, at: datetime) -> bool:
+        return (
+            self.config.energy == "gas"
+            and self._protected_since is not None
+            and cal.in_winter(at, self.config.protection, self._tz)
+        )
 
     def _set_supply(self, state: SupplyState, reason: str | None) -> None:
         self._supply = state
@@ -742,6 +839,8 @@ class PrepaymentAccount:
     def _evaluate(self, at: datetime, notes: list[Notification]) -> None:
         """Apply the credit rules after any change: notifications, cut, limiter, reconnection."""
         bal = self._balance
+        if self._emergency_spent and bal >= self._min_c:
+            self._emergency_spent = False
         if bal <= self._low_c:
             if not self._low_notified:
                 self._low_notified = True
@@ -760,7 +859,7 @@ class PrepaymentAccount:
                     notes,
                     NotificationKind.EMERGENCY_CREDIT_AVAILABLE,
                     at,
-                    f"Emergency credit of {self.emergency_limit_eur} EUR available: hold the button",
+                    messages.emergency_credit_available(self.emergency_limit_eur, self.config.button_hold_s),
                 )
             elif emergency is EmergencyState.IN_USE:
                 self._note(
@@ -777,7 +876,7 @@ class PrepaymentAccount:
                 self._on_exhausted(at, notes)
             else:
                 self._deferred_until = None
-                if supply is SupplyState.LIMITED and bal >= self._min_c:
+                if supply is SupplyState.LIMITED and (bal >= self._min_c or self._limit_kw() is None):
                     self._set_supply(SupplyState.CONNECTED, None)
                     self._note(notes, NotificationKind.SUPPLY_RESTORED, at, "Power limit lifted")
         elif self._cut_reason == _CREDIT:
@@ -786,24 +885,25 @@ class PrepaymentAccount:
                 self._note(notes, NotificationKind.RECONNECTION_POSSIBLE, at, self._reconnect_hint())
             elif supply is SupplyState.READY and bal < self._min_c:
                 self._set_supply(SupplyState.DISCONNECTED, _CREDIT)
-            elif supply is SupplyState.DISCONNECTED and self._winter_protected(at):
-                if self._limit_kw(at) is not None:
-                    self._set_supply(SupplyState.LIMITED, None)
-                    self._note(notes, NotificationKind.SUPPLY_LIMITED, at, self._limited_message(at))
-                elif self.config.energy == "gas":
-                    self._set_supply(SupplyState.READY, _CREDIT)
-                    self._note(notes, NotificationKind.RECONNECTION_POSSIBLE, at, self._reconnect_hint())
+            elif supply is SupplyState.DISCONNECTED and self._limit_kw() is not None:
+                self._set_supply(SupplyState.LIMITED, None)
+                self._note(notes, NotificationKind.SUPPLY_LIMITED, at, self._limited_message())
+            elif supply is SupplyState.DISCONNECTED and self._gas_winter_aid(at):
+                self._set_supply(SupplyState.READY, _CREDIT)
+                self._note(notes, NotificationKind.RECONNECTION_POSSIBLE, at, self._reconnect_hint())
         elif supply is SupplyState.READY and self._cut_reason == _POWER_CUT and exhausted:
             self._set_supply(SupplyState.DISCONNECTED, _CREDIT)
         self._wakeup = self._next_wakeup()
 
     def _on_exhausted(self, at: datetime, notes: list[Notification]) -> None:
-        if self._limit_kw(at) is not None:
+        if self._emergency_usable():
+            self._emergency_spent = True  # until the balance is back to reconnect_min_eur
+        if self._limit_kw() is not None:
             if self._supply is not SupplyState.LIMITED:
                 self._set_supply(SupplyState.LIMITED, None)
-                self._note(notes, NotificationKind.SUPPLY_LIMITED, at, self._limited_message(at))
+                self._note(notes, NotificationKind.SUPPLY_LIMITED, at, self._limited_message())
             return
-        if self._winter_protected(at):  # gas: supply kept during the winter, energy still billed
+        if self._gas_winter_aid(at):  # gas: the DSO keeps supplying in winter, as debt
             return
         if self._deferred_until is not None and at < self._deferred_until:
             return
@@ -828,13 +928,11 @@ class PrepaymentAccount:
             f"Supply interrupted: balance {self.balance_eur} EUR and emergency credit exhausted",
         )
 
-    def _limited_message(self, at: datetime) -> str:
-        return f"Credit exhausted: supply limited to {self._limit_kw(at)} kW"
+    def _limited_message(self) -> str:
+        return messages.supply_limited(self._limit_kw())
 
     def _reconnect_hint(self) -> str:
-        if self.config.energy == "gas":
-            return "Gas can be reopened: close all gas appliances and start the leak test"
-        return "Electricity can be reconnected: press the green button for 5 s"
+        return messages.reconnection_possible(self.config.energy, self.config.button_hold_s)
 
     def _pass_leak_test(self, at: datetime, notes: list[Notification]) -> None:
         self._leak_deadline = None

@@ -1,4 +1,4 @@
-"""Local-calendar questions the protections ask: friendly periods, winter, local midnights.
+"""Local-calendar questions the protections ask: friendly periods, winter period, guarantees, midnights.
 
 Strategy: every question takes an aware datetime and the configuration; local dates and wall times
 come from `zoneinfo` (the tz database, no clock). Boundaries are computed by walking from one
@@ -12,7 +12,7 @@ from datetime import date, datetime, time, timedelta, tzinfo
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
-from .config import FriendlyPeriods, WinterProtection
+from .config import FriendlyPeriods, Protection
 
 
 @lru_cache(maxsize=16)
@@ -70,20 +70,44 @@ def friendly_until(at: datetime, friendly: FriendlyPeriods | None, tz: tzinfo) -
     raise ValueError("friendly periods never end (check the configuration)")
 
 
-def in_winter(at: datetime, winter: WinterProtection, tz: tzinfo) -> bool:
-    """True when the local date of `at` lies in the protected winter (inclusive bounds)."""
+def in_winter(at: datetime, protection: Protection, tz: tzinfo) -> bool:
+    """True when the local date of `at` lies in the winter period (inclusive bounds)."""
     md = at.astimezone(tz).date()
     key = (md.month, md.day)
-    if winter.start <= winter.end:
-        return winter.start <= key <= winter.end
-    return key >= winter.start or key <= winter.end
+    start, end = protection.winter_start, protection.winter_end
+    if start <= end:
+        return start <= key <= end
+    return key >= start or key <= end
 
 
-def next_winter_boundary(at: datetime, winter: WinterProtection, tz: tzinfo) -> datetime:
+def next_winter_boundary(at: datetime, protection: Protection, tz: tzinfo) -> datetime:
     """The next instant after `at` where `in_winter` changes (start day 00:00 or day after end)."""
     year = at.astimezone(tz).year
     candidates = []
     for y in (year - 1, year, year + 1):
-        candidates.append(local_midnight(date(y, *winter.start), tz))
-        candidates.append(local_midnight(date(y, *winter.end) + timedelta(days=1), tz))
+        candidates.append(local_midnight(date(y, *protection.winter_start), tz))
+        candidates.append(local_midnight(date(y, *protection.winter_end) + timedelta(days=1), tz))
     return min(c for c in candidates if c > at)
+
+
+def add_months(day: date, months: int) -> date:
+    """`day` plus whole calendar months, clamped to the month's last day (31 Aug + 6 -> 28/29 Feb)."""
+    index = day.year * 12 + day.month - 1 + months
+    year, month = divmod(index, 12)
+    for last in (31, 30, 29, 28):
+        try:
+            return date(year, month + 1, min(day.day, last))
+        except ValueError:
+            continue
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def protection_guaranteed_until(since: datetime, protection: Protection, tz: tzinfo) -> datetime:
+    """The first instant a protection active since `since` may end: the same local wall time
+    `minimum_months` later, pushed to the end of the winter period when that falls inside it."""
+    local = since.astimezone(tz)
+    wall = local.time().replace(tzinfo=None, fold=0)
+    until = at_local(add_months(local.date(), protection.minimum_months), wall, tz)
+    if in_winter(until, protection, tz):
+        until = next_winter_boundary(until, protection, tz)
+    return until

@@ -56,19 +56,25 @@ class FriendlyPeriods:
 
 
 @dataclass(frozen=True, slots=True)
-class WinterProtection:
-    """Winter protection of protected customers: a limiter (or, for gas, continued supply) instead of a cut.
+class Protection:
+    """The protections of protected customers (Wallonia; DOMAIN.md section 4). Not a winter measure
+    for electricity: the limiter works whenever the protection is active, any time of year.
 
     Args:
-        start: (month, day) first protected local day, default 1 November.
-        end: (month, day) last protected local day (inclusive), default 15 March.
-        limiter_kw: electricity power limit while protected (10 A x 230 V = 2.3 kW); None keeps the
-            supply fully open (used for gas).
+        limiter_kw: electricity: instead of a cut, the supply is limited to this (10 A x 230 V =
+            2.3 kW); the energy drawn under the limiter is debt.
+        minimum_months: electricity: once active, the protection (and its limiter) is guaranteed for
+            at least this many months ...
+        winter_start: ... and through the winter period: (month, day) its first local day (1 Nov) ...
+        winter_end: ... and its last local day, inclusive (15 Mar). The same period is the **gas**
+            winter aid: from `winter_start` to `winter_end` the DSO keeps supplying gas to a protected
+            customer who cannot top up (the gas is debt); outside it an exhausted gas account is cut.
     """
 
-    start: tuple[int, int] = (11, 1)
-    end: tuple[int, int] = (3, 15)
-    limiter_kw: Decimal | None = Decimal("2.3")
+    limiter_kw: Decimal = Decimal("2.3")
+    minimum_months: int = 6
+    winter_start: tuple[int, int] = (11, 1)
+    winter_end: tuple[int, int] = (3, 15)
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,9 +114,12 @@ class AccountConfig:
             refreshed once a day at `daily_update_at` with the previous days' charges).
         daily_update_at: local time of the central daily update.
         friendly: friendly periods (no interruption), or None.
-        protected_customer: the winter protection applies to this customer.
-        winter: the winter protection rule.
-        button_hold_s: how long the button must be held (reconnection, leak test).
+        protected_customer: the customer is protected from the opening of the account (automatic
+            for prepayment activated since 2023); `PrepaymentAccount.start_protection` starts it later
+            (on request of the CPAS, any time of year).
+        protection: the rules of that protection (limiter, guarantee, gas winter aid).
+        button_hold_s: how long the button must be held (reconnection, leak test); customer
+            messages quote it.
         leak_test_duration_s: gas leak test duration (passes at the end if no flow was seen).
         leak_test_tolerance: largest volume (energy unit) tolerated during the leak test.
         notifications: thresholds and preferences.
@@ -135,7 +144,7 @@ class AccountConfig:
     daily_update_at: time = time(6, 0)
     friendly: FriendlyPeriods | None = None
     protected_customer: bool = False
-    winter: WinterProtection = field(default_factory=WinterProtection)
+    protection: Protection = field(default_factory=Protection)
     button_hold_s: int = 3
     leak_test_duration_s: int = 720
     leak_test_tolerance: Decimal = Decimal("0")
@@ -179,8 +188,10 @@ class AccountConfig:
             raise ValueError("after_exhaustion='limit' needs limiter_kw")
         if self.history_days < 1 or self.leak_test_duration_s < 1 or self.button_hold_s < 0:
             raise ValueError("history_days, leak_test_duration_s must be >= 1, button_hold_s >= 0")
-        for month, day in (self.winter.start, self.winter.end):
+        for month, day in (self.protection.winter_start, self.protection.winter_end):
             date(2024, month, day)  # raises ValueError on an impossible day
+        if self.protection.minimum_months < 0 or self.protection.limiter_kw <= 0:
+            raise ValueError("protection: minimum_months must be >= 0 and limiter_kw positive")
 
     def price_eur(self, period: str) -> Decimal:
         """The price per energy unit in `period`; ValueError for an unknown period."""
@@ -197,7 +208,7 @@ class AccountConfig:
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> AccountConfig:
         """Rebuild a configuration written by `to_json`; ValueError on unknown fields."""
-        names = {f.name for f in dataclasses.fields(cls)}
+        names = {f.name for f in dataclasses.fields(cls)} | {"winter"}  # "winter": before `protection`
         unknown = set(data) - names
         if unknown:
             raise ValueError(f"unknown configuration fields: {sorted(unknown)}")
@@ -226,12 +237,23 @@ class AccountConfig:
                 weekends=bool(f.get("weekends", False)),
                 holidays=frozenset(date.fromisoformat(d) for d in f.get("holidays", [])),
             )
-        if "winter" in kw:
-            w = kw["winter"]
-            kw["winter"] = WinterProtection(
-                start=(int(w["start"][0]), int(w["start"][1])),
-                end=(int(w["end"][0]), int(w["end"][1])),
-                limiter_kw=None if w.get("limiter_kw") is None else Decimal(w["limiter_kw"]),
+        if "winter" in kw:  # configurations written before `protection` (a winter-only limiter)
+            w = kw.pop("winter")
+            kw.setdefault(
+                "protection",
+                {
+                    "winter_start": w["start"],
+                    "winter_end": w["end"],
+                    "limiter_kw": w.get("limiter_kw") or str(Protection().limiter_kw),
+                },
+            )
+        if "protection" in kw:
+            pr, default = kw["protection"], Protection()
+            kw["protection"] = Protection(
+                limiter_kw=Decimal(pr.get("limiter_kw", default.limiter_kw)),
+                minimum_months=int(pr.get("minimum_months", default.minimum_months)),
+                winter_start=(int(pr["winter_start"][0]), int(pr["winter_start"][1])),
+                winter_end=(int(pr["winter_end"][0]), int(pr["winter_end"][1])),
             )
         if "notifications" in kw:
             n = kw["notifications"]
@@ -306,14 +328,13 @@ def ores_electricity(**overrides: Any) -> AccountConfig:
 
 def ores_gas(**overrides: Any) -> AccountConfig:
     """ORES gas (billed per kWh): same credit rules, valve reopened only after a leak test;
-    protected customers keep gas in winter (no limiter exists for gas)."""
+    protected customers get the winter aid (gas supplied 1 Nov - 15 Mar, as debt; no gas limiter)."""
     base: dict[str, Any] = {
         "energy": "gas",
         "energy_unit": "kWh",
         "tariffs_eur": {"single": Decimal("0.1100")},
         "standing_charge_eur_per_day": Decimal("0.25"),
         "accounting": "central",
-        "winter": WinterProtection(limiter_kw=None),
     }
     return AccountConfig(**(base | overrides))
 

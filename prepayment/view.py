@@ -11,6 +11,7 @@ from datetime import timedelta
 from decimal import ROUND_FLOOR, Decimal
 from typing import TYPE_CHECKING, Any
 
+from . import messages
 from .events import EmergencyState, SupplyState
 
 if TYPE_CHECKING:
@@ -51,13 +52,8 @@ def credit_status_bits(acc: PrepaymentAccount) -> int:
 def what_to_do(acc: PrepaymentAccount) -> str:
     """One plain sentence telling the customer what to do now."""
     cfg = acc.config
-    gas = cfg.energy == "gas"
     need = max(Decimal(0), cfg.reconnect_min_eur - acc.balance_eur)
-    button = (
-        "close all gas appliances and hold the button for 3 s to start the leak test"
-        if gas
-        else ("press the green button for 5 s")
-    )
+    button = messages.hold_button(cfg.energy, cfg.button_hold_s)
     supply = acc.supply_state
     if acc.leak_test_until is not None:
         until = acc.leak_test_until.astimezone(_tz(acc))
@@ -82,8 +78,8 @@ def what_to_do(acc: PrepaymentAccount) -> str:
     es = acc.emergency_state
     if es is EmergencyState.SELECTABLE:
         return (
-            f"Low balance: hold the button for 3 s to use the {acc.emergency_limit_eur} EUR "
-            "emergency credit, or top up"
+            f"Low balance: {messages.select_emergency_credit(cfg.button_hold_s)} to use the "
+            f"{acc.emergency_limit_eur} EUR emergency credit, or top up"
         )
     if es in (EmergencyState.IN_USE, EmergencyState.EXHAUSTED):
         return (
@@ -148,10 +144,22 @@ def account_state(acc: PrepaymentAccount) -> dict[str, Any]:
         "supply_state": acc.supply_state.value,
         "breaker_state": acc.supply_state.breaker,
         "power_limit_kw": None if limit is None else float(limit),
+        "protection": _protection(acc),
         "interruption_deferred_until": _iso(acc.interruption_deferred_until),
         "leak_test_until": _iso(acc.leak_test_until),
         "what_to_do": what_to_do(acc),
         "history": history,
+    }
+
+
+def _protection(acc: PrepaymentAccount) -> dict[str, Any] | None:
+    since = acc.protected_since
+    if since is None:
+        return None
+    return {
+        "since": since.isoformat(),
+        "guaranteed_until": _iso(acc.protection_guaranteed_until),
+        "debt_eur": float(acc.protection_debt_eur),
     }
 
 

@@ -11,7 +11,9 @@ becomes surplus. Weights are integer parts per million (ppm, 100 % = 1_000_000).
 Keys (``need`` = consumption of receiving members, ``pool`` = production available, per row):
 
 - :class:`FixedSpecific`    ``a_m = min(floor(P * w_m / 1e6), C_m)``
-- :class:`FixedEqual`       ``a_m = min(floor(P / n_active), C_m)`` for members with ``C_m > 0``
+- :class:`FixedEqual`       ``a_m = min(floor(P / N), C_m)`` for each of the N receiving members
+  (CWaPE "fixe et identique": 1/N whatever m consumes; what a member cannot take is surplus)
+- :class:`EqualActive`      ``a_m = min(floor(P / n_active), C_m)`` for members with ``C_m > 0``
 - :class:`StaticPerPeriod`  fixed specific with weights chosen by the row's tariff period
 - :class:`DynamicProportional` ``a_m = min(floor(C_m * P / sum C), C_m)``
 - :class:`MultiRound`       ordered rounds; round r releases ``release_r * P`` plus the previous
@@ -109,9 +111,36 @@ class FixedSpecific:
 
 @dataclass(frozen=True, eq=False)
 class FixedEqual:
-    """Fixed equal key: equal shares, re-normalised over members consuming in the quarter-hour."""
+    """Fixed equal key ("fixe et identique"): each of the N receiving members may take 1/N of
+    production whatever it consumes, capped at its consumption; the rest is surplus.
 
+    ``receivers`` (M,) marks the receiving members (consumers and prosumers); None = every column.
+    """
+
+    receivers: npt.NDArray[np.bool_] | None = None
     name: str = "equal"
+
+    def __post_init__(self) -> None:
+        if self.receivers is not None:
+            object.__setattr__(self, "receivers", np.asarray(self.receivers, dtype=bool))
+
+    def __call__(self, need_wh: IntArray, pool_wh: IntArray, period: IntArray) -> IntArray:
+        mask = np.ones(need_wh.shape[1], dtype=bool) if self.receivers is None else self.receivers
+        if mask.shape != (need_wh.shape[1],):
+            raise ValueError("equal key: expected one receiver flag per member")
+        n = int(mask.sum())
+        each = pool_wh // max(n, 1)
+        share: IntArray = np.where(mask[None, :], np.minimum(each[:, None], need_wh), 0)
+        return share
+
+
+@dataclass(frozen=True, eq=False)
+class EqualActive:
+    """Equal shares re-normalised over the members consuming in each quarter-hour
+    (``min(floor(P / n_active), C_m)``). Not the CWaPE fixed equal key: it hands a quarter-hour's
+    production to fewer members when some consume nothing, so it self-consumes more."""
+
+    name: str = "equal-active"
 
     def __call__(self, need_wh: IntArray, pool_wh: IntArray, period: IntArray) -> IntArray:
         return share_equal(need_wh, pool_wh)
@@ -266,6 +295,7 @@ def key_names() -> Sequence[str]:
     return (
         "fixed",
         "equal",
+        "equal-active",
         "static-period",
         "dynamic",
         "multi-round",

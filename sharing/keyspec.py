@@ -8,10 +8,12 @@ static-period key).
 from __future__ import annotations
 
 from sharing.csvio import Community
+from sharing.engine import role_masks
 from sharing.keys import (
     PPM,
     AllocationKey,
     DynamicProportional,
+    EqualActive,
     FixedEqual,
     FixedSpecific,
     MultiRound,
@@ -38,7 +40,10 @@ def build_key(
     if name == "fixed":
         return FixedSpecific(weights)
     if name == "equal":
-        return FixedEqual()
+        receivers, _ = role_masks(community.roles)
+        return FixedEqual(receivers)
+    if name == "equal-active":
+        return EqualActive()
     if name == "static-period":
         return StaticPerPeriod(community.period_weights_ppm())
     if name == "dynamic":

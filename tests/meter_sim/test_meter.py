@@ -87,6 +87,8 @@ def _expected_period(name: str, local: datetime) -> str:
         return "day"
     if name == "wallonia-2026":
         return "day" if 7 <= h < 11 or 17 <= h < 22 else "night"
+    if name == "flanders-21-6":
+        return "night" if wd >= 5 or not 6 <= h < 21 else "day"
     if name == "nl":
         return "night" if wd >= 5 or not 7 <= h < 23 else "day"
     if name == "brussels" and d in belgian_public_holidays(d.year):

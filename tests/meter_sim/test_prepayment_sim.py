@@ -14,6 +14,8 @@ BXL = ZoneInfo("Europe/Brussels")
 
 ELECTRICITY = """
 [prepayment]
+preset = "ores"
+accounting = "immediate"
 credit_eur = 1.00
 emergency_credit_eur = 2.00
 gas = false
@@ -88,6 +90,8 @@ def test_electricity_credit_interruption_and_reconnection(tmp_path: Path) -> Non
 
 GAS = """
 [prepayment]
+preset = "ores"
+accounting = "immediate"
 credit_eur = 1.00
 emergency_credit_eur = 1.00
 [[event]]

@@ -93,7 +93,7 @@ def test_top_up_to_040_does_not_reconnect_050_and_button_does() -> None:
     assert res.balance_eur == D("0.40") and not res.duplicate
     assert kinds(res.notifications) == [K.TOP_UP_ACCEPTED]
     assert acc.supply_state is SupplyState.DISCONNECTED
-    assert acc.state()["what_to_do"] == "Top up at least 0.10 EUR, then press the green button for 5 s"
+    assert acc.state()["what_to_do"] == "Top up at least 0.10 EUR, then hold the green button for 3 s"
     acc.press_button(t + timedelta(seconds=10))
     assert acc.supply_state is SupplyState.DISCONNECTED  # a press without 0.50 EUR does nothing
     res = acc.top_up("tx-2", D("0.10"), t + timedelta(minutes=1))
@@ -114,7 +114,7 @@ def test_what_to_do_names_the_missing_amount() -> None:
     _run_down(acc, 80)
     acc.top_up("a", D("0.15"), bru(2026, 6, 1, 11))
     assert acc.balance_eur == D("0.15")
-    assert acc.state()["what_to_do"] == "Top up at least 0.35 EUR, then press the green button for 5 s"
+    assert acc.state()["what_to_do"] == "Top up at least 0.35 EUR, then hold the green button for 3 s"
 
 
 def test_button_activated_emergency_credit() -> None:
@@ -212,3 +212,77 @@ def test_notification_preferences_filter_kinds() -> None:
     acc = PrepaymentAccount(cfg, bru(2026, 6, 1, 9))
     seen = _run_down(acc, 140)
     assert seen == {140: [K.SUPPLY_INTERRUPTED]}
+
+
+def test_top_up_below_050_after_a_cut_does_not_re_enable_emergency_credit() -> None:
+    acc = PrepaymentAccount(simple(), bru(2026, 6, 1, 9))
+    _run_down(acc, 140)  # cut at -15.00
+    res = acc.top_up("small", D("0.40"), bru(2026, 6, 1, 12))
+    assert kinds(res.notifications) == [K.TOP_UP_ACCEPTED]  # no "Emergency credit in use: 0.40 EUR left"
+    assert acc.balance_eur == D("-14.60") and acc.exhausted
+    assert acc.emergency_state is EmergencyState.EXHAUSTED
+    p1 = p1_values(acc)
+    assert p1["0-0:19.0.0"] == (2 | 64, None)  # not 034 (in use + low)
+    assert p1["0-0:19.11.1"] == (4, None)  # not 3
+    assert p1["0-0:19.10.1"] == (D("0.00"), "EUR")
+    assert acc.supply_state is SupplyState.DISCONNECTED
+    res = acc.top_up("more", D("15.00"), bru(2026, 6, 1, 12, 3))  # 0.40 EUR: in credit, still below 0.50
+    assert kinds(res.notifications) == [K.TOP_UP_ACCEPTED] and acc.balance_eur == D("0.40")
+    assert acc.emergency_state is EmergencyState.EXHAUSTED and acc.emergency_remaining_eur == D("0.00")
+    res = acc.top_up("enough", D("0.10"), bru(2026, 6, 1, 12, 5))  # 0.50 EUR: ready, credit back
+    assert kinds(res.notifications) == [K.TOP_UP_ACCEPTED, K.RECONNECTION_POSSIBLE]
+    assert acc.emergency_state is EmergencyState.ENABLED and acc.emergency_remaining_eur == D("15.00")
+
+
+def test_small_top_up_under_the_fluvius_limiter_keeps_the_emergency_credit_spent() -> None:
+    from prepayment import fluvius_electricity
+
+    cfg = fluvius_electricity(tariffs_eur={"day": D("0.25")}, standing_charge_eur_per_day=D("0"))
+    acc = PrepaymentAccount(cfg, bru(2026, 6, 1, 9))
+    acc.consume(D(280), "day", bru(2026, 6, 1, 10))  # 70 EUR: balance -50, limited
+    res = acc.top_up("small", D("0.40"), bru(2026, 6, 1, 11))
+    assert kinds(res.notifications) == [K.TOP_UP_ACCEPTED]
+    assert acc.supply_state is SupplyState.LIMITED and acc.emergency_state is EmergencyState.EXHAUSTED
+
+
+def test_button_hold_time_in_messages_comes_from_the_configuration() -> None:
+    from prepayment import ores_gas
+
+    acc = PrepaymentAccount(simple(button_hold_s=7), bru(2026, 6, 1, 9))
+    _run_down(acc, 140)
+    assert acc.state()["what_to_do"] == "Top up at least 15.50 EUR, then hold the green button for 7 s"
+    res = acc.top_up("t", D("15.50"), bru(2026, 6, 1, 12))
+    assert res.notifications[-1].message == "Electricity can be reconnected: hold the green button for 7 s"
+    acc.press_button(bru(2026, 6, 1, 12, 1), held_s=5)  # shorter than the configured 7 s
+    assert acc.supply_state is SupplyState.READY
+    acc.press_button(bru(2026, 6, 1, 12, 2))  # held as long as configured
+    assert acc.supply_state is SupplyState.CONNECTED
+    gas = PrepaymentAccount(ores_gas(accounting="immediate", button_hold_s=4), bru(2026, 6, 1, 9))
+    gas.consume(D(400), "single", bru(2026, 6, 1, 10))
+    gas.top_up("g", D("30.00"), bru(2026, 6, 1, 11))
+    assert gas.state()["what_to_do"] == (
+        "Close all gas appliances and hold the red button for 4 s to start the leak test"
+        " to restore the supply"
+    )
+    button = PrepaymentAccount(simple(emergency_activation="button", button_hold_s=6), bru(2026, 6, 1, 9))
+    notes = button.consume(D(76), "day", bru(2026, 6, 1, 10))  # balance 1.00: selectable
+    assert notes[-1].message == "Emergency credit of 15.00 EUR available: hold the button for 6 s"
+    assert "hold the button for 6 s" in button.state()["what_to_do"]
+
+
+def test_configuration_written_with_the_old_winter_field_still_loads() -> None:
+    data = ores_electricity(protected_customer=True).to_json()
+    del data["protection"]
+    data["winter"] = {"start": [11, 1], "end": [3, 15], "limiter_kw": "2.3"}
+    assert AccountConfig.from_json(data) == ores_electricity(protected_customer=True)
+
+
+def test_version_1_snapshot_restores_with_protection_from_the_opening() -> None:
+    acc = PrepaymentAccount(simple(protected_customer=True), bru(2026, 6, 1, 9))
+    snap = acc.snapshot()
+    snap["version"] = 1
+    for key in ("emergency_spent", "protected_since", "protection_debt_cents"):
+        del snap[key]
+    del snap["totals"]["protected_supply_to_debt_cents"]
+    back = PrepaymentAccount.restore(snap)
+    assert back.protected_since == bru(2026, 6, 1, 9) and back.snapshot() == acc.snapshot()

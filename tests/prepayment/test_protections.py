@@ -1,13 +1,16 @@
-"""Friendly periods defer the interruption; winter protection and Fluvius limit instead of cutting."""
+"""Friendly periods defer the interruption; protected customers (limiter, gas winter aid) and Fluvius."""
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+import pytest
+
 from prepayment import (
     CARD_METER_FRIENDLY,
     FriendlyPeriods,
     NotificationKind,
+    PaymentPlan,
     PrepaymentAccount,
     SupplyState,
     belgian_public_holidays,
@@ -71,7 +74,9 @@ def test_belgian_public_holidays_2026() -> None:
     assert bru(2026, 5, 25).date() in days  # Whit Monday
 
 
-def test_winter_protection_limits_until_15_march_then_cuts() -> None:
+def test_protected_customers_limiter_is_not_a_winter_measure() -> None:
+    """Exhausted on 15 March: limited, and still limited on 16 March (not cut); the energy drawn
+    under the limiter is debt, not balance."""
     acc = PrepaymentAccount(simple(protected_customer=True), bru(2026, 3, 10, 9))
     notes = _exhaust(acc, bru(2026, 3, 15, 23))
     assert K.SUPPLY_LIMITED in notes and K.SUPPLY_INTERRUPTED not in notes
@@ -80,21 +85,70 @@ def test_winter_protection_limits_until_15_march_then_cuts() -> None:
     assert p1_values(acc)["0-0:17.0.0"] == (D("2.3"), "kW")
     assert p1_values(acc)["0-0:96.3.10"] == (1, None)
     acc.consume(D(2), "night", bru(2026, 3, 15, 23, 59, 59))
-    assert acc.balance_eur == D("-15.40")  # energy under the limiter is still billed
-    notes = acc.advance(bru(2026, 3, 16, 0))
-    assert kinds(notes) == [K.SUPPLY_INTERRUPTED]
-    assert acc.power_limit_kw is None
-    assert p1_values(acc)["0-0:17.0.0"] == (D("999.9"), "kW")
+    assert (acc.balance_eur, acc.debt_eur, acc.protection_debt_eur) == (D("-15.00"), D("0.40"), D("0.40"))
+    assert p1_values(acc)["0-0:19.10.2"] == (D("0.40"), "EUR")
+    assert acc.advance(bru(2026, 3, 16, 0)) == []
+    assert acc.supply_state is SupplyState.LIMITED and acc.power_limit_kw == D("2.3")
+    assert acc.ledger.protected_supply_to_debt_cents == 40
 
 
-def test_winter_protection_starts_1_november_for_a_cut_customer() -> None:
-    acc = PrepaymentAccount(simple(protected_customer=True), bru(2026, 10, 30, 9))
-    assert K.SUPPLY_INTERRUPTED in _exhaust(acc, bru(2026, 10, 31, 12))
-    acc.advance(bru(2026, 10, 31, 23, 59, 59))
-    assert acc.supply_state is SupplyState.DISCONNECTED
-    notes = acc.advance(bru(2026, 11, 1, 0))
+def test_protected_customer_exhausted_in_summer_is_limited_not_cut() -> None:
+    acc = PrepaymentAccount(simple(protected_customer=True), bru(2026, 7, 1, 9))
+    notes = _exhaust(acc, bru(2026, 7, 14, 12))
+    assert K.SUPPLY_LIMITED in notes and K.SUPPLY_INTERRUPTED not in notes
+    acc.advance(bru(2026, 9, 1))  # standing charges while limited are debt too, nothing cuts
+    assert acc.supply_state is SupplyState.LIMITED
+    top = acc.top_up("t", D("20.00"), bru(2026, 9, 1, 10))
+    assert kinds(top.notifications) == [K.TOP_UP_ACCEPTED, K.SUPPLY_RESTORED]
+    assert acc.balance_eur == D("5.00") and acc.supply_state is SupplyState.CONNECTED
+
+
+def test_cpas_request_in_june_puts_a_cut_customer_on_the_limiter() -> None:
+    acc = PrepaymentAccount(simple(), bru(2026, 6, 2, 9))
+    assert K.SUPPLY_INTERRUPTED in _exhaust(acc, bru(2026, 6, 2, 12))
+    notes = acc.start_protection(bru(2026, 6, 3, 10))
     assert kinds(notes) == [K.SUPPLY_LIMITED]
-    assert acc.power_limit_kw == D("2.3")
+    assert acc.supply_state is SupplyState.LIMITED and acc.power_limit_kw == D("2.3")
+    assert acc.protected_since == bru(2026, 6, 3, 10)
+    assert acc.state()["protection"] == {
+        "since": "2026-06-03T10:00:00+02:00",
+        "guaranteed_until": "2027-03-16T00:00:00+01:00",  # 3 Dec is in the winter: through it
+        "debt_eur": 0.0,
+    }
+
+
+def test_protection_guarantee_is_six_months_and_through_the_winter() -> None:
+    jan = PrepaymentAccount(simple(protected_customer=True), bru(2026, 1, 10, 9))
+    assert jan.protection_guaranteed_until == bru(2026, 7, 10, 9)
+    sep = PrepaymentAccount(simple(protected_customer=True), bru(2026, 9, 20, 9))
+    assert sep.protection_guaranteed_until == bru(2027, 3, 20, 9)  # after the winter already
+    aug = PrepaymentAccount(simple(protected_customer=True), bru(2026, 8, 31, 9))
+    assert aug.protection_guaranteed_until == bru(2027, 3, 16)  # 28 Feb is in the winter
+
+
+def test_protection_ends_only_after_the_guarantee_and_the_debt_are_over() -> None:
+    acc = PrepaymentAccount(simple(protected_customer=True), bru(2026, 1, 10, 9))
+    _exhaust(acc, bru(2026, 7, 1, 12))
+    acc.consume(D(8), "day", bru(2026, 7, 1, 13))  # 2.00 EUR under the limiter
+    acc.top_up("t1", D("20.00"), bru(2026, 7, 2, 9))
+    assert acc.supply_state is SupplyState.CONNECTED and acc.protection_debt_eur == D("2.00")
+    with pytest.raises(ValueError, match=r"2\.00 EUR drawn under it"):
+        acc.end_protection(bru(2026, 7, 20, 9))
+    acc.set_payment_plan(PaymentPlan(D("1.00"), bru(2026, 7, 21).date(), 1), bru(2026, 7, 20, 10))
+    acc.advance(bru(2026, 7, 22, 1))  # two instalments repay it
+    assert acc.debt_eur == D("0.00") and acc.protection_debt_eur == D("0.00")
+    acc.end_protection(bru(2026, 7, 22, 9))
+    assert acc.protected_since is None and acc.state()["protection"] is None
+    assert K.SUPPLY_INTERRUPTED in kinds(acc.consume(D(200), "day", bru(2026, 7, 22, 10)))
+
+
+def test_protection_cannot_end_inside_its_guarantee() -> None:
+    acc = PrepaymentAccount(simple(protected_customer=True), bru(2026, 6, 1, 9))
+    with pytest.raises(ValueError, match="guaranteed until 2027-03-16 00:00"):
+        acc.end_protection(bru(2026, 12, 2, 9))
+    acc.end_protection(bru(2027, 3, 16))
+    with pytest.raises(ValueError, match="not protected"):
+        acc.end_protection(bru(2027, 3, 17))
 
 
 def test_unprotected_customer_is_cut_in_winter() -> None:
@@ -102,14 +156,25 @@ def test_unprotected_customer_is_cut_in_winter() -> None:
     assert K.SUPPLY_INTERRUPTED in _exhaust(acc, bru(2026, 12, 1, 12))
 
 
-def test_protected_gas_customer_keeps_gas_in_winter() -> None:
+def test_protected_gas_customer_gets_the_winter_aid_as_debt_until_15_march() -> None:
     from prepayment import ores_gas
 
-    cfg = ores_gas(accounting="immediate", protected_customer=True)
-    acc = PrepaymentAccount(cfg, bru(2026, 1, 10, 9))
-    acc.consume(D(400), "single", bru(2026, 1, 10, 12))  # 44 EUR > 35 EUR of credit
+    cfg = ores_gas(accounting="immediate", protected_customer=True, standing_charge_eur_per_day=D("0"))
+    acc = PrepaymentAccount(cfg, bru(2026, 3, 10, 9))
+    acc.consume(D(400), "single", bru(2026, 3, 10, 12))  # 44 EUR > 35 EUR of credit
     assert acc.exhausted and acc.supply_state is SupplyState.CONNECTED
     assert acc.power_limit_kw is None
+    acc.consume(D(100), "single", bru(2026, 3, 12, 12))  # 11 EUR of gas supplied by the DSO
+    assert acc.debt_eur == D("11.00") and acc.protection_debt_eur == D("11.00")
+    notes = acc.advance(bru(2026, 3, 16, 0))  # the winter aid ends: gas, unlike the limiter, is cut
+    assert kinds(notes) == [K.SUPPLY_INTERRUPTED]
+
+
+def test_protected_gas_customer_is_cut_in_summer() -> None:
+    from prepayment import ores_gas
+
+    acc = PrepaymentAccount(ores_gas(accounting="immediate", protected_customer=True), bru(2026, 6, 1, 9))
+    assert K.SUPPLY_INTERRUPTED in kinds(acc.consume(D(400), "single", bru(2026, 6, 1, 12)))
 
 
 def test_fluvius_limits_to_10_amps_after_50_eur_emergency_credit() -> None:

@@ -26,11 +26,13 @@ def communities(draw: st.DrawFn) -> tuple[np.ndarray, np.ndarray, list[Role], np
     return cons, inj, roles, weights
 
 
-def all_keys(weights: np.ndarray, n_members: int) -> list[k.AllocationKey]:
+def all_keys(weights: np.ndarray, receivers: np.ndarray) -> list[k.AllocationKey]:
     periods = np.stack([weights, np.roll(weights, 1), weights[::-1]])
     return [
         k.FixedSpecific(weights),
         k.FixedEqual(),
+        k.FixedEqual(receivers),
+        k.EqualActive(),
         k.StaticPerPeriod(periods),
         k.DynamicProportional(),
         k.fluvius_optimal(weights),
@@ -47,7 +49,7 @@ def test_invariants_hold_for_every_key(data: tuple, chunk_rows: int) -> None:
     receives = np.array([r.receives for r in roles])
     gives = np.array([r.gives for r in roles])
     period = np.arange(cons.shape[0]) % 3
-    for key in all_keys(weights, len(roles)):
+    for key in all_keys(weights, np.array([r.receives for r in roles])):
         result = allocate(cons, inj, roles, key, period, chunk_rows=chunk_rows)
         got = result.received_wh
         production = inj[:, gives].sum(axis=1)
@@ -72,7 +74,7 @@ def test_allocation_is_row_independent(data: tuple) -> None:
     """A key is a function of one quarter-hour: allocating rows one by one gives the same."""
     cons, inj, roles, weights = data
     period = np.arange(cons.shape[0]) % 3
-    for key in all_keys(weights, len(roles)):
+    for key in all_keys(weights, np.array([r.receives for r in roles])):
         whole = allocate(cons, inj, roles, key, period).received_wh
         rows = [allocate(cons[t : t + 1], inj[t : t + 1], roles, key, period[t : t + 1])
                 for t in range(cons.shape[0])]  # fmt: skip

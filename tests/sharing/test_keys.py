@@ -34,9 +34,31 @@ def test_fixed_weights_over_100_percent_rejected() -> None:
         k.FixedSpecific(np.array([600_000, 500_000]))
 
 
-def test_fixed_equal_renormalises_over_active_members() -> None:
+def test_fixed_equal_gives_each_receiver_one_nth_whatever_it_consumes() -> None:
+    """CWaPE "fixe et identique": P = 9, C = 5/5/0 -> 3/3/0 and 3 Wh surplus (not 4.5/4.5/0)."""
+    got = k.FixedEqual()(row(5, 5, 0), pool(9), PERIOD0)
+    assert got.tolist() == [[3, 3, 0]]
     got = k.FixedEqual()(row(0, 500, 50), pool(600), PERIOD0)
-    assert got.tolist() == [[0, 300, 50]]
+    assert got.tolist() == [[0, 200, 50]]  # 1/3 each = 200, member 3 capped at 50; 350 surplus
+
+
+def test_fixed_equal_counts_receivers_only() -> None:
+    """1 producer + 4 consumers -> 25 % each; the producer is not one of the N."""
+    key = k.FixedEqual(np.array([False, True, True, True, True]))
+    got = key(row(0, 1000, 1000, 10, 0), pool(400), PERIOD0)
+    assert got.tolist() == [[0, 100, 100, 10, 0]]
+
+
+def test_fixed_equal_rejects_a_receiver_mask_of_the_wrong_size() -> None:
+    with pytest.raises(ValueError, match="one receiver flag per member"):
+        k.FixedEqual(np.array([True, True]))(row(1, 1, 1), pool(3), PERIOD0)
+
+
+def test_equal_active_renormalises_over_consuming_members() -> None:
+    """The former `equal` behaviour, kept under its own name."""
+    assert k.EqualActive()(row(5, 5, 0), pool(9), PERIOD0).tolist() == [[4, 4, 0]]
+    assert k.EqualActive()(row(0, 500, 50), pool(600), PERIOD0).tolist() == [[0, 300, 50]]
+    assert "equal-active" in k.key_names()
 
 
 def test_static_per_period_uses_the_row_period() -> None:
@@ -115,3 +137,21 @@ def test_parse_rounds_and_percent() -> None:
     for bad in ("1.23456", "-3", "abc"):
         with pytest.raises(ValueError):
             k.pct_to_ppm(bad)
+
+
+def test_equal_key_by_name_is_one_nth_of_the_receivers_through_the_engine() -> None:
+    """`--key equal`: 1 producer + 4 consumers -> 25 % each, capped, the rest is surplus."""
+    from sharing.csvio import Community, Member
+    from sharing.engine import Role, allocate
+    from sharing.keyspec import build_key
+
+    roles = [Role.PRODUCER, Role.CONSUMER, Role.CONSUMER, Role.CONSUMER, Role.CONSUMER]
+    community = Community(tuple(Member(f"54144900000000000{i}", f"m{i}", r, 0)
+                                for i, r in enumerate(roles)))  # fmt: skip
+    consumption = np.array([[7, 500, 500, 60, 0]], dtype=np.int64)
+    injection = np.array([[1000, 0, 0, 0, 0]], dtype=np.int64)
+    result = allocate(consumption, injection, roles, build_key("equal", community))
+    assert result.received_wh.tolist() == [[0, 250, 250, 60, 0]]
+    assert result.surplus_wh.tolist() == [440]
+    active = allocate(consumption, injection, roles, build_key("equal-active", community))
+    assert active.received_wh.tolist() == [[0, 333, 333, 60, 0]]  # 1000 // 3 active members
