@@ -173,3 +173,34 @@ def read_price_series(path: Path | str) -> dict[int, Decimal]:
     if not prices:
         raise InputError(f"{path}: no prices")
     return prices
+
+
+def read_wide_csv(path: Path | str, columns: tuple[str, ...]) -> list[tuple[int, str, list[int], int]]:
+    """Rows ``(start_ts, ean, [Wh per column], line)`` of a CSV with ``start``, ``ean`` and kWh ``columns``."""
+    path = Path(path)
+    try:
+        handle = path.open(newline="", encoding="utf-8-sig")
+    except OSError as exc:
+        raise InputError(f"{path}: cannot open: {exc.strerror}") from None
+    out: list[tuple[int, str, list[int], int]] = []
+    with handle:
+        first = handle.readline()
+        delimiter = ";" if first.count(";") > first.count(",") else ","
+        header = [h.strip().lower() for h in next(csv.reader([first], delimiter=delimiter), [])]
+        missing = [c for c in ("start", "ean", *columns) if c not in header]
+        if missing:
+            raise InputError(f"{path}:1: header lacks {', '.join(missing)} (got {header})")
+        idx = [header.index(c) for c in columns]
+        for offset, row in enumerate(csv.reader(handle, delimiter=delimiter)):
+            if not row or not any(c.strip() for c in row):
+                continue
+            line = offset + 2
+            if len(row) != len(header):
+                raise InputError(f"{path}:{line}: expected {len(header)} fields, got {len(row)}")
+            try:
+                ts = parse_start(row[header.index("start")])
+                values = [parse_kwh(row[i], decimal_comma=delimiter == ";") for i in idx]
+            except ValueError as exc:
+                raise InputError(f"{path}:{line}: {exc}") from None
+            out.append((ts, row[header.index("ean")].strip(), values, line))
+    return out
