@@ -209,12 +209,17 @@ def _reason_compensation(ranked: tuple[Priced, ...], out: list[Message]) -> None
 
 def _reason_community(ranked: tuple[Priced, ...], community: CommunityTerms | None, out: list[Message]) -> None:
     best = next((p for p in ranked if p.regime is Regime.COMMUNITY), None)
-    if best is None or community is None:
+    alone = next((p for p in ranked if p.regime is not Regime.COMMUNITY), None)
+    if best is None or community is None or alone is None:
         return
-    out.append(Message("community_gives_up", {
+    gap = alone.total_eur - best.total_eur
+    out.append(Message("community", {
         "share": str(community.share_pct), "price": str(community.price_eur_per_kwh),
-        "total": _eur(best.total_eur), "option": option_label(best.option, ""),
+        "total": _eur(best.total_eur), "option": option_label(best.option, ""), "gap": _eur(abs(gap)),
+        "direction": "less" if gap >= 0 else "more",
     }))  # fmt: skip
+    if any(p.regime is Regime.COMPENSATION for p in ranked):
+        out.append(Message("community_gives_up", {}))
 
 
 def _capacity(tariff: Tariff, best: Priced, out: list[Message]) -> dict[str, object] | None:

@@ -34,10 +34,11 @@ MESSAGES: dict[str, str] = {
         "With the {option}, compensation costs {compensation} € a year and selling your injection "
         "{sale} €: compensation is {better} by {gap} € (compensation ends on 31/12/2030)."
     ),
-    "community_gives_up": (
+    "community": (
         "Joining the community ({share} % of your consumption at {price} €/kWh) costs {total} € a year with "
-        "the {option}; it gives up compensation for good."
+        "the {option}, {gap} € {direction} than without it."
     ),
+    "community_gives_up": "Joining gives up compensation for good.",
     "capacity": (
         "Capacity term: the mean of your monthly peaks is {kw} kW (each month counts at least {min_kw} kW), "
         "{cost} € a year. Lowering every monthly peak by 1 kW saves {saving} € a year."
