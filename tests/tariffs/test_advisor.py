@@ -13,6 +13,7 @@ from tariffs.advisor import advise
 from tariffs.bill import CommunityTerms, price
 from tariffs.load import load_tariff
 from tariffs.model import Regime
+from tests.tariffs.helpers import local_ts
 from tests.tariffs.households import household_year
 
 COMMUNITY = CommunityTerms(Decimal(25), Decimal("0.10"))
@@ -91,7 +92,7 @@ def test_shifting_peak_consumption_saves_what_repricing_says() -> None:
 
 def test_a_partial_year_says_how_it_was_completed() -> None:
     usage = household_year("prosumer")
-    partial = usage.between(int(usage.start_ts[96 * 120]), int(usage.start_ts[96 * 200]))
+    partial = usage.between(local_ts(2026, 5, 1), local_ts(2026, 7, 20))
     advice = advise(partial, load_tariff("wallonia"))
     completed = next(m for m in advice.reasons if m.id == "completed")
     assert completed.params["first"] == "2026-05-01" and completed.params["last"] == "2026-07-19"
