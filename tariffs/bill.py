@@ -14,12 +14,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from decimal import Decimal
 from fractions import Fraction
 
 import numpy as np
 
-from tariffs.bands import BandCalendar, IntArray, get_calendar
+from tariffs.bands import ZONE, BandCalendar, IntArray, get_calendar
 from tariffs.capacity import MonthPeak, billed_kw, monthly_peaks
 from tariffs.model import Component, Kind, Regime, Source, Tariff
 from tariffs.money import frac, kwh, to_cents
@@ -127,7 +128,9 @@ def _applies(component: Component, regime: Regime) -> bool:
 def _price_at(prices_eur_mwh: Mapping[int, Decimal], ts: int) -> Decimal:
     price = prices_eur_mwh.get(ts, prices_eur_mwh.get(ts - ts % 3600))
     if price is None:
-        raise ValueError(f"the price series has no price for the quarter-hour starting at Unix time {ts}")
+        at = datetime.fromtimestamp(ts, UTC).astimezone(ZONE).isoformat()
+        raise ValueError(f"the price series has no price for {at}: it must cover every quarter-hour priced "
+                         "(the advisor prices 12 whole months)")  # fmt: skip
     return price
 
 
