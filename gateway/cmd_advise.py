@@ -47,24 +47,52 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     source.add_argument("--db", help="the gateway's database (SQLite path or postgresql:// URL)")
     parser.add_argument("--meter", help="EAN or meter id when the input holds several meters")
     parser.add_argument("--region", required=True, choices=REGIONS)
-    parser.add_argument("--dso", help="DSO (wallonia: ores, resa, aieg, aiesh, rew; flanders: "
-                        "fluvius-antwerpen, fluvius-imewo, fluvius-limburg; brussels: sibelga)")  # fmt: skip
-    parser.add_argument("--offer", default=DEFAULT_OFFER,
-                        help=f"supplier offer: a shipped one ({', '.join(shipped_offers())}) or a TOML file")  # fmt: skip
-    parser.add_argument("--tariff", type=Path, action="append", default=[],
-                        help="a TOML file overriding tariff figures (repeatable)")  # fmt: skip
+    parser.add_argument(
+        "--dso",
+        help="DSO (wallonia: ores, resa, aieg, aiesh, rew; flanders: "
+        "fluvius-antwerpen, fluvius-imewo, fluvius-limburg; brussels: sibelga)",
+    )
+    parser.add_argument(
+        "--offer",
+        default=DEFAULT_OFFER,
+        help=f"supplier offer: a shipped one ({', '.join(shipped_offers())}) or a TOML file",
+    )
+    parser.add_argument(
+        "--tariff",
+        type=Path,
+        action="append",
+        default=[],
+        help="a TOML file overriding tariff figures (repeatable)",
+    )
     parser.add_argument("--prices", type=Path, help="price series CSV start,eur_per_mwh (indexed offers)")
-    parser.add_argument("--pv-before-2024", action="store_true",
-                        help="PV installed before 2024: compensation is possible (Wallonia, until 2030)")  # fmt: skip
+    parser.add_argument(
+        "--pv-before-2024",
+        action="store_true",
+        help="PV installed before 2024: compensation is possible (Wallonia, until 2030)",
+    )
     parser.add_argument("--inverter-kva", type=_decimal, help="PV inverter power (prosumer tariff)")
-    parser.add_argument("--community-share", type=_decimal,
-                        help="%% of each quarter-hour's consumption the community would cover")  # fmt: skip
-    parser.add_argument("--community-price", type=_decimal, default=Decimal("0.10"),
-                        help="€/kWh for community energy (default 0.10)")  # fmt: skip
-    parser.add_argument("--community-fee", type=_decimal, default=Decimal("5"),
-                        help="community management fee in €/MWh shared (default 5)")  # fmt: skip
-    parser.add_argument("--community-injection-price", type=_decimal,
-                        help="€/kWh the community pays for your injection (default: the supplier's)")  # fmt: skip
+    parser.add_argument(
+        "--community-share",
+        type=_decimal,
+        help="%% of each quarter-hour's consumption the community would cover",
+    )
+    parser.add_argument(
+        "--community-price",
+        type=_decimal,
+        default=Decimal("0.10"),
+        help="€/kWh for community energy (default 0.10)",
+    )
+    parser.add_argument(
+        "--community-fee",
+        type=_decimal,
+        default=Decimal("5"),
+        help="community management fee in €/MWh shared (default 5)",
+    )
+    parser.add_argument(
+        "--community-injection-price",
+        type=_decimal,
+        help="€/kWh the community pays for your injection (default: the supplier's)",
+    )
     parser.add_argument("--out", required=True, type=Path, help="output folder")
 
 
@@ -82,16 +110,28 @@ def run(args: argparse.Namespace) -> int:
         if args.community_share is not None:
             if args.community_share > 100:
                 raise InputError("--community-share is a percentage between 0 and 100")
-            community = CommunityTerms(args.community_share, args.community_price,
-                                       args.community_fee / 1000, args.community_injection_price)  # fmt: skip
-        advice = advise(usage, tariff, compensation_eligible=args.pv_before_2024,
-                        inverter_kva=args.inverter_kva, community=community, prices_eur_mwh=prices)  # fmt: skip
+            community = CommunityTerms(
+                args.community_share,
+                args.community_price,
+                args.community_fee / 1000,
+                args.community_injection_price,
+            )
+        advice = advise(
+            usage,
+            tariff,
+            compensation_eligible=args.pv_before_2024,
+            inverter_kva=args.inverter_kva,
+            community=community,
+            prices_eur_mwh=prices,
+        )
     except (InputError, TariffDataError, ValueError) as exc:
         print(f"p1gw advise: {exc}", file=sys.stderr)
         return 2
     doc = advice_document(advice, source=f"{source} ({meter})")
     args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "advice.json").write_text(json.dumps(doc, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    (args.out / "advice.json").write_text(
+        json.dumps(doc, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
+    )
     (args.out / "advice.html").write_text(advice_html(doc), encoding="utf-8")
     best = advice.cheapest
     print(f"cheapest: {best.label}, {best.total_eur} € a year ({len(advice.ranked)} options) -> {args.out}")

@@ -64,11 +64,21 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--data", required=True, type=Path, help="quarter-hour data CSV")
     how = parser.add_mutually_exclusive_group()
     how.add_argument("--allocation", type=Path, help="allocation.csv written by p1gw share")
-    how.add_argument("--key", choices=key_names(), default="dynamic", help="compute the allocation (default dynamic)")
-    parser.add_argument("--shared-price", required=True, type=_decimal, help="€/kWh members pay for shared energy")
-    parser.add_argument("--producer-price", required=True, type=_decimal, help="€/kWh paid to producers for shared energy")
-    parser.add_argument("--fee", type=_decimal, default=Decimal(5), help="management fee, €/MWh shared (default 5)")
-    parser.add_argument("--surplus-prices", type=Path, help="price series CSV start,eur_per_mwh for the surplus")
+    how.add_argument(
+        "--key", choices=key_names(), default="dynamic", help="compute the allocation (default dynamic)"
+    )
+    parser.add_argument(
+        "--shared-price", required=True, type=_decimal, help="€/kWh members pay for shared energy"
+    )
+    parser.add_argument(
+        "--producer-price", required=True, type=_decimal, help="€/kWh paid to producers for shared energy"
+    )
+    parser.add_argument(
+        "--fee", type=_decimal, default=Decimal(5), help="management fee, €/MWh shared (default 5)"
+    )
+    parser.add_argument(
+        "--surplus-prices", type=Path, help="price series CSV start,eur_per_mwh for the surplus"
+    )
     parser.add_argument("--surplus-price", type=_decimal, help="flat surplus price, €/MWh")
     parser.add_argument("--dso-allocation", type=Path, help="the DSO's allocation file, to reconcile")
     parser.add_argument("--tolerance-wh", type=int, default=1, help="reconciliation tolerance (default 1 Wh)")
@@ -76,11 +86,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--to", dest="end", help="end, exclusive (ISO time or date)")
     parser.add_argument("--tz", default=DEFAULT_TZ, help="time zone of the months")
     parser.add_argument("--title", default="Energy community", help="community name on the pages")
-    parser.add_argument("--out", required=True, type=Path, help="output folder")  # fmt: skip
+    parser.add_argument("--out", required=True, type=Path, help="output folder")
 
 
-def _matrices(community: Community, path: Path, lo: int | None, hi: int | None, tz: str
-              ) -> tuple[Grid, np.ndarray, np.ndarray]:  # fmt: skip
+def _matrices(
+    community: Community, path: Path, lo: int | None, hi: int | None, tz: str
+) -> tuple[Grid, np.ndarray, np.ndarray]:
     meters = read_quarter_hours(path)
     columns = []
     for member in community.members:
@@ -98,9 +109,11 @@ def _matrices(community: Community, path: Path, lo: int | None, hi: int | None, 
         if part.start_ts.size != grid.count:
             have = set(part.start_ts.tolist())
             gap = next(grid.ts(i) for i in range(grid.count) if grid.ts(i) not in have)
-            raise InputError(f"{path}: member {community.members[m].ean} misses "
-                             f"{grid.count - part.start_ts.size} quarter-hours (first at "
-                             f"{grid.iso(grid.index_of(gap))}); the statement needs every quarter-hour")  # fmt: skip
+            raise InputError(
+                f"{path}: member {community.members[m].ean} misses "
+                f"{grid.count - part.start_ts.size} quarter-hours (first at "
+                f"{grid.iso(grid.index_of(gap))}); the statement needs every quarter-hour"
+            )
         cons[:, m], inj[:, m] = part.import_wh, part.export_wh
     return grid, cons, inj
 
@@ -141,16 +154,24 @@ def run(args: argparse.Namespace) -> int:
             shared_inj = np.zeros_like(received)
             shared_inj[:, allocation.giver_columns] = allocation.shared_injection_wh
         arrays = AllocationArrays(
-            np.array([grid.ts(i) for i in range(grid.count)], dtype=np.int64), month_idx, months, cons, inj,
-            received, shared_inj,
-        )  # fmt: skip
+            np.array([grid.ts(i) for i in range(grid.count)], dtype=np.int64),
+            month_idx,
+            months,
+            cons,
+            inj,
+            received,
+            shared_inj,
+        )
         series = read_price_series(args.surplus_prices) if args.surplus_prices else None
         prices = CommunityPrices(args.shared_price, args.producer_price, args.fee, args.surplus_price)
         members = [StatementMember(m.ean, m.name, m.role.value) for m in community.members]
         statement = monthly_statement(members, arrays, prices, series)
         diffs = None
         if args.dso_allocation is not None:
-            dso = {(ts, ean): tuple(values) for ts, ean, values, _ in read_wide_csv(args.dso_allocation, DSO_COLUMNS)}
+            dso = {
+                (ts, ean): tuple(values)
+                for ts, ean, values, _ in read_wide_csv(args.dso_allocation, DSO_COLUMNS)
+            }
             ours = our_rows(community.eans, arrays)
             months_in_dso = {ts for ts, _ in dso}
             lo_dso, hi_dso = min(months_in_dso), max(months_in_dso)
@@ -166,16 +187,22 @@ def run(args: argparse.Namespace) -> int:
     _write(out / "community.csv", COMMUNITY_HEADER, community_rows(statement))
     for member in members:
         rows = [r for r in statement.rows if r.member.ean == member.ean]
-        (out / "members" / f"{member.ean}.html").write_text(member_page(member, rows, args.title), encoding="utf-8")
+        (out / "members" / f"{member.ean}.html").write_text(
+            member_page(member, rows, args.title), encoding="utf-8"
+        )
     total = statement.total()
-    print(f"{len(members)} members x {len(months)} months: collected {total.collected_eur} €, paid to "
-          f"producers {total.paid_to_producers_eur} €, fees {total.fees_eur} €, margin {total.margin_eur} € "
-          f"-> {out}")  # fmt: skip
+    print(
+        f"{len(members)} members x {len(months)} months: collected {total.collected_eur} €, paid to "
+        f"producers {total.paid_to_producers_eur} €, fees {total.fees_eur} €, margin {total.margin_eur} € "
+        f"-> {out}"
+    )
     if diffs is not None:
         iso = {grid.ts(i): grid.iso(i) for i in range(grid.count)}
         _write(out / "reconciliation.csv", RECONCILIATION_HEADER, reconciliation_rows(diffs, iso))
-        print(f"reconciliation: {len(diffs)} differences beyond {args.tolerance_wh} Wh -> "
-              f"{out / 'reconciliation.csv'}")  # fmt: skip
+        print(
+            f"reconciliation: {len(diffs)} differences beyond {args.tolerance_wh} Wh -> "
+            f"{out / 'reconciliation.csv'}"
+        )
     for problem in problems:
         print(f"p1gw statement: does not balance: {problem}", file=sys.stderr)
     return 1 if problems else 0

@@ -68,9 +68,13 @@ def advice_router(view: GatewayView, now: Callable[[], datetime]) -> APIRouter:
         try:
             tariff = load_tariff(region, dso, offer=offer)
             result = await asyncio.to_thread(
-                advise, usage, tariff, compensation_eligible=pv_before_2024, inverter_kva=inverter_kva,
+                advise,
+                usage,
+                tariff,
+                compensation_eligible=pv_before_2024,
+                inverter_kva=inverter_kva,
                 community=community,
-            )  # fmt: skip
+            )
         except (TariffDataError, ValueError) as exc:
             raise HTTPException(422, str(exc)) from None
         doc = advice_document(result, source="gateway store")

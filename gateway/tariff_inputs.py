@@ -12,12 +12,15 @@ from __future__ import annotations
 
 import csv
 from collections import defaultdict
+from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
+from sharing.clock import parse_start
 from sharing.csvio import (
     CONSUMPTION_REGISTERS,
     INJECTION_REGISTERS,
@@ -25,7 +28,6 @@ from sharing.csvio import (
     detect_format,
     parse_kwh,
 )
-from sharing.clock import parse_start
 from tariffs.series import Usage
 
 
@@ -80,11 +82,15 @@ def read_quarter_hours(path: Path | str) -> dict[str, Usage]:
                     elif register in INJECTION_REGISTERS:
                         values = [0, amount]
                     else:
-                        raise ValueError(f"unknown register {register!r} (use e.g. 1.8.1, 1.8.2, 2.8.1, 2.8.2)")
+                        raise ValueError(
+                            f"unknown register {register!r} (use e.g. 1.8.1, 1.8.2, 2.8.1, 2.8.2)"
+                        )
                 else:
                     imp, exp = names[fmt]
-                    values = [parse_kwh(row[col[imp]], decimal_comma=delimiter == ";"),
-                              parse_kwh(row[col[exp]], decimal_comma=delimiter == ";")]  # fmt: skip
+                    values = [
+                        parse_kwh(row[col[imp]], decimal_comma=delimiter == ";"),
+                        parse_kwh(row[col[exp]], decimal_comma=delimiter == ";"),
+                    ]
             except ValueError as exc:
                 raise InputError(f"{where}: {exc}") from None
             if values[0] < 0 or values[1] < 0:
@@ -113,13 +119,19 @@ def read_store(db: str, meter: str | None = None) -> dict[str, Usage]:
         records = store.quarter_hours(
             datetime(1970, 1, 1, tzinfo=UTC), datetime(2200, 1, 1, tzinfo=UTC), meter_id=meter
         )
-    meters: dict[str, dict[int, list[int]]] = defaultdict(dict)
-    for record in records:
-        ts = parse_start(record["start"])
-        wh = [int(Decimal(str(record[k])) * 1000) for k in ("import_kwh", "export_kwh")]
-        meters[str(record["meter_id"])][ts] = wh
+    meters = usage_from_records(records)
     if not meters:
         raise InputError(f"{db}: no quarter-hours stored" + (f" for meter {meter}" if meter else ""))
+    return meters
+
+
+def usage_from_records(records: Iterable[Mapping[str, Any]]) -> dict[str, Usage]:
+    """Quarter-hour records as the store and the HTTP API give them -> `Usage` per meter id."""
+    meters: dict[str, dict[int, list[int]]] = defaultdict(dict)
+    for record in records:
+        ts = parse_start(str(record["start"]))
+        wh = [int(Decimal(str(record[k])) * 1000) for k in ("import_kwh", "export_kwh")]
+        meters[str(record.get("meter_id") or "meter")][ts] = wh
     return {m: _usage(rows) for m, rows in meters.items()}
 
 
@@ -130,8 +142,9 @@ def pick(meters: dict[str, Usage], wanted: str | None, source: str) -> tuple[str
             raise InputError(f"{source}: no meter {wanted!r}; found {', '.join(sorted(meters))}")
         return wanted, meters[wanted]
     if len(meters) > 1:
-        raise InputError(f"{source}: {len(meters)} meters ({', '.join(sorted(meters)[:5])}...): choose one "
-                         "with --meter")  # fmt: skip
+        raise InputError(
+            f"{source}: {len(meters)} meters ({', '.join(sorted(meters)[:5])}...): choose one with --meter"
+        )
     return next(iter(meters.items()))
 
 
@@ -176,7 +189,7 @@ def read_price_series(path: Path | str) -> dict[int, Decimal]:
 
 
 def read_wide_csv(path: Path | str, columns: tuple[str, ...]) -> list[tuple[int, str, list[int], int]]:
-    """Rows ``(start_ts, ean, [Wh per column], line)`` of a CSV with ``start``, ``ean`` and kWh ``columns``."""
+    """Rows ``(start_ts, ean, [Wh per column], line)`` of a CSV with ``start``, ``ean`` and kWh columns."""
     path = Path(path)
     try:
         handle = path.open(newline="", encoding="utf-8-sig")

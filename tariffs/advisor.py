@@ -65,8 +65,15 @@ class Advice:
         return self.ranked[0]
 
 
-def _regimes(tariff: Tariff, usage: Usage, calendar: BandCalendar, *, compensation_eligible: bool,
-             community: CommunityTerms | None, indexed: bool) -> list[Regime]:  # fmt: skip
+def _regimes(
+    tariff: Tariff,
+    usage: Usage,
+    calendar: BandCalendar,
+    *,
+    compensation_eligible: bool,
+    community: CommunityTerms | None,
+    indexed: bool,
+) -> list[Regime]:
     if int(usage.export_wh.sum()) == 0:
         out = [Regime.STANDARD]
     else:
@@ -114,10 +121,23 @@ def advise(
     priced: list[Priced] = []
     for option, cal_name in tariff.options.items():
         calendar = get_calendar(cal_name)
-        for regime in _regimes(tariff, usage, calendar, compensation_eligible=compensation_eligible,
-                               community=community, indexed=indexed):  # fmt: skip
-            bill = price(usage, tariff, option, regime, inverter_kva=inverter_kva, community=community,
-                         prices_eur_mwh=prices_eur_mwh)  # fmt: skip
+        for regime in _regimes(
+            tariff,
+            usage,
+            calendar,
+            compensation_eligible=compensation_eligible,
+            community=community,
+            indexed=indexed,
+        ):
+            bill = price(
+                usage,
+                tariff,
+                option,
+                regime,
+                inverter_kva=inverter_kva,
+                community=community,
+                prices_eur_mwh=prices_eur_mwh,
+            )
             priced.append(Priced(option, regime, bill))
     ranked = tuple(sorted(priced, key=lambda p: (p.total_eur, p.option, p.regime.value)))
     reasons: list[Message] = []
@@ -160,9 +180,13 @@ def _reason_cheapest(ranked: tuple[Priced, ...], out: list[Message]) -> None:
     out.append(
         Message(
             "cheapest",
-            {"option": best.label, "total": _eur(best.total_eur),
-             "gap": _eur(second.total_eur - best.total_eur), "second": second.label},
-        )  # fmt: skip
+            {
+                "option": best.label,
+                "total": _eur(best.total_eur),
+                "gap": _eur(second.total_eur - best.total_eur),
+                "second": second.label,
+            },
+        )
     )
 
 
@@ -183,14 +207,23 @@ def _reason_registers(usage: Usage, ranked: tuple[Priced, ...], out: list[Messag
     if dual.bill.calendar.name == "wallonia-2026-dual" and now is not None:
         before = _export_share_register2(usage, get_calendar("wallonia-legacy-dual"))
         out.append(
-            Message("register_shift", {"pct_2026": str(to_decimal(now * 100, 0)),
-                                       "pct_legacy": str(to_decimal((before or Fraction(0)) * 100, 0))})
-        )  # fmt: skip
+            Message(
+                "register_shift",
+                {
+                    "pct_2026": str(to_decimal(now * 100, 0)),
+                    "pct_legacy": str(to_decimal((before or Fraction(0)) * 100, 0)),
+                },
+            )
+        )
     for band in dual.bill.bands:
         lost = band.uncompensated_export_wh
         if lost:
-            out.append(Message("negative_register", {"register": str(band.register), "band": band.band,
-                                                     "lost": str(to_decimal(kwh(lost)))}))  # fmt: skip
+            out.append(
+                Message(
+                    "negative_register",
+                    {"register": str(band.register), "band": band.band, "lost": str(to_decimal(kwh(lost)))},
+                )
+            )
 
 
 def _reason_compensation(ranked: tuple[Priced, ...], out: list[Message]) -> None:
@@ -200,24 +233,42 @@ def _reason_compensation(ranked: tuple[Priced, ...], out: list[Message]) -> None
         if comp is None or sale is None:
             continue
         gap = sale.total_eur - comp.total_eur
-        out.append(Message("compensation_vs_sale", {
-            "option": option_label(option, ""), "compensation": _eur(comp.total_eur),
-            "sale": _eur(sale.total_eur), "better": "cheaper" if gap >= 0 else "dearer", "gap": _eur(abs(gap)),
-        }))  # fmt: skip
+        out.append(
+            Message(
+                "compensation_vs_sale",
+                {
+                    "option": option_label(option, ""),
+                    "compensation": _eur(comp.total_eur),
+                    "sale": _eur(sale.total_eur),
+                    "better": "cheaper" if gap >= 0 else "dearer",
+                    "gap": _eur(abs(gap)),
+                },
+            )
+        )
         return
 
 
-def _reason_community(ranked: tuple[Priced, ...], community: CommunityTerms | None, out: list[Message]) -> None:
+def _reason_community(
+    ranked: tuple[Priced, ...], community: CommunityTerms | None, out: list[Message]
+) -> None:
     best = next((p for p in ranked if p.regime is Regime.COMMUNITY), None)
     alone = next((p for p in ranked if p.regime is not Regime.COMMUNITY), None)
     if best is None or community is None or alone is None:
         return
     gap = alone.total_eur - best.total_eur
-    out.append(Message("community", {
-        "share": str(community.share_pct), "price": str(community.price_eur_per_kwh),
-        "total": _eur(best.total_eur), "option": option_label(best.option, ""), "gap": _eur(abs(gap)),
-        "direction": "less" if gap >= 0 else "more",
-    }))  # fmt: skip
+    out.append(
+        Message(
+            "community",
+            {
+                "share": str(community.share_pct),
+                "price": str(community.price_eur_per_kwh),
+                "total": _eur(best.total_eur),
+                "option": option_label(best.option, ""),
+                "gap": _eur(abs(gap)),
+                "direction": "less" if gap >= 0 else "more",
+            },
+        )
+    )
     if any(p.regime is Regime.COMPENSATION for p in ranked):
         out.append(Message("community_gives_up", {}))
 
@@ -232,8 +283,17 @@ def _capacity(tariff: Tariff, best: Priced, out: list[Message]) -> dict[str, obj
     lower = billed_kw(peaks, frac(comp.min_kw), lower_by_kw=Fraction(1))
     rate = frac(comp.per_kw_year) * years * _vat_factor(tariff)
     cost, saving = kw * rate, (kw - lower) * rate
-    out.append(Message("capacity", {"kw": str(to_decimal(kw)), "min_kw": str(comp.min_kw),
-                                    "cost": _eur(cost), "saving": _eur(saving)}))  # fmt: skip
+    out.append(
+        Message(
+            "capacity",
+            {
+                "kw": str(to_decimal(kw)),
+                "min_kw": str(comp.min_kw),
+                "cost": _eur(cost),
+                "saving": _eur(saving),
+            },
+        )
+    )
     return {
         "billed_kw": str(to_decimal(kw)),
         "min_kw": str(comp.min_kw),
@@ -297,8 +357,15 @@ def _shift(
         first_peak_row_of_day.setdefault(int(d[row]), row)
     for dd, row in first_peak_row_of_day.items():
         shifted[row] += leftover[dd]
-    after = price(Usage(usage.start_ts, shifted, usage.export_wh), tariff, priced.option, priced.regime,
-                  inverter_kva=inverter_kva, community=community, prices_eur_mwh=prices)  # fmt: skip
+    after = price(
+        Usage(usage.start_ts, shifted, usage.export_wh),
+        tariff,
+        priced.option,
+        priced.regime,
+        inverter_kva=inverter_kva,
+        community=community,
+        prices_eur_mwh=prices,
+    )
     saving = bill.total_eur - after.total_eur
     peak_wh = int(usage.import_wh[peak_rows].sum())
     hours = (slot // 4)[peak_rows]
@@ -307,11 +374,17 @@ def _shift(
     top_hours = " and ".join(f"{h:02d}-{h + 1:02d} h" for h in top)
     moved_wh = int(moved.sum() - leftover.sum())
     params = {
-        "option": option_label(priced.option, ""), "peak_kwh": str(to_decimal(kwh(peak_wh), 0)),
-        "band": peak, "hours": calendar.describe_band(peak), "top_hours": top_hours, "pct": str(SHIFT_PCT),
-        "moved_kwh": str(to_decimal(kwh(moved_wh), 0)), "cheap_band": cheap,
-        "cheap_hours": calendar.describe_band(cheap), "saving": _eur(saving),
-    }  # fmt: skip
+        "option": option_label(priced.option, ""),
+        "peak_kwh": str(to_decimal(kwh(peak_wh), 0)),
+        "band": peak,
+        "hours": calendar.describe_band(peak),
+        "top_hours": top_hours,
+        "pct": str(SHIFT_PCT),
+        "moved_kwh": str(to_decimal(kwh(moved_wh), 0)),
+        "cheap_band": cheap,
+        "cheap_hours": calendar.describe_band(cheap),
+        "saving": _eur(saving),
+    }
     out.append(Message("shift", params))
     return {
         "option": priced.option,
@@ -332,10 +405,19 @@ def _reason_completion(c: Completion, out: list[Message]) -> None:
         return
     total = c.recorded_quarter_hours + c.filled_quarter_hours
     end = c.window_end - timedelta(days=1)
-    out.append(Message("completed", {
-        "first": str(c.first_recorded), "last": str(c.last_recorded), "filled": str(c.filled_quarter_hours),
-        "total": str(total), "start": str(c.window_start), "end": str(end),
-        "pct": str(to_decimal(Fraction(c.filled_quarter_hours * 100, max(total, 1)), 1)),
-    }))  # fmt: skip
+    out.append(
+        Message(
+            "completed",
+            {
+                "first": str(c.first_recorded),
+                "last": str(c.last_recorded),
+                "filled": str(c.filled_quarter_hours),
+                "total": str(total),
+                "start": str(c.window_start),
+                "end": str(end),
+                "pct": str(to_decimal(Fraction(c.filled_quarter_hours * 100, max(total, 1)), 1)),
+            },
+        )
+    )
     if c.empty_months:
         out.append(Message("completed_months", {"months": ", ".join(c.empty_months)}))

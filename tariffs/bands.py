@@ -58,7 +58,10 @@ class BandCalendar:
         hours, inverse = np.unique(start_ts // 3600, return_inverse=True)
         lookup = {band: i for i, band in enumerate(self.bands)}
         per_hour = np.fromiter(
-            (lookup[self.band_at(datetime.fromtimestamp(int(h) * 3600, UTC).astimezone(ZONE))] for h in hours),
+            (
+                lookup[self.band_at(datetime.fromtimestamp(int(h) * 3600, UTC).astimezone(ZONE))]
+                for h in hours
+            ),
             dtype=np.int64,
             count=hours.size,
         )

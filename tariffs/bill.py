@@ -24,7 +24,7 @@ from tariffs.bands import ZONE, BandCalendar, IntArray, get_calendar
 from tariffs.capacity import MonthPeak, billed_kw, monthly_peaks
 from tariffs.model import Component, Kind, Regime, Source, Tariff
 from tariffs.money import frac, kwh, to_cents
-from tariffs.series import QUARTER_S, Usage
+from tariffs.series import Usage
 
 QUARTER_HOURS_PER_YEAR = 365 * 96
 COMMUNITY_SOURCE = Source("your community", "community terms given to the advisor", verified=True)
@@ -129,8 +129,10 @@ def _price_at(prices_eur_mwh: Mapping[int, Decimal], ts: int) -> Decimal:
     price = prices_eur_mwh.get(ts, prices_eur_mwh.get(ts - ts % 3600))
     if price is None:
         at = datetime.fromtimestamp(ts, UTC).astimezone(ZONE).isoformat()
-        raise ValueError(f"the price series has no price for {at}: it must cover every quarter-hour priced "
-                         "(the advisor prices 12 whole months)")  # fmt: skip
+        raise ValueError(
+            f"the price series has no price for {at}: it must cover every quarter-hour priced "
+            "(the advisor prices 12 whole months)"
+        )
     return price
 
 
@@ -188,12 +190,21 @@ def price(
                 rate = frac(comp.rate(option, band))
                 label = comp.label if n_bands == 1 else f"{comp.label}, {band}"
                 lines.append(
-                    Line(f"{comp.id}:{band}", label, kwh(int(base[b])), "kWh", kwh(int(base[b])) * rate,
-                         comp.vat, comp.source)
-                )  # fmt: skip
+                    Line(
+                        f"{comp.id}:{band}",
+                        label,
+                        kwh(int(base[b])),
+                        "kWh",
+                        kwh(int(base[b])) * rate,
+                        comp.vat,
+                        comp.source,
+                    )
+                )
         elif comp.kind is Kind.INDEXED:
             if regime is Regime.COMPENSATION:
-                raise ValueError("an indexed offer cannot be settled by compensation (no per-quarter-hour price)")
+                raise ValueError(
+                    "an indexed offer cannot be settled by compensation (no per-quarter-hour price)"
+                )
             if prices_eur_mwh is None:
                 raise ValueError(f"{comp.label}: an indexed price needs a price series (--prices FILE)")
             adder, mult = frac(comp.rate(option, "*")), frac(comp.multiplier)
@@ -205,38 +216,86 @@ def price(
                     amount += kwh(wh) * (mult * frac(_price_at(prices_eur_mwh, ts)) / 1000 + adder)
             lines.append(Line(comp.id, comp.label, kwh(energy), "kWh", amount, comp.vat, comp.source))
         elif comp.kind is Kind.FIXED:
-            lines.append(Line(comp.id, comp.label, years, "year", years * frac(comp.per_year), comp.vat,
-                              comp.source))  # fmt: skip
+            lines.append(
+                Line(comp.id, comp.label, years, "year", years * frac(comp.per_year), comp.vat, comp.source)
+            )
         elif comp.kind is Kind.PROSUMER:
             if inverter_kva is None:
                 raise ValueError("the prosumer tariff needs the inverter's power (--inverter-kva)")
             kva = frac(inverter_kva)
-            lines.append(Line(comp.id, comp.label, kva, "kVA", kva * years * frac(comp.per_kva_year), comp.vat,
-                              comp.source))  # fmt: skip
+            lines.append(
+                Line(
+                    comp.id,
+                    comp.label,
+                    kva,
+                    "kVA",
+                    kva * years * frac(comp.per_kva_year),
+                    comp.vat,
+                    comp.source,
+                )
+            )
         elif comp.kind is Kind.CAPACITY:
             peaks = monthly_peaks(usage)
             kw = billed_kw(peaks, frac(comp.min_kw))
-            lines.append(Line(comp.id, comp.label, kw, "kW", kw * years * frac(comp.per_kw_year), comp.vat,
-                              comp.source))  # fmt: skip
+            lines.append(
+                Line(
+                    comp.id, comp.label, kw, "kW", kw * years * frac(comp.per_kw_year), comp.vat, comp.source
+                )
+            )
         elif comp.kind is Kind.INJECTION:
             if regime is Regime.COMMUNITY and community and community.injection_eur_per_kwh is not None:
                 continue  # the community buys the export instead
             for b, band in enumerate(calendar.bands):
                 rate = frac(comp.rate(option, band))
                 label = comp.label if n_bands == 1 else f"{comp.label}, {band}"
-                lines.append(Line(f"{comp.id}:{band}", label, kwh(int(exp[b])), "kWh", kwh(int(exp[b])) * rate,
-                                  comp.vat, comp.source))  # fmt: skip
+                lines.append(
+                    Line(
+                        f"{comp.id}:{band}",
+                        label,
+                        kwh(int(exp[b])),
+                        "kWh",
+                        kwh(int(exp[b])) * rate,
+                        comp.vat,
+                        comp.source,
+                    )
+                )
     if regime is Regime.COMMUNITY and community is not None:
         total_shared = kwh(int(shared.sum()))
-        lines.append(Line("community_energy", "Energy bought from the community", total_shared, "kWh",
-                          total_shared * frac(community.price_eur_per_kwh), True, COMMUNITY_SOURCE))  # fmt: skip
-        lines.append(Line("community_fee", "Community management fee", total_shared, "kWh",
-                          total_shared * frac(community.fee_eur_per_kwh), True, COMMUNITY_SOURCE))  # fmt: skip
+        lines.append(
+            Line(
+                "community_energy",
+                "Energy bought from the community",
+                total_shared,
+                "kWh",
+                total_shared * frac(community.price_eur_per_kwh),
+                True,
+                COMMUNITY_SOURCE,
+            )
+        )
+        lines.append(
+            Line(
+                "community_fee",
+                "Community management fee",
+                total_shared,
+                "kWh",
+                total_shared * frac(community.fee_eur_per_kwh),
+                True,
+                COMMUNITY_SOURCE,
+            )
+        )
         if community.injection_eur_per_kwh is not None:
             total_exp = kwh(int(usage.export_wh.sum()))
-            lines.append(Line("community_injection", "Injection sold to the community", total_exp, "kWh",
-                              -total_exp * frac(community.injection_eur_per_kwh), False,
-                              COMMUNITY_SOURCE))  # fmt: skip
+            lines.append(
+                Line(
+                    "community_injection",
+                    "Injection sold to the community",
+                    total_exp,
+                    "kWh",
+                    -total_exp * frac(community.injection_eur_per_kwh),
+                    False,
+                    COMMUNITY_SOURCE,
+                )
+            )
     bands = tuple(
         BandUse(band, calendar.registers[band], int(imp[b]), int(exp[b]), int(billed[b]))
         for b, band in enumerate(calendar.bands)

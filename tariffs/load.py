@@ -151,7 +151,9 @@ def _component(table: Mapping[str, Any]) -> Component:
     try:
         regime_set = None if regimes is None else frozenset(Regime(r) for r in regimes)
     except ValueError:
-        raise TariffDataError(f"{where}: regimes must be among {', '.join(r.value for r in Regime)}") from None
+        raise TariffDataError(
+            f"{where}: regimes must be among {', '.join(r.value for r in Regime)}"
+        ) from None
     numbers = {
         key: _decimal(table[key], f"{where}.{key}") if key in table else default
         for key, default in (

@@ -18,7 +18,8 @@ from tariffs.money import kwh, to_decimal
 CSS = """
 body{font-family:system-ui,sans-serif;margin:2em auto;max-width:62em;color:#222;padding:0 1em}
 h1{font-size:1.5em}h2{border-bottom:2px solid #2a7;padding-bottom:.2em;margin-top:2em}
-table{border-collapse:collapse;margin:.5em 0}td,th{padding:.2em .6em;border-bottom:1px solid #ddd;text-align:left}
+table{border-collapse:collapse;margin:.5em 0}
+td,th{padding:.2em .6em;border-bottom:1px solid #ddd;text-align:left}
 td.n{text-align:right;font-variant-numeric:tabular-nums}tr.best{background:#eef8f2;font-weight:bold}
 .warn{background:#fff4e0;padding:.5em 1em;border-left:4px solid #e90}svg{max-width:100%}
 .unverified{color:#b50}
@@ -92,8 +93,12 @@ def advice_document(advice: Advice, *, source: str = "") -> dict[str, Any]:
             "export_kwh": str(to_decimal(kwh(int(usage.export_wh.sum())))),
             "quarter_hours": int(usage.start_ts.size),
         },
-        "cheapest": {"option": best.option, "regime": best.regime.value, "label": best.label,
-                     "total_eur": str(best.total_eur)},  # fmt: skip
+        "cheapest": {
+            "option": best.option,
+            "regime": best.regime.value,
+            "label": best.label,
+            "total_eur": str(best.total_eur),
+        },
         "options": [_option_json(i + 1, p, best.total_eur) for i, p in enumerate(advice.ranked)],
         "reasons": [m.to_json() for m in advice.reasons],
         "shifting": list(advice.shifting),
@@ -109,9 +114,10 @@ def _bars(labels: Sequence[str], values: Sequence[float], unit: str) -> str:
     for i, (label, value) in enumerate(zip(labels, values, strict=True)):
         y = 5 + i * row_h
         w = max(0.0, width * value / top)
+        colour = "#2a7" if i == 0 else "#9bc"
         parts.append(
             f'<text x="{left - 6}" y="{y + 15}" text-anchor="end" font-size="12">{html.escape(label)}</text>'
-            f'<rect x="{left}" y="{y + 3}" width="{w:.1f}" height="{row_h - 8}" fill="{"#2a7" if i == 0 else "#9bc"}"/>'
+            f'<rect x="{left}" y="{y + 3}" width="{w:.1f}" height="{row_h - 8}" fill="{colour}"/>'
             f'<text x="{left + w + 4:.1f}" y="{y + 15}" font-size="12">{value:.2f} {html.escape(unit)}</text>'
         )
     parts.append("</svg>")
@@ -127,7 +133,8 @@ def _hour_chart(values: Sequence[float]) -> str:
         bh = (height - 10) * v / top
         parts.append(
             f'<rect x="{5 + h * 22}" y="{height - bh:.1f}" width="{bar}" height="{bh:.1f}" fill="#c63"/>'
-            f'<text x="{5 + h * 22 + bar / 2}" y="{height + 14}" font-size="9" text-anchor="middle">{h:02d}</text>'
+            f'<text x="{5 + h * 22 + bar / 2}" y="{height + 14}" font-size="9" '
+            f'text-anchor="middle">{h:02d}</text>'
         )
     parts.append("</svg>")
     return "".join(parts)
@@ -150,8 +157,10 @@ def advice_html(doc: dict[str, Any], title: str = "Which electricity tariff cost
     out.append("</ul><h2>Your options, cheapest first</h2>")
     options = doc["options"]
     out.append(_bars([o["label"] for o in options], [float(o["total_eur"]) for o in options], "€"))
-    out.append("<table><tr><th>#</th><th>option</th><th class=n>excl. VAT €</th><th class=n>VAT €</th>"
-               "<th class=n>total € / year</th><th class=n>more than cheapest €</th></tr>")  # fmt: skip
+    out.append(
+        "<table><tr><th>#</th><th>option</th><th class=n>excl. VAT €</th><th class=n>VAT €</th>"
+        "<th class=n>total € / year</th><th class=n>more than cheapest €</th></tr>"
+    )
     for o in options:
         cls = ' class="best"' if o["rank"] == 1 else ""
         out.append(
@@ -173,8 +182,13 @@ def advice_html(doc: dict[str, Any], title: str = "Which electricity tariff cost
     if doc["capacity"]:
         cap = doc["capacity"]
         out.append("<h2>Capacity term (monthly peaks)</h2>")
-        out.append(_bars([p["month"] for p in cap["monthly_peaks"]],
-                         [float(p["peak_kw"]) for p in cap["monthly_peaks"]], "kW"))  # fmt: skip
+        out.append(
+            _bars(
+                [p["month"] for p in cap["monthly_peaks"]],
+                [float(p["peak_kw"]) for p in cap["monthly_peaks"]],
+                "kW",
+            )
+        )
     out.append("<h2>Bill details</h2>")
     for o in options:
         out.append(f"<h3>{o['rank']}. {e(o['label'])}: {o['total_eur']} €</h3><table>")
@@ -186,8 +200,10 @@ def advice_html(doc: dict[str, Any], title: str = "Which electricity tariff cost
                 f"<td>{e(line['unit'])}</td><td class=n>{line['amount_eur']}</td></tr>"
             )
         out.append(f"<tr><td>VAT</td><td></td><td></td><td class=n>{o['vat_eur']}</td></tr></table>")
-    out.append("<h2>Sources of the figures</h2><table><tr><th>component</th><th>source</th>"
-               "<th>document</th><th>date</th><th>verified</th></tr>")  # fmt: skip
+    out.append(
+        "<h2>Sources of the figures</h2><table><tr><th>component</th><th>source</th>"
+        "<th>document</th><th>date</th><th>verified</th></tr>"
+    )
     for c in tariff["components"]:
         flag = "yes" if c["verified"] else '<span class="unverified">no — placeholder</span>'
         out.append(

@@ -84,7 +84,11 @@ def local_fields(start_ts: IntArray) -> tuple[IntArray, IntArray]:
     hours, inverse = np.unique(start_ts // 3600, return_inverse=True)
     offsets = np.array(
         [
-            int((datetime.fromtimestamp(int(h) * 3600, UTC).astimezone(ZONE).utcoffset() or timedelta()).total_seconds())
+            int(
+                (
+                    datetime.fromtimestamp(int(h) * 3600, UTC).astimezone(ZONE).utcoffset() or timedelta()
+                ).total_seconds()
+            )
             for h in hours
         ],
         dtype=np.int64,
@@ -141,7 +145,7 @@ def last_twelve_months(usage: Usage) -> tuple[Usage, Completion]:
 
 def _fill(imp: IntArray, exp: IntArray, present: np.ndarray, day: IntArray, slot: IntArray) -> None:
     """Fill missing rows in place from the nearest complete day (same weekday first)."""
-    days, first_row = np.unique(day, return_index=True)
+    days = np.unique(day)
     missing_per_day = np.bincount(np.searchsorted(days, day[~present]), minlength=days.size)
     rows_per_day = np.bincount(np.searchsorted(days, day), minlength=days.size)
     complete = days[(missing_per_day == 0) & (rows_per_day > 0)]

@@ -143,7 +143,7 @@ def monthly_statement(
     surplus_prices_eur_mwh: Mapping[int, Decimal] | None = None,
 ) -> Statement:
     """Per member and month: shared kWh and its cost, fees, producers' revenue, surplus value."""
-    n_rows, n_members = data.received_wh.shape
+    n_members = data.received_wh.shape[1]
     if len(members) != n_members:
         raise ValueError("one member per allocation column")
     surplus = data.surplus_wh
@@ -169,11 +169,11 @@ def monthly_statement(
             shared_inj = int(data.shared_injection_wh[sel, m].sum())
             member_surplus = surplus[sel, m]
             if series is not None:
-                value = sum(
-                    (Fraction(int(wh)) * p for wh, p in zip(member_surplus.tolist(), (series[i] for i in sel))
-                     if wh and p is not None),
-                    Fraction(0),
-                ) / MWH_WH  # fmt: skip
+                month_prices = [series[i] for i in sel.tolist()]
+                pairs = zip(member_surplus.tolist(), month_prices, strict=True)
+                value = (
+                    sum((Fraction(wh) * p for wh, p in pairs if wh and p is not None), Fraction(0)) / MWH_WH
+                )
             elif prices.surplus_eur_per_mwh is not None:
                 value = Fraction(int(member_surplus.sum())) * frac(prices.surplus_eur_per_mwh) / MWH_WH
             else:

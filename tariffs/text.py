@@ -44,9 +44,9 @@ MESSAGES: dict[str, str] = {
         "{cost} € a year. Lowering every monthly peak by 1 kW saves {saving} € a year."
     ),
     "shift": (
-        "On the {option} you use {peak_kwh} kWh a year in {band} hours ({hours}), mostly between {top_hours}. "
-        "Moving {pct} % of it ({moved_kwh} kWh) to {cheap_band} hours ({cheap_hours}) the same day would save "
-        "{saving} € a year."
+        "On the {option} you use {peak_kwh} kWh a year in {band} hours ({hours}), mostly between "
+        "{top_hours}. Moving {pct} % of it ({moved_kwh} kWh) to {cheap_band} hours ({cheap_hours}) the same "
+        "day would save {saving} € a year."
     ),
     "completed": (
         "Your data covers {first} to {last}; {filled} of the {total} quarter-hours of the 12 months "
@@ -58,7 +58,9 @@ MESSAGES: dict[str, str] = {
         "{count} of the figures used are not verified against their published source (marked in the "
         "sources table): treat the euros as an estimate until they are replaced in your tariff file."
     ),
-    "example_offer": "The supplier prices are an example offer, not a real one: put your contract in --offer FILE.",
+    "example_offer": (
+        "The supplier prices are an example offer, not a real one: put your contract in --offer FILE."
+    ),
     # statement
     "statement.title": "Energy community statement — {member} — {month}",
     "statement.shared": "Energy received from the community",

@@ -27,7 +27,9 @@ prosumer_regimes = ["compensation", "injection_sale", "community"]
 [[component]]
 id = "grid"
 kind = "energy"
-per_kwh = { single = 0.10, dual = { peak = 0.12, offpeak = 0.08 }, impact = { peak = 0.20, medium = 0.10, cheap = 0.05 } }
+per_kwh.single = 0.10
+per_kwh.dual = { peak = 0.12, offpeak = 0.08 }
+per_kwh.impact = { peak = 0.20, medium = 0.10, cheap = 0.05 }
 source = "test"
 verified = true
 

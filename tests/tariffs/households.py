@@ -13,7 +13,8 @@ from tariffs.series import Usage, local_midnight_ts
 
 @cache
 def household_year(kind: str, year: int = 2026) -> Usage:
-    """``prosumer`` (household + 5 kWp PV) or ``heat_pump`` (household + 3 kW heat pump), net per quarter-hour."""
+    """``prosumer`` (household + 5 kWp PV) or ``heat_pump`` (household + 3 kW heat pump), net per
+    quarter-hour."""
     lo, hi = local_midnight_ts(date(year, 1, 1)), local_midnight_ts(date(year + 1, 1, 1))
     n = (hi - lo) // 900
     watts = make_profile("household", seed=11).series_w(lo, n, 900)

@@ -25,8 +25,13 @@ def ranking(kind: str, region: str, **kw: object) -> list[tuple[str, str]]:
 
 
 def test_wallonia_prosumer_ranking_and_why() -> None:
-    advice = advise(household_year("prosumer"), load_tariff("wallonia"), compensation_eligible=True,
-                    inverter_kva=Decimal(5), community=COMMUNITY)  # fmt: skip
+    advice = advise(
+        household_year("prosumer"),
+        load_tariff("wallonia"),
+        compensation_eligible=True,
+        inverter_kva=Decimal(5),
+        community=COMMUNITY,
+    )
     assert [(p.option, p.regime.value) for p in advice.ranked] == [
         ("single", "compensation"),
         ("single", "community"),
@@ -51,13 +56,18 @@ def test_wallonia_prosumer_ranking_and_why() -> None:
 
 def test_wallonia_prosumer_without_compensation_sells_its_injection() -> None:
     assert ranking("prosumer", "wallonia") == [
-        ("single", "injection_sale"), ("dual", "injection_sale"), ("impact", "injection_sale"),
-    ]  # fmt: skip
+        ("single", "injection_sale"),
+        ("dual", "injection_sale"),
+        ("impact", "injection_sale"),
+    ]
 
 
 def test_heat_pump_ranking_in_each_region() -> None:
-    assert ranking("heat_pump", "wallonia") == [("dual", "standard"), ("impact", "standard"),
-                                                ("single", "standard")]  # fmt: skip
+    assert ranking("heat_pump", "wallonia") == [
+        ("dual", "standard"),
+        ("impact", "standard"),
+        ("single", "standard"),
+    ]
     assert ranking("heat_pump", "flanders") == [("dual", "standard"), ("single", "standard")]
     assert ranking("heat_pump", "brussels") == [("dual", "standard"), ("single", "standard")]
 
@@ -71,7 +81,9 @@ def test_flanders_capacity_term_is_in_every_option_with_the_1_kw_saving() -> Non
     assert Decimal(advice.capacity["saving_per_kw_eur_incl_vat"]) > 0
     # the saving is what the bill says when every monthly peak is 1 kW lower: 1 kW x rate x 1.06
     rate = tariff.component("capacity").per_kw_year
-    assert Decimal(advice.capacity["saving_per_kw_eur_incl_vat"]) == (rate * Decimal("1.06")).quantize(Decimal("0.01"))
+    assert Decimal(advice.capacity["saving_per_kw_eur_incl_vat"]) == (rate * Decimal("1.06")).quantize(
+        Decimal("0.01")
+    )
 
 
 def test_shifting_peak_consumption_saves_what_repricing_says() -> None:
@@ -83,9 +95,14 @@ def test_shifting_peak_consumption_saves_what_repricing_says() -> None:
     assert Decimal(str(dual["saving_eur"])) > 0
     # without netting or capacity, each kWh moved saves the peak-offpeak gap of every per-kWh price, incl.
     # VAT (give or take the cent rounding of the ~20 lines of each bill)
-    full_gap = sum(c.rate("dual", "peak") - c.rate("dual", "offpeak") for c in tariff.components
-                   if c.kind.value == "energy") * Decimal("1.06")  # fmt: skip
-    assert abs(Decimal(str(dual["saving_eur"])) - Decimal(str(dual["moved_kwh"])) * full_gap) <= Decimal("0.10")
+    full_gap = sum(
+        c.rate("dual", "peak") - c.rate("dual", "offpeak")
+        for c in tariff.components
+        if c.kind.value == "energy"
+    ) * Decimal("1.06")
+    assert abs(Decimal(str(dual["saving_eur"])) - Decimal(str(dual["moved_kwh"])) * full_gap) <= Decimal(
+        "0.10"
+    )
     unshifted = price(advice.usage, tariff, "dual", Regime.STANDARD)
     assert unshifted.total_eur == next(p for p in advice.ranked if p.option == "dual").total_eur
 

@@ -23,7 +23,9 @@ def test_wallonia_2026_dual_peak_is_07_11_and_17_22_every_day() -> None:
 
 def test_impact_cheap_medium_peak() -> None:
     # 00 medium, 01-07 cheap, 07-11 medium, 11-17 cheap, 17-22 peak, 22-01 medium
-    assert bands_of_day("wallonia-2026-impact", 2026, 3, 4) == "m" + "c" * 6 + "m" * 4 + "c" * 6 + "p" * 5 + "mm"
+    assert (
+        bands_of_day("wallonia-2026-impact", 2026, 3, 4) == "m" + "c" * 6 + "m" * 4 + "c" * 6 + "p" * 5 + "mm"
+    )
 
 
 def test_legacy_wallonia_and_flanders_weekends_are_off_peak() -> None:

@@ -22,12 +22,14 @@ from tariffs.series import Usage, local_midnight_ts
 from tests.tariffs.helpers import CAPACITY, flat_year, local_ts, toy_tariff, usage_at
 
 # DOMAIN §3's example: night (register 2) +1500 kWh, day (register 1) -1000 kWh.
-NETTING = usage_at({
-    local_ts(2026, 3, 2, 8): (500_000, 0),  # 08:00 peak: register 1 import 500 kWh
-    local_ts(2026, 3, 2, 9): (0, 1_500_000),  # 09:00 peak: register 1 export 1500 kWh
-    local_ts(2026, 3, 2, 3): (2_000_000, 0),  # 03:00 off-peak: register 2 import 2000 kWh
-    local_ts(2026, 3, 2, 13): (0, 500_000),  # 13:00 off-peak since 2026: register 2 export 500 kWh
-})  # fmt: skip
+NETTING = usage_at(
+    {
+        local_ts(2026, 3, 2, 8): (500_000, 0),  # 08:00 peak: register 1 import 500 kWh
+        local_ts(2026, 3, 2, 9): (0, 1_500_000),  # 09:00 peak: register 1 export 1500 kWh
+        local_ts(2026, 3, 2, 3): (2_000_000, 0),  # 03:00 off-peak: register 2 import 2000 kWh
+        local_ts(2026, 3, 2, 13): (0, 500_000),  # 13:00 off-peak since 2026: register 2 export 500 kWh
+    }
+)
 
 
 def amounts(bill: object) -> dict[str, Decimal]:
@@ -101,7 +103,7 @@ def test_community_covers_a_share_at_its_price_and_the_supplier_the_rest() -> No
 def test_capacity_term_counts_every_month_at_least_2_5_kw() -> None:
     year = flat_year(import_wh=0)
     imp = year.import_wh.copy()
-    for (month, wh) in ((1, 500), (2, 1000), (3, 750)):  # 2.0 kW, 4.0 kW, 3.0 kW
+    for month, wh in ((1, 500), (2, 1000), (3, 750)):  # 2.0 kW, 4.0 kW, 3.0 kW
         imp[int(np.searchsorted(year.start_ts, local_ts(2026, month, 10, 18)))] = wh
     tariff = toy_tariff(CAPACITY, options={"single": "single"})
     bill = price(Usage(year.start_ts, imp, year.export_wh), tariff, "single", Regime.STANDARD)

@@ -25,22 +25,49 @@ def stored(path: Path) -> None:
     usage = household_year("prosumer").between(local_ts(2026, 4, 1), local_ts(2026, 6, 1))
     with open_store(path) as store:
         store.add_quarter_hours(
-            {"meter_id": "1SAG1", "start": iso(ts), "end": iso(ts + 900), "import_day": format_kwh(imp),
-             "import_night": "0", "export_day": format_kwh(exp), "export_night": "0"}
-            for ts, imp, exp in zip(usage.start_ts.tolist(), usage.import_wh.tolist(), usage.export_wh.tolist(),
-                                    strict=True)
-        )  # fmt: skip
+            {
+                "meter_id": "1SAG1",
+                "start": iso(ts),
+                "end": iso(ts + 900),
+                "import_day": format_kwh(imp),
+                "import_night": "0",
+                "export_day": format_kwh(exp),
+                "export_night": "0",
+            }
+            for ts, imp, exp in zip(
+                usage.start_ts.tolist(), usage.import_wh.tolist(), usage.export_wh.tolist(), strict=True
+            )
+        )
 
 
 def test_advice_endpoint_matches_the_cli(tmp_path: Path) -> None:
     stored(tmp_path / "gw.db")
     client = TestClient(create_app(LiveView(None, open_store(tmp_path / "gw.db")), clock=lambda: NOW))
-    response = client.get("/api/v1/advice", params={"region": "wallonia", "dso": "ores", "pv_before_2024": "true",
-                                                    "inverter_kva": "5"})  # fmt: skip
+    response = client.get(
+        "/api/v1/advice",
+        params={"region": "wallonia", "dso": "ores", "pv_before_2024": "true", "inverter_kva": "5"},
+    )
     assert response.status_code == 200, response.text
     api = response.json()
-    assert main(["advise", "--db", str(tmp_path / "gw.db"), "--region", "wallonia", "--dso", "ores",
-                 "--pv-before-2024", "--inverter-kva", "5", "--out", str(tmp_path / "out")]) == 0  # fmt: skip
+    assert (
+        main(
+            [
+                "advise",
+                "--db",
+                str(tmp_path / "gw.db"),
+                "--region",
+                "wallonia",
+                "--dso",
+                "ores",
+                "--pv-before-2024",
+                "--inverter-kva",
+                "5",
+                "--out",
+                str(tmp_path / "out"),
+            ]
+        )
+        == 0
+    )
     cli = json.loads((tmp_path / "out" / "advice.json").read_text(encoding="utf-8"))
     api.pop("source"), cli.pop("source")
     assert api == cli

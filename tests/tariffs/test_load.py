@@ -34,9 +34,11 @@ def test_regions_and_their_options() -> None:
 def test_a_user_file_overrides_one_figure_and_adds_a_component(tmp_path: Path) -> None:
     mine = tmp_path / "mine.toml"
     mine.write_text(
-        '[[component]]\nid = "distribution"\nper_kwh = { single = 0.0812, dual = { peak = "0.1", offpeak = 0.07 },'
-        ' impact = 0.09 }\nsource = "ORES tariff sheet 2026"\nverified = true\n\n'
-        '[[component]]\nid = "heating_discount"\nkind = "fixed"\nper_year = -12.5\nsource = "me"\nverified = true\n',
+        '[[component]]\nid = "distribution"\n'
+        'per_kwh = { single = 0.0812, dual = { peak = "0.1", offpeak = 0.07 }, impact = 0.09 }\n'
+        'source = "ORES tariff sheet 2026"\nverified = true\n\n'
+        '[[component]]\nid = "heating_discount"\nkind = "fixed"\nper_year = -12.5\n'
+        'source = "me"\nverified = true\n',
         encoding="utf-8",
     )
     tariff = load_tariff("wallonia", "ores", overrides=[read_toml(mine)])
@@ -53,12 +55,17 @@ def test_a_user_file_overrides_one_figure_and_adds_a_component(tmp_path: Path) -
     ("text", "words"),
     [
         ('[[component]]\nid = "x"\nkind = "energy"\nper_kwh = 0.1\n', "needs `source` and `verified`"),
-        ('[[component]]\nid = "x"\nkind = "energy"\nper_kwh = "abc"\nsource = "s"\nverified = false\n',
-         "component 'x'.per_kwh: expected a number"),
+        (
+            '[[component]]\nid = "x"\nkind = "energy"\nper_kwh = "abc"\nsource = "s"\nverified = false\n',
+            "component 'x'.per_kwh: expected a number",
+        ),
         ('[[component]]\nid = "x"\nkind = "weird"\nsource = "s"\nverified = false\n', "kind must be one of"),
         ('[[component]]\nid = "x"\nkind = "fixed"\nsource = "s"\nverified = false\n', "needs `per_year`"),
-        ('[[component]]\nid = "x"\nkind = "energy"\nper_kwh = { dual = 0.1 }\nsource = "s"\nverified = false\n',
-         "no rate for option 'single'"),
+        (
+            '[[component]]\nid = "x"\nkind = "energy"\nper_kwh = { dual = 0.1 }\n'
+            'source = "s"\nverified = false\n',
+            "no rate for option 'single'",
+        ),
         ("[[component]\n", "line 1"),
     ],
 )

@@ -28,7 +28,9 @@ def test_a_missing_day_is_filled_from_the_same_weekday_a_week_away() -> None:
     recorded = Usage(year.start_ts, imp, year.export_wh).select(~gap)
     usage, completion = last_twelve_months(recorded)
     assert completion.filled_quarter_hours == 96
-    filled = usage.select((usage.start_ts >= local_ts(2026, 6, 10)) & (usage.start_ts < local_ts(2026, 6, 11)))
+    filled = usage.select(
+        (usage.start_ts >= local_ts(2026, 6, 10)) & (usage.start_ts < local_ts(2026, 6, 11))
+    )
     assert filled.import_wh.tolist() == list(range(1, 97))  # a Wednesday's profile, not a Tuesday's zeros
 
 
@@ -37,8 +39,16 @@ def test_a_partial_year_names_the_empty_months() -> None:
     recorded = year.between(local_ts(2026, 5, 1), local_ts(2026, 8, 15))
     usage, completion = last_twelve_months(recorded)
     assert (completion.window_start, completion.window_end) == (date(2025, 9, 1), date(2026, 9, 1))
-    assert completion.empty_months == ("2025-09", "2025-10", "2025-11", "2025-12", "2026-01", "2026-02",
-                                       "2026-03", "2026-04")  # fmt: skip
+    assert completion.empty_months == (
+        "2025-09",
+        "2025-10",
+        "2025-11",
+        "2025-12",
+        "2026-01",
+        "2026-02",
+        "2026-03",
+        "2026-04",
+    )
     assert completion.first_recorded == date(2026, 5, 1) and completion.last_recorded == date(2026, 8, 14)
     assert completion.recorded_quarter_hours + completion.filled_quarter_hours == usage.start_ts.size
     assert int(usage.import_wh.sum()) == 5 * usage.start_ts.size  # every quarter-hour filled (DST days too)

@@ -21,9 +21,11 @@ from tariffs.statement import (
 from tariffs.statement_report import check_balance, community_rows, member_rows
 from tests.tariffs.helpers import local_ts
 
-MEMBERS = [StatementMember("541449000000000001", "Anna", "consumer"),
-           StatementMember("541449000000000002", "Bert", "consumer"),
-           StatementMember("541449000000000009", "PV roof", "producer")]  # fmt: skip
+MEMBERS = [
+    StatementMember("541449000000000001", "Anna", "consumer"),
+    StatementMember("541449000000000002", "Bert", "consumer"),
+    StatementMember("541449000000000009", "PV roof", "producer"),
+]
 PRICES = CommunityPrices(Decimal("0.12"), Decimal("0.08"), Decimal(5))
 T = [local_ts(2026, 4, 10, 12), local_ts(2026, 4, 10, 13), local_ts(2026, 5, 3, 12)]
 
@@ -52,12 +54,23 @@ def test_hand_computed_statement() -> None:
     assert april["PV roof"].balance_eur == Decimal("-0.32")
     m_april, m_may = statement.months
     assert (m_april.collected_eur, m_april.fees_eur, m_april.paid_to_producers_eur, m_april.margin_eur) == (
-        Decimal("0.50"), Decimal("0.02"), Decimal("0.32"), Decimal("0.16"))  # fmt: skip
+        Decimal("0.50"),
+        Decimal("0.02"),
+        Decimal("0.32"),
+        Decimal("0.16"),
+    )
     assert (m_may.collected_eur, m_may.paid_to_producers_eur, m_may.margin_eur) == (
-        Decimal("0.13"), Decimal("0.08"), Decimal("0.04"))  # fmt: skip
+        Decimal("0.13"),
+        Decimal("0.08"),
+        Decimal("0.04"),
+    )
     total = statement.total()
     assert (total.collected_eur, total.fees_eur, total.paid_to_producers_eur, total.margin_eur) == (
-        Decimal("0.63"), Decimal("0.03"), Decimal("0.40"), Decimal("0.20"))  # fmt: skip
+        Decimal("0.63"),
+        Decimal("0.03"),
+        Decimal("0.40"),
+        Decimal("0.20"),
+    )
     assert check_balance(statement) == []
 
 
@@ -68,8 +81,9 @@ def test_hand_computed_statement() -> None:
     producer=st.decimals("0.01", "0.50", places=4),
     fee=st.decimals("0", "20", places=3),
 )
-def test_statement_balances_to_the_cent(data: list[list[int]], shared: Decimal, producer: Decimal,
-                                        fee: Decimal) -> None:  # fmt: skip
+def test_statement_balances_to_the_cent(
+    data: list[list[int]], shared: Decimal, producer: Decimal, fee: Decimal
+) -> None:
     rows = np.array(data, dtype=np.int64)
     consumption = np.column_stack([rows[:, 0], rows[:, 1], rows[:, 2], np.zeros(len(rows), dtype=np.int64)])
     injection = np.zeros_like(consumption)
@@ -81,10 +95,13 @@ def test_statement_balances_to_the_cent(data: list[list[int]], shared: Decimal, 
     n = len(rows)
     arrays = AllocationArrays(
         start_ts=local_ts(2026, 1, 31, 20) + 900 * np.arange(n, dtype=np.int64),  # crosses into February
-        month_idx=(np.arange(n) >= 16).astype(np.int64), months=["2026-01", "2026-02"],
-        consumption_wh=consumption, injection_wh=injection, received_wh=alloc.received_wh,
+        month_idx=(np.arange(n) >= 16).astype(np.int64),
+        months=["2026-01", "2026-02"],
+        consumption_wh=consumption,
+        injection_wh=injection,
+        received_wh=alloc.received_wh,
         shared_injection_wh=shared_inj,
-    )  # fmt: skip
+    )
     members = [*MEMBERS[:2], StatementMember("541449000000000003", "Cleo", "prosumer"), MEMBERS[2]]
     statement = monthly_statement(members, arrays, CommunityPrices(shared, producer, fee, Decimal(55)))
     assert check_balance(statement) == []
