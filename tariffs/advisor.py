@@ -116,6 +116,7 @@ def advise(
     """
     usage, completion = last_twelve_months(recorded)
     indexed = any(c.kind is Kind.INDEXED for c in tariff.components)
+    estimated_kva = inverter_kva is None
     if inverter_kva is None:
         inverter_kva = Decimal(int(usage.export_wh.max(initial=0)) * 4 // 100) / 10  # 0.1 kVA steps
     priced: list[Priced] = []
@@ -152,6 +153,19 @@ def advise(
         if len(p.bill.calendar.bands) > 1
     )
     _reason_completion(completion, reasons)
+    if estimated_kva and any(p.regime is Regime.COMPENSATION for p in ranked):
+        reasons.append(Message("inverter_estimated", {"kva": str(inverter_kva)}))
+    if completion.window_start < tariff.valid_from or completion.window_end > tariff.valid_until:
+        reasons.append(
+            Message(
+                "validity",
+                {
+                    "tariff": tariff.name,
+                    "valid_from": str(tariff.valid_from),
+                    "valid_until": str(tariff.valid_until - timedelta(days=1)),
+                },
+            )
+        )
     unverified = {c.id for c in tariff.components if not c.source.verified}
     if unverified:
         reasons.append(Message("placeholders", {"count": str(len(unverified))}))

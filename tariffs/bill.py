@@ -72,11 +72,12 @@ class BandUse:
     import_wh: int
     export_wh: int
     billed_import_wh: int
+    netted: bool = False  # compensation: billed = max(0, import - export)
 
     @property
     def uncompensated_export_wh(self) -> int:
         """Export a negative register could not offset (compensation): lost, billed 0."""
-        return max(0, self.export_wh - self.import_wh) if self.billed_import_wh != self.import_wh else 0
+        return max(0, self.export_wh - self.import_wh) if self.netted else 0
 
 
 @dataclass(frozen=True)
@@ -297,7 +298,14 @@ def price(
                 )
             )
     bands = tuple(
-        BandUse(band, calendar.registers[band], int(imp[b]), int(exp[b]), int(billed[b]))
+        BandUse(
+            band,
+            calendar.registers[band],
+            int(imp[b]),
+            int(exp[b]),
+            int(billed[b]),
+            regime is Regime.COMPENSATION,
+        )
         for b, band in enumerate(calendar.bands)
     )
     return Bill(

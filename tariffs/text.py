@@ -54,6 +54,14 @@ MESSAGES: dict[str, str] = {
         "weekday."
     ),
     "completed_months": "Months without any data (filled the same way): {months}.",
+    "inverter_estimated": (
+        "The prosumer tariff was computed for a {kva} kVA inverter, estimated from your largest quarter-hour "
+        "export: give the real value with --inverter-kva."
+    ),
+    "validity": (
+        "The {tariff} tariff (valid {valid_from} to {valid_until}) was applied to all 12 months, including "
+        "those outside its validity: the comparison is of your consumption pattern at this year's prices."
+    ),
     "placeholders": (
         "{count} of the figures used are not verified against their published source (marked in the "
         "sources table): treat the euros as an estimate until they are replaced in your tariff file."

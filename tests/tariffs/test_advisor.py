@@ -110,8 +110,12 @@ def test_shifting_peak_consumption_saves_what_repricing_says() -> None:
 def test_a_partial_year_says_how_it_was_completed() -> None:
     usage = household_year("prosumer")
     partial = usage.between(local_ts(2026, 5, 1), local_ts(2026, 7, 20))
-    advice = advise(partial, load_tariff("wallonia"))
+    advice = advise(partial, load_tariff("wallonia"), compensation_eligible=True)
     completed = next(m for m in advice.reasons if m.id == "completed")
     assert completed.params["first"] == "2026-05-01" and completed.params["last"] == "2026-07-19"
     assert "nearest recorded day of the same weekday" in completed.text
     assert any(m.id == "completed_months" for m in advice.reasons)
+    ids = {m.id: m for m in advice.reasons}
+    # 2025-08..2026-07 is priced at 2026 prices, and says so; the inverter was guessed, and says so
+    assert ids["validity"].params["valid_from"] == "2026-01-01"
+    assert Decimal(ids["inverter_estimated"].params["kva"]) > Decimal(3)
