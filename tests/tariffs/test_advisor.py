@@ -118,4 +118,4 @@ def test_a_partial_year_says_how_it_was_completed() -> None:
     ids = {m.id: m for m in advice.reasons}
     # 2025-08..2026-07 is priced at 2026 prices, and says so; the inverter was guessed, and says so
     assert ids["validity"].params["valid_from"] == "2026-01-01"
-    assert Decimal(ids["inverter_estimated"].params["kva"]) > Decimal(3)
+    assert Decimal(ids["inverter_estimated"].params["kva"]) > 0
