@@ -108,7 +108,7 @@ def advice_document(advice: Advice, *, source: str = "") -> dict[str, Any]:
 
 def _bars(labels: Sequence[str], values: Sequence[float], unit: str) -> str:
     """Horizontal bars with their values."""
-    row_h, left, width = 24, 330, 380
+    row_h, left, width = 24, 420, 360
     top = max([*values, 1.0])
     parts = [f'<svg viewBox="0 0 {left + width + 110} {row_h * len(labels) + 10}" role="img">']
     for i, (label, value) in enumerate(zip(labels, values, strict=True)):
