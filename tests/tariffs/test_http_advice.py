@@ -71,6 +71,16 @@ def test_advice_endpoint_matches_the_cli(tmp_path: Path) -> None:
     cli = json.loads((tmp_path / "out" / "advice.json").read_text(encoding="utf-8"))
     api.pop("source"), cli.pop("source")
     assert api == cli
+    # docs/tariffs.md: the gateway's CSV export, given to `p1gw advise --data`, gives the same advice
+    export = client.get(
+        "/api/v1/quarter-hours", params={"from": "2026-04-01", "to": "2026-06-01", "format": "csv"}
+    )
+    (tmp_path / "qh.csv").write_text(export.text, encoding="utf-8")
+    assert main(["advise", "--data", str(tmp_path / "qh.csv"), "--region", "wallonia", "--pv-before-2024",
+                 "--inverter-kva", "5", "--out", str(tmp_path / "csv")]) == 0  # fmt: skip
+    from_csv = json.loads((tmp_path / "csv" / "advice.json").read_text(encoding="utf-8"))
+    from_csv.pop("source")
+    assert from_csv == cli
     assert api["cheapest"]["regime"] == "compensation"
     page = client.get("/api/v1/advice", params={"format": "html", "pv_before_2024": "true"})
     assert page.headers["content-type"].startswith("text/html")
