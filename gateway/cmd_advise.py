@@ -18,10 +18,16 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from pathlib import Path
 
-from gateway.tariff_inputs import pick, read_price_series, read_quarter_hours, read_store
+from gateway.tariff_inputs import (
+    non_negative_decimal,
+    pick,
+    read_price_series,
+    read_quarter_hours,
+    read_store,
+)
 from sharing.csvio import InputError
 from tariffs.advisor import advise
 from tariffs.bands import TariffDataError
@@ -29,16 +35,6 @@ from tariffs.bill import CommunityTerms
 from tariffs.load import DEFAULT_OFFER, REGIONS, read_toml, shipped_offers
 from tariffs.load import load_tariff as load
 from tariffs.report import advice_document, advice_html
-
-
-def _decimal(text: str) -> Decimal:
-    try:
-        value = Decimal(text)
-    except InvalidOperation:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if not value.is_finite() or value < 0:
-        raise argparse.ArgumentTypeError(f"expected a non-negative number, got {text!r}")
-    return value
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -70,27 +66,29 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="PV installed before 2024: compensation is possible (Wallonia, until 2030)",
     )
-    parser.add_argument("--inverter-kva", type=_decimal, help="PV inverter power (prosumer tariff)")
+    parser.add_argument(
+        "--inverter-kva", type=non_negative_decimal, help="PV inverter power (prosumer tariff)"
+    )
     parser.add_argument(
         "--community-share",
-        type=_decimal,
+        type=non_negative_decimal,
         help="%% of each quarter-hour's consumption the community would cover",
     )
     parser.add_argument(
         "--community-price",
-        type=_decimal,
+        type=non_negative_decimal,
         default=Decimal("0.10"),
         help="€/kWh for community energy (default 0.10)",
     )
     parser.add_argument(
         "--community-fee",
-        type=_decimal,
+        type=non_negative_decimal,
         default=Decimal("5"),
         help="community management fee in €/MWh shared (default 5)",
     )
     parser.add_argument(
         "--community-injection-price",
-        type=_decimal,
+        type=non_negative_decimal,
         help="€/kWh the community pays for your injection (default: the supplier's)",
     )
     parser.add_argument("--out", required=True, type=Path, help="output folder")

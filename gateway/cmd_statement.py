@@ -28,8 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
-from gateway.cmd_advise import _decimal
-from gateway.tariff_inputs import read_price_series, read_quarter_hours, read_wide_csv
+from gateway.tariff_inputs import non_negative_decimal, read_price_series, read_quarter_hours, read_wide_csv
 from sharing.clock import DEFAULT_TZ, QUARTER_S, Grid
 from sharing.csvio import Community, InputError, parse_bound, read_members
 from sharing.engine import allocate
@@ -68,18 +67,24 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--key", choices=key_names(), default="dynamic", help="compute the allocation (default dynamic)"
     )
     parser.add_argument(
-        "--shared-price", required=True, type=_decimal, help="€/kWh members pay for shared energy"
+        "--shared-price", required=True, type=non_negative_decimal, help="€/kWh members pay for shared energy"
     )
     parser.add_argument(
-        "--producer-price", required=True, type=_decimal, help="€/kWh paid to producers for shared energy"
+        "--producer-price",
+        required=True,
+        type=non_negative_decimal,
+        help="€/kWh paid to producers for shared energy",
     )
     parser.add_argument(
-        "--fee", type=_decimal, default=Decimal(5), help="management fee, €/MWh shared (default 5)"
+        "--fee",
+        type=non_negative_decimal,
+        default=Decimal(5),
+        help="management fee, €/MWh shared (default 5)",
     )
     parser.add_argument(
         "--surplus-prices", type=Path, help="price series CSV start,eur_per_mwh for the surplus"
     )
-    parser.add_argument("--surplus-price", type=_decimal, help="flat surplus price, €/MWh")
+    parser.add_argument("--surplus-price", type=non_negative_decimal, help="flat surplus price, €/MWh")
     parser.add_argument("--dso-allocation", type=Path, help="the DSO's allocation file, to reconcile")
     parser.add_argument("--tolerance-wh", type=int, default=1, help="reconciliation tolerance (default 1 Wh)")
     parser.add_argument("--from", dest="start", help="first quarter-hour (ISO time or date)")
@@ -172,10 +177,11 @@ def run(args: argparse.Namespace) -> int:
                 (ts, ean): tuple(values)
                 for ts, ean, values, _ in read_wide_csv(args.dso_allocation, DSO_COLUMNS)
             }
-            ours = our_rows(community.eans, arrays)
-            months_in_dso = {ts for ts, _ in dso}
-            lo_dso, hi_dso = min(months_in_dso), max(months_in_dso)
-            ours = {k: v for k, v in ours.items() if lo_dso <= k[0] <= hi_dso}
+            if not dso:
+                raise InputError(f"{args.dso_allocation}: no rows")
+            first_dso, last_dso = min(ts for ts, _ in dso), max(ts for ts, _ in dso)
+            in_range = (arrays.start_ts >= first_dso) & (arrays.start_ts <= last_dso)
+            ours = our_rows(community.eans, arrays.select(in_range))
             diffs = reconcile(dso, ours, args.tolerance_wh)
     except (InputError, ValueError) as exc:
         print(f"p1gw statement: {exc}", file=sys.stderr)

@@ -10,11 +10,12 @@ Fluvius export) is added here and both commands get it. `read_store(db)` reads t
 
 from __future__ import annotations
 
+import argparse
 import csv
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +30,17 @@ from sharing.csvio import (
     parse_kwh,
 )
 from tariffs.series import Usage
+
+
+def non_negative_decimal(text: str) -> Decimal:
+    """argparse type: a finite, non-negative decimal number (prices, kVA, %)."""
+    try:
+        value = Decimal(text)
+    except InvalidOperation:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not value.is_finite() or value < 0:
+        raise argparse.ArgumentTypeError(f"expected a non-negative number, got {text!r}")
+    return value
 
 
 def _usage(rows: dict[int, list[int]]) -> Usage:

@@ -57,6 +57,18 @@ class AllocationArrays:
     received_wh: npt.NDArray[np.integer]
     shared_injection_wh: npt.NDArray[np.integer]
 
+    def select(self, rows: npt.NDArray[np.bool_]) -> AllocationArrays:
+        """The quarter-hours where ``rows`` is true (months kept as they are)."""
+        return AllocationArrays(
+            self.start_ts[rows],
+            self.month_idx[rows],
+            self.months,
+            self.consumption_wh[rows],
+            self.injection_wh[rows],
+            self.received_wh[rows],
+            self.shared_injection_wh[rows],
+        )
+
     @property
     def surplus_wh(self) -> IntArray:
         out: IntArray = self.injection_wh.astype(np.int64) - self.shared_injection_wh
