@@ -84,8 +84,9 @@ def toy_tariff(*extra: str, **meta: Any) -> Tariff:
     return build(merge(docs))
 
 
-def local_ts(*args: int) -> int:
-    return int(datetime(*args, tzinfo=ZONE).timestamp())  # type: ignore[misc]
+def local_ts(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> int:
+    """Unix time of a Europe/Brussels wall-clock time."""
+    return int(datetime(year, month, day, hour, minute, tzinfo=ZONE).timestamp())
 
 
 def flat_year(year: int = 2026, import_wh: int = 100, export_wh: int = 0) -> Usage:

@@ -78,10 +78,10 @@ def test_flanders_capacity_term_is_in_every_option_with_the_1_kw_saving() -> Non
     for p in advice.ranked:
         assert any(line.id == "capacity" for line in p.bill.lines)
     assert advice.capacity is not None
-    assert Decimal(advice.capacity["saving_per_kw_eur_incl_vat"]) > 0
+    assert Decimal(str(advice.capacity["saving_per_kw_eur_incl_vat"])) > 0
     # the saving is what the bill says when every monthly peak is 1 kW lower: 1 kW x rate x 1.06
     rate = tariff.component("capacity").per_kw_year
-    assert Decimal(advice.capacity["saving_per_kw_eur_incl_vat"]) == (rate * Decimal("1.06")).quantize(
+    assert Decimal(str(advice.capacity["saving_per_kw_eur_incl_vat"])) == (rate * Decimal("1.06")).quantize(
         Decimal("0.01")
     )
 
