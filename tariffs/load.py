@@ -258,8 +258,10 @@ def load_tariff(
     if (region, dso) not in grids:
         known = ", ".join(sorted(d for r, d in grids if r == region))
         raise TariffDataError(f"no shipped tariff for DSO {dso!r} in {region}; known: {known}")
-    docs = [_shipped()[grids[(region, dso)]]]
-    levies = _shipped().get(f"levies/{region}-2026.toml")
+    grid = _shipped()[grids[(region, dso)]]
+    year = _date(grid["tariff"].get("valid_from"), f"{grid['_file']}: tariff.valid_from").year
+    docs = [grid]
+    levies = _shipped().get(f"levies/{region}-{year}.toml")  # the levies of the grid tariff's year
     if levies is not None:
         docs.append(levies)
     docs.append(_offer_doc(offer) if isinstance(offer, str) else offer)
