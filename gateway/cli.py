@@ -20,6 +20,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "hub": ("sharing.hub_cli", "community hub: many gateways' quarter-hours over MQTT"),
     "doctor": ("gateway.doctor", "check port, wiring, broker, disk and clock; say what to do"),
     "db": ("gateway.cmd_db", "database maintenance: migrate, backup, restore"),
+    "advise": ("gateway.cmd_advise", "price your last 12 months under every tariff option: cheapest and why"),
+    "statement": ("gateway.cmd_statement", "energy community's monthly statement per member, in euros"),
 }
 
 

@@ -39,6 +39,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel, ConfigDict, Field
 
+from .http_advice import advice_router
 from .view import ControlDenied, GatewayView
 
 STATIC_DIR = Path(__file__).with_name("static")
@@ -464,6 +465,8 @@ def create_app(
         """Downsampled history (import/export kW, registers) in [from, to); default today."""
         lo, hi = parse_range(start, end, zone, now())
         return await asyncio.to_thread(view.history, lo, hi)
+
+    app.include_router(advice_router(view, now))  # GET /api/v1/advice (gateway/http_advice.py)
 
     @app.get("/api/v1/peaks")
     async def peaks() -> dict[str, Any]:
