@@ -38,7 +38,7 @@ from fastapi.responses import FileResponse, JSONResponse, PlainTextResponse, Res
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from fastapi.staticfiles import StaticFiles
 from fastapi_offline import FastAPIOffline
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .view import ControlDenied, GatewayView
@@ -165,6 +165,15 @@ class StartLeakTest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+def _whole_number(value: object) -> object:
+    """A JSON integer (`600`, or `600.0`, which JSON Schema counts as one), not text or a boolean."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError("give a whole number (JSON integer), e.g. 600")
+    if isinstance(value, float) and not value.is_integer():
+        raise ValueError("give a whole number of seconds")
+    return int(value)
+
+
 class SetLoad(BaseModel):
     """Add a load of `kw` for `duration_s` seconds to the simulated household."""
 
@@ -172,7 +181,7 @@ class SetLoad(BaseModel):
     kw: str = Field(
         pattern=KW_PATTERN, description="kW as text, 0..100, at most 3 decimals", examples=["3.5"]
     )
-    duration_s: int = Field(gt=0, le=7 * 86400, strict=True)
+    duration_s: Annotated[int, BeforeValidator(_whole_number)] = Field(gt=0, le=7 * 86400)
 
 
 DECIMAL_FIELDS = frozenset({"amount_eur", "kw"})  # checked as text by their patterns, handed on as Decimal
@@ -235,8 +244,8 @@ def parse_range(
     start_text: str | None, end_text: str | None, tz: ZoneInfo, now: datetime
 ) -> tuple[datetime, datetime]:
     """[start, end) from the `from`/`to` query parameters; both missing = today (local)."""
-    start = parse_instant(start_text, "from", tz, is_end=False) if start_text else None
-    end = parse_instant(end_text, "to", tz, is_end=True) if end_text else None
+    start = parse_instant(start_text, "from", tz, is_end=False) if start_text is not None else None
+    end = parse_instant(end_text, "to", tz, is_end=True) if end_text is not None else None
     try:
         if start is None and end is None:
             start = _local_midnight(now.astimezone(tz).date(), tz)
@@ -619,6 +628,7 @@ def create_app(
 
     auth = [Depends(require_token)]
     denied: dict[int | str, dict[str, Any]] = {
+        400: {"model": Error, "description": "a body that is not UTF-8 JSON"},
         401: {"model": Error, "description": "missing or wrong token"},
         403: {"model": Error, "description": "no token configured: state changes disabled"},
         409: {"model": Error, "description": "not allowed here (not a simulator) or not now (meter state)"},
