@@ -416,7 +416,8 @@ def create_app(
     now = clock or (lambda: datetime.now(zone))
     stream_clients = 0
 
-    app = FastAPIOffline(  # /docs and /redoc from the package's own Swagger UI and ReDoc files (no CDN)
+    app = FastAPIOffline(  # /docs from the package's own Swagger UI files (no CDN)
+        redoc_url=None,  # ReDoc's bundle still fetches its logo from a CDN: not served
         title="p1-gateway",
         version="1",
         summary="Live meter values, quarter-hours, capacity peaks and prepayment of one smart meter.",
