@@ -184,6 +184,11 @@ class SetLoad(BaseModel):
     duration_s: Annotated[int, BeforeValidator(_whole_number)] = Field(gt=0, le=7 * 86400)
 
 
+PATTERN_HINTS = {
+    "amount_eur": 'give EUR as text, more than 0 and at most 10000, with at most 2 decimals, e.g. "10.00"',
+    "kw": 'give kW as text, 0 to 100, with at most 3 decimals, e.g. "3.5"',
+    "id": "give 1 to 64 letters, digits or ._:- (no spaces)",
+}
 DECIMAL_FIELDS = frozenset({"amount_eur", "kw"})  # checked as text by their patterns, handed on as Decimal
 FROM_QUERY = Query(
     alias="from",
@@ -672,7 +677,11 @@ def invalid_body(errors: Sequence[Any]) -> dict[str, Any]:
     problems = []
     for err in errors:
         loc = [p if isinstance(p, int) else str(p)[:64] for p in err.get("loc", ())]
-        problems.append({"loc": loc, "msg": str(err.get("msg", "invalid")), "type": str(err.get("type", ""))})
+        kind = str(err.get("type", ""))
+        msg = str(err.get("msg", "invalid"))
+        if kind == "string_pattern_mismatch" and loc and loc[-1] in PATTERN_HINTS:
+            msg = PATTERN_HINTS[str(loc[-1])]  # a sentence, not the regular expression
+        problems.append({"loc": loc, "msg": msg, "type": kind})
     parts = [
         f"{'.'.join(str(p) for p in e['loc'] if p != 'body') or 'request body'}: {e['msg']}" for e in problems
     ]

@@ -148,6 +148,8 @@ async def test_bodies_are_capped_and_a_422_never_echoes_the_request(tmp_path: Pa
             assert len(response.content) < 1000 and "y" * 100 not in response.text  # a field name at most
             assert "input" not in response.json()["errors"][0]
             assert isinstance(response.json()["detail"], str)
+        bad = await client.post("/api/v1/control/top_up", json={"id": "a", "amount_eur": "5.001"})
+        assert "at most 2 decimals" in bad.json()["detail"] and "^" not in bad.text  # a sentence, no regex
         ok = await client.post("/api/v1/control/top_up", json={"id": "fits", "amount_eur": "5.00"})
         assert ok.status_code == 200, ok.text
 
