@@ -47,7 +47,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def port_free(host: str, port: int) -> bool:
+    """True when a server could listen on (host, port) now: SO_REUSEADDR as the server's own socket has,
+    so a port whose last connections linger in TIME_WAIT (a stop a moment ago) counts as free."""
     with socket.socket() as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind((host, port))
         except OSError:

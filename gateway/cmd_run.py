@@ -29,7 +29,6 @@ import contextlib
 import logging
 import signal
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -124,24 +123,6 @@ def mqtt_queue_path(storage: str) -> str | None:
     return str(path.with_name(path.stem + "-mqtt-queue.sqlite"))
 
 
-class _Server:
-    """uvicorn's server without its own signal handling (the gateway owns SIGTERM/SIGINT)."""
-
-    @staticmethod
-    def make(app: Any, host: str, port: int) -> Any:
-        import uvicorn
-
-        class Server(uvicorn.Server):
-            @contextlib.contextmanager
-            def capture_signals(self) -> Iterator[None]:
-                yield
-
-        config = uvicorn.Config(
-            app, host=host, port=port, log_level="warning", access_log=False, lifespan="on"
-        )
-        return Server(config)
-
-
 async def serve(
     config: Config,
     *,
@@ -151,8 +132,28 @@ async def serve(
     source: Any = None,
 ) -> int:
     """Run the whole gateway until `stop` is set, a signal arrives, or `duration_s` passes."""
+    from .http_server import HttpBindError, listen
+
+    try:  # first: a taken port is one sentence, and nothing was started
+        sock = listen(config.http.host, config.http.port)
+    except HttpBindError as exc:
+        print(f"p1gw run: {exc}", file=sys.stderr)
+        return 1
+    with sock:
+        return await _serve(config, sock, stop, duration_s, on_ready, source)
+
+
+async def _serve(
+    config: Config,
+    sock: Any,
+    stop: asyncio.Event | None,
+    duration_s: float | None,
+    on_ready: Any,
+    source: Any,
+) -> int:
     from .compat import CompatError, CompatServers
     from .http_api import create_app
+    from .http_server import make_server
     from .pipeline import Gateway
     from .store import StoreError, open_store
 
@@ -193,25 +194,21 @@ async def serve(
         cors_origins=config.http.cors_origins or None,
         tz=meter.timezone,
     )
-    server = _Server.make(app, config.http.host, config.http.port)
+    server = make_server(app)
     try:
         if publisher is not None:
             publisher.start()
         await gateway.start()
         try:
-            await compat.start(gateway, _Server.make)
+            await compat.start(gateway)
         except CompatError as exc:
             print(f"p1gw run: {exc}", file=sys.stderr)
             return 1
-        server_task = asyncio.create_task(server.serve(), name="http")
+        server_task = asyncio.create_task(server.serve(sockets=[sock]), name="http")
         while not server.started and not server_task.done():
             await asyncio.sleep(0.02)
         if server_task.done():
-            server_task.result()  # raises the bind error
-            print(
-                f"p1gw run: the HTTP server could not start on {config.http.host}:{config.http.port}",
-                file=sys.stderr,
-            )
+            server_task.result()  # raises what stopped it
             return 1
         log(
             logger,
@@ -234,12 +231,6 @@ async def serve(
             await asyncio.wait_for(server_task, 5)
         for waiter in waiters:
             waiter.cancel()
-    except SystemExit:  # uvicorn exits when it cannot bind
-        print(
-            f"p1gw run: the HTTP server could not start on {config.http.host}:{config.http.port}",
-            file=sys.stderr,
-        )
-        return 1
     finally:
         await compat.aclose()
         await gateway.stop()

@@ -14,8 +14,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import socket
-from collections.abc import Callable
 from typing import Any
 
 from .config import Config, listen_address
@@ -23,17 +21,6 @@ from .frame_tap import TappedSource
 from .logs import get_logger, log
 
 logger = get_logger("compat")
-
-
-def _listening_socket(host: str, port: int) -> socket.socket:
-    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
-    try:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind((host, port))
-    except OSError:
-        sock.close()
-        raise
-    return sock
 
 
 class CompatError(RuntimeError):
@@ -85,7 +72,7 @@ class CompatServers:
             tapped.listeners.append(self.feed)
         return tapped
 
-    async def start(self, gateway: Any, make_server: Callable[[Any, str, int], Any]) -> None:
+    async def start(self, gateway: Any) -> None:
         """Listen; raises CompatError when an address cannot be used."""
         if self.p1_server is not None:
             try:
@@ -94,19 +81,20 @@ class CompatServers:
                 raise CompatError(f"--serve-p1 {self.config.serve_p1.listen}: cannot listen: {exc}") from None
             gateway.health_sections["serve_p1"] = self.p1_server.status
         if self.feed is not None:
-            await self._start_homewizard(gateway, make_server)
+            await self._start_homewizard(gateway)
 
-    async def _start_homewizard(self, gateway: Any, make_server: Callable[[Any, str, int], Any]) -> None:
+    async def _start_homewizard(self, gateway: Any) -> None:
         from .homewizard_api import create_app, default_serial
+        from .http_server import listen, make_server
 
         cfg = self.config.homewizard
         host, port = listen_address(cfg.listen, "--homewizard")
         self.serial = (cfg.serial or default_serial()).lower()
         try:  # bound here: uvicorn would exit the process on a taken port
-            sock = _listening_socket(host, port)
+            sock = listen(host, port)
         except OSError as exc:
             raise CompatError(f"--homewizard {cfg.listen}: cannot listen: {exc}") from None
-        self.homewizard = make_server(create_app(self.feed, serial=self.serial), host, port)
+        self.homewizard = make_server(create_app(self.feed, serial=self.serial))
         task = asyncio.create_task(self.homewizard.serve(sockets=[sock]), name="homewizard-http")
         self._http_task = task
         while not self.homewizard.started and not task.done():

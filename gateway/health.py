@@ -34,6 +34,7 @@ def build_health(gw: Gateway) -> dict[str, Any]:
                 "pending": getattr(gw.store, "pending", None),
                 "errors": gw.store_errors,
                 "last_error": gw.store_last_error,
+                "failing": gw.store_outage.active,
             }
         )
     skew_ok = gw.skew_s is None or abs(gw.skew_s) <= gw.skew_warn_s
@@ -46,7 +47,7 @@ def build_health(gw: Gateway) -> dict[str, Any]:
     down = bool(problems)
     if mqtt.get("enabled") and not mqtt.get("connected"):
         problems.append("MQTT not connected")
-    if gw.store_errors:
+    if gw.store_outage.active:  # from the first refused write until what waited is stored
         problems.append("store errors")
     if not skew_ok:
         problems.append("system clock off the meter clock")

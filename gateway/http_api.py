@@ -24,8 +24,8 @@ import io
 import json
 import math
 import re
-from collections.abc import AsyncIterator, Callable
-from datetime import date, datetime, time, timedelta
+from collections.abc import AsyncIterator, Callable, Sequence
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -37,13 +37,26 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import FileResponse, JSONResponse, PlainTextResponse, Response, StreamingResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from fastapi.staticfiles import StaticFiles
-from pydantic import BaseModel, ConfigDict, Field
+from fastapi_offline import FastAPIOffline
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .http_advice import advice_router
 from .view import ControlDenied, GatewayView
 
 STATIC_DIR = Path(__file__).with_name("static")
 MAX_RANGE = timedelta(days=400)
+MAX_CONTROL_BODY = 4096  # bytes: a control body is a few fields; anything bigger is refused unread (413)
+# The forms `from`/`to` accept (also in the OpenAPI schema): a date, or a datetime with an optional offset
+# (` ` for an unencoded `+`). A string of this form can still name no instant (2026-02-30, from after to):
+# those get 422 with a sentence too.
+_YEAR = r"(?:[1-9][0-9]{3}|0[1-9][0-9]{2}|00[1-9][0-9]|000[1-9])"
+_DATE = _YEAR + r"-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12][0-9]|3[01])"
+_OFFSET = r"(?:Z|[+ -](?:[01][0-9]|2[0-3]):?[0-5][0-9])"
+ISO_PATTERN = rf"^{_DATE}(?:T(?:[01][0-9]|2[0-3]):[0-5][0-9](?::[0-5][0-9](?:\.[0-9]{{1,6}})?)?{_OFFSET}?)?$"
+_ISO = re.compile(ISO_PATTERN)
+AMOUNT_EUR_PATTERN = r"^(?:[1-9][0-9]{0,3}(?:\.[0-9]{1,2})?|0\.(?:[1-9][0-9]?|0[1-9])|10000(?:\.00?)?)$"
+KW_PATTERN = r"^(?:100(?:\.0{1,3})?|[1-9]?[0-9](?:\.[0-9]{1,3})?)$"
 CSV_COLUMNS = (
     "meter_id",
     "ean",
@@ -72,6 +85,21 @@ class Error(BaseModel):
     """Every error: one sentence a person can act on."""
 
     detail: str
+
+
+class FieldProblem(BaseModel):
+    """One refused field (never its value: a request is not echoed back)."""
+
+    loc: list[str | int] = Field(description="where: body, query or header, then the field")
+    msg: str
+    type: str
+
+
+class Invalid(BaseModel):
+    """422: one sentence, plus the refused fields when the request did not match the schema."""
+
+    detail: str
+    errors: list[FieldProblem] | None = None
 
 
 class ValueOut(BaseModel):
@@ -119,7 +147,11 @@ class TopUp(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     id: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._:-]+$")
-    amount_eur: Decimal = Field(gt=0, le=10000, decimal_places=2)
+    amount_eur: str = Field(
+        pattern=AMOUNT_EUR_PATTERN,
+        description="EUR as text, > 0 and <= 10000, at most 2 decimals",
+        examples=["10.00"],
+    )
     energy: Literal["electricity", "gas"] = "electricity"
 
 
@@ -134,13 +166,41 @@ class StartLeakTest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+def _whole_number(value: object) -> object:
+    """A JSON integer (`600`, or `600.0`, which JSON Schema counts as one), not text or a boolean."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError("give a whole number (JSON integer), e.g. 600")
+    if isinstance(value, float) and not value.is_integer():
+        raise ValueError("give a whole number of seconds")
+    return int(value)
+
+
 class SetLoad(BaseModel):
     """Add a load of `kw` for `duration_s` seconds to the simulated household."""
 
     model_config = ConfigDict(extra="forbid")
-    kw: Decimal = Field(ge=0, le=100, decimal_places=3)
-    duration_s: int = Field(gt=0, le=7 * 86400)
+    kw: str = Field(
+        pattern=KW_PATTERN, description="kW as text, 0..100, at most 3 decimals", examples=["3.5"]
+    )
+    duration_s: Annotated[int, BeforeValidator(_whole_number)] = Field(gt=0, le=7 * 86400)
 
+
+PATTERN_HINTS = {
+    "amount_eur": 'give EUR as text, more than 0 and at most 10000, with at most 2 decimals, e.g. "10.00"',
+    "kw": 'give kW as text, 0 to 100, with at most 3 decimals, e.g. "3.5"',
+    "id": "give 1 to 64 letters, digits or ._:- (no spaces)",
+}
+DECIMAL_FIELDS = frozenset({"amount_eur", "kw"})  # checked as text by their patterns, handed on as Decimal
+FROM_QUERY = Query(
+    alias="from",
+    description="ISO date (a whole local day) or datetime (local time without an offset)",
+    json_schema_extra={"pattern": ISO_PATTERN},
+)
+TO_QUERY = Query(
+    alias="to",
+    description="ISO date (inclusive day) or datetime (exclusive)",
+    json_schema_extra={"pattern": ISO_PATTERN},
+)
 
 CONTROL_MODELS: dict[str, type[BaseModel]] = {
     "top_up": TopUp,
@@ -153,30 +213,28 @@ CONTROL_MODELS: dict[str, type[BaseModel]] = {
 # ------------------------------------------------------------------------------------ query parameters
 def parse_instant(text: str, name: str, tz: ZoneInfo, *, is_end: bool) -> datetime:
     """An ISO date (a whole local day: its midnight, or the next midnight for `to`) or an ISO datetime
-    (local time when it has no offset). Raises HTTPException 422 with a sentence naming the parameter."""
+    (local time when it has no offset), of the forms in `ISO_PATTERN`. Raises HTTPException 422 with a
+    sentence naming the parameter."""
     text = text.strip()
-    day: date | None = None
+    problem = "is not an ISO 8601 date (2026-11-22) or datetime (2026-11-22T14:00:00+01:00)"
+    if _ISO.match(text) is None:
+        raise HTTPException(422, f"query parameter {name!r}: {text!r} {problem}")
     try:
-        if len(text) <= 10:
+        if len(text) == 10:
             day = date.fromisoformat(text)
-    except ValueError:
-        day = None
-    if day is not None:
-        return _local_midnight(day + timedelta(days=1) if is_end else day, tz)
-    parsed: datetime | None = None
-    for candidate in (text, _plus_restored(text)):
-        try:
-            parsed = datetime.fromisoformat(candidate)
-            break
-        except ValueError:
-            continue
-    if parsed is None:
+            return _local_midnight(day + timedelta(days=1) if is_end else day, tz)
+        parsed = datetime.fromisoformat(_plus_restored(text))
+    except ValueError as exc:
         raise HTTPException(
-            422,
-            f"query parameter {name!r}: {text!r} is not an ISO 8601 date (2026-11-22) "
-            "or datetime (2026-11-22T14:00:00+01:00)",
-        )
+            422, f"query parameter {name!r}: {text!r} is not a calendar date ({exc})"
+        ) from exc
+    except OverflowError as exc:
+        raise HTTPException(422, _out_of_range(name, text)) from exc
     return parsed.replace(tzinfo=tz) if parsed.tzinfo is None else parsed
+
+
+def _out_of_range(name: str, text: str) -> str:
+    return f"query parameter {name!r}: {text!r} is out of range (years 0001 to 9999, a day inside them)"
 
 
 def _plus_restored(text: str) -> str:
@@ -192,15 +250,21 @@ def parse_range(
     start_text: str | None, end_text: str | None, tz: ZoneInfo, now: datetime
 ) -> tuple[datetime, datetime]:
     """[start, end) from the `from`/`to` query parameters; both missing = today (local)."""
-    start = parse_instant(start_text, "from", tz, is_end=False) if start_text else None
-    end = parse_instant(end_text, "to", tz, is_end=True) if end_text else None
-    if start is None and end is None:
-        start = _local_midnight(now.astimezone(tz).date(), tz)
-    if end is None:
-        assert start is not None
-        end = _local_midnight(start.astimezone(tz).date() + timedelta(days=1), tz)
-    if start is None:
-        start = _local_midnight((end - timedelta(microseconds=1)).astimezone(tz).date(), tz)
+    start = parse_instant(start_text, "from", tz, is_end=False) if start_text is not None else None
+    end = parse_instant(end_text, "to", tz, is_end=True) if end_text is not None else None
+    try:
+        if start is None and end is None:
+            start = _local_midnight(now.astimezone(tz).date(), tz)
+        if end is None:
+            assert start is not None
+            end = _local_midnight(start.astimezone(tz).date() + timedelta(days=1), tz)
+        if start is None:
+            start = _local_midnight((end - timedelta(microseconds=1)).astimezone(tz).date(), tz)
+        for instant in (start, end):  # both must be instants Python can convert (UTC and local)
+            instant.astimezone(UTC), instant.astimezone(tz)
+    except OverflowError as exc:
+        name, text = ("from", start_text) if start_text else ("to", end_text or "")
+        raise HTTPException(422, _out_of_range(name, text)) from exc
     if start > end or (start == end and start_text and end_text and len(end_text.strip()) <= 10):
         raise HTTPException(
             422,
@@ -358,12 +422,19 @@ def create_app(
     now = clock or (lambda: datetime.now(zone))
     stream_clients = 0
 
-    app = FastAPI(
+    app = FastAPIOffline(  # /docs from the package's own Swagger UI files (no CDN)
+        redoc_url=None,  # ReDoc's bundle still fetches its logo from a CDN: not served
         title="p1-gateway",
         version="1",
         summary="Live meter values, quarter-hours, capacity peaks and prepayment of one smart meter.",
-        description="Read-only GETs; `POST /api/v1/control/*` needs `Authorization: Bearer <token>`.",
+        description=(
+            "Read-only GETs; `POST /api/v1/control/*` needs `Authorization: Bearer <token>`. A 422 has one "
+            "sentence in `detail`: the request did not match the schema (then `errors` lists the fields), "
+            "or it names no instant (`from` after `to`, a range over 400 days, 2026-02-30)."
+        ),
+        responses={422: {"model": Invalid, "description": "invalid request (one sentence in `detail`)"}},
     )
+    app.add_middleware(BodyLimit, max_bytes=MAX_CONTROL_BODY)
     if cors_origins:
         app.add_middleware(
             CORSMiddleware,
@@ -374,19 +445,14 @@ def create_app(
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
-        parts = []
-        for err in exc.errors():
-            where = ".".join(str(p) for p in err.get("loc", ()) if p != "body") or "request"
-            parts.append(f"{where}: {err.get('msg', 'invalid')}")
-        return JSONResponse(
-            {"detail": "; ".join(parts) or "invalid request", "errors": jsonable(exc.errors())},
-            status_code=422,
-        )
+        return JSONResponse(invalid_body(exc.errors()), status_code=422)
 
     not_yet: dict[int | str, dict[str, Any]] = {
         503: {"model": Error, "description": "no telegram received yet"}
     }
-    bad_query: dict[int | str, dict[str, Any]] = {422: {"model": Error, "description": "bad query parameter"}}
+    bad_query: dict[int | str, dict[str, Any]] = {
+        422: {"model": Invalid, "description": "bad query parameter, or a range that names no instants"}
+    }
 
     def no_telegram() -> HTTPException:
         return HTTPException(503, "no telegram received yet", headers={"Retry-After": "2"})
@@ -425,10 +491,8 @@ def create_app(
         responses={**bad_query, 200: {"content": {"text/csv": {}}}},
     )
     async def quarter_hours(
-        start: Annotated[str | None, Query(alias="from", description="ISO date or datetime")] = None,
-        end: Annotated[
-            str | None, Query(alias="to", description="ISO date (inclusive day) or datetime")
-        ] = None,
+        start: Annotated[str | None, FROM_QUERY] = None,
+        end: Annotated[str | None, TO_QUERY] = None,
         format: Annotated[Literal["json", "csv"], Query(description="json (default) or csv")] = "json",
     ) -> Any:
         """Closed quarter-hours with start in [from, to); default today (local time)."""
@@ -457,10 +521,8 @@ def create_app(
 
     @app.get("/api/v1/history", responses=bad_query)
     async def history(
-        start: Annotated[str | None, Query(alias="from", description="ISO date or datetime")] = None,
-        end: Annotated[
-            str | None, Query(alias="to", description="ISO date (inclusive day) or datetime")
-        ] = None,
+        start: Annotated[str | None, FROM_QUERY] = None,
+        end: Annotated[str | None, TO_QUERY] = None,
     ) -> list[dict[str, Any]]:
         """Downsampled history (import/export kW, registers) in [from, to); default today."""
         lo, hi = parse_range(start, end, zone, now())
@@ -565,18 +627,21 @@ def create_app(
 
     async def run_control(action: str, params: BaseModel | None) -> dict[str, Any]:
         values = params.model_dump() if params is not None else {}
+        values = {k: Decimal(v) if k in DECIMAL_FIELDS else v for k, v in values.items()}
         try:
             return await view.control(action, values)
         except ControlDenied as exc:
             raise HTTPException(409, f"{action} is not allowed here: {exc}") from exc
-        except ValueError as exc:
-            raise HTTPException(422, f"{action}: {exc}") from exc
+        except ValueError as exc:  # a well-formed request the meter's state refuses (no gas account, ...)
+            raise HTTPException(409, f"{action} does not apply now: {exc}") from exc
 
     auth = [Depends(require_token)]
     denied: dict[int | str, dict[str, Any]] = {
+        400: {"model": Error, "description": "a body that is not UTF-8 JSON"},
         401: {"model": Error, "description": "missing or wrong token"},
         403: {"model": Error, "description": "no token configured: state changes disabled"},
-        409: {"model": Error, "description": "not allowed on this gateway (not a simulator)"},
+        409: {"model": Error, "description": "not allowed here (not a simulator) or not now (meter state)"},
+        413: {"model": Error, "description": f"body over {MAX_CONTROL_BODY} bytes"},
     }
 
     @app.post("/api/v1/control/top_up", dependencies=auth, responses=denied, tags=["control"])
@@ -609,6 +674,66 @@ def create_app(
     return app
 
 
-def jsonable(value: Any) -> Any:
-    """Plain JSON types (pydantic error lists carry exceptions and Decimals)."""
-    return json.loads(json.dumps(value, default=str))
+def invalid_body(errors: Sequence[Any]) -> dict[str, Any]:
+    """The 422 JSON of a request that did not match the schema: one sentence plus the fields (`Invalid`);
+    never the input (a request is not echoed back), names cut to 64 characters."""
+    problems = []
+    for err in errors:
+        loc = [p if isinstance(p, int) else str(p)[:64] for p in err.get("loc", ())]
+        kind = str(err.get("type", ""))
+        msg = str(err.get("msg", "invalid"))
+        if kind == "string_pattern_mismatch" and loc and loc[-1] in PATTERN_HINTS:
+            msg = PATTERN_HINTS[str(loc[-1])]  # a sentence, not the regular expression
+        problems.append({"loc": loc, "msg": msg, "type": kind})
+    parts = [
+        f"{'.'.join(str(p) for p in e['loc'] if p != 'body') or 'request body'}: {e['msg']}" for e in problems
+    ]
+    return {"detail": "; ".join(parts) or "invalid request", "errors": problems}
+
+
+class BodyLimit:
+    """ASGI middleware: a POST body over `max_bytes` gets 413 before the app reads any of it (declared by
+    Content-Length or counted as it arrives); a smaller one is read here and handed on whole."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] != "POST":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope["headers"]).get(b"content-length", b"0")
+        if not declared.isdigit() or int(declared) > self.max_bytes:
+            await self._refuse(send)
+            return
+        chunks: list[bytes] = []
+        size, more = 0, True
+        while more:
+            message = await receive()
+            if message["type"] != "http.request":
+                return  # the client went away
+            chunks.append(message.get("body", b""))
+            size += len(chunks[-1])
+            more = message.get("more_body", False)
+            if size > self.max_bytes:
+                await self._refuse(send)
+                return
+        replayed = False
+
+        async def replay() -> Message:
+            nonlocal replayed
+            if replayed:
+                return await receive()
+            replayed = True
+            return {"type": "http.request", "body": b"".join(chunks), "more_body": False}
+
+        await self.app(scope, replay, send)
+
+    async def _refuse(self, send: Send) -> None:
+        body = json.dumps({"detail": f"request body over {self.max_bytes} bytes: refused unread"}).encode()
+        headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+        await send(
+            {"type": "http.response.start", "status": 413, "headers": [*headers, (b"connection", b"close")]}
+        )
+        await send({"type": "http.response.body", "body": body})

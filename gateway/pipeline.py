@@ -45,6 +45,7 @@ from .logs import BurstLog, get_logger, log
 from .peaks import CapacityGuard
 from .quarter_hours import QuarterHourAggregator
 from .sources import Source
+from .store import WriteOutage
 from .view import ControlDenied
 
 logger = get_logger("pipeline")
@@ -242,8 +243,7 @@ class Gateway:
         self._retention_due: datetime | None = None  # meter time of the next retention run
         self.retention_last: dict[str, Any] | None = None
         self.restored_from: str | None = None
-        self.store_errors = 0
-        self.store_last_error: str | None = None
+        self.store_outage = WriteOutage(logger)  # refused writes: counted, logged once per outage
         self.skew_s: float | None = None
         self.clockless = 0
         self.last_meter_time: datetime | None = None
@@ -463,31 +463,17 @@ class Gateway:
         leaves them waiting too: rewriting is harmless (upserts keyed by meter and start)."""
         if self.store is None:
             return records
-        episode = not self._unstored
         self._unstored.extend(records)
         batch = list(self._unstored)
         stored = await self._store_call(self.store.add_quarter_hours, batch, self._checkpoint())
         if stored is None:
-            if episode and batch:
-                log(
-                    logger,
-                    logging.WARNING,
-                    "quarter-hours kept in memory until the store accepts them",
-                    first=batch[0]["start"],
-                    limit=self.unstored_max,
-                )
             self._bound_unstored()
             return []
-        if len(batch) > len(records):
-            log(
-                logger,
-                logging.INFO,
-                "quarter-hours stored after store errors",
-                count=len(batch) - len(records),
-            )
+        late = len(batch) - len(records)
         self._unstored.clear()
         self._dropping = False
         self.quarter_hours_stored += int(stored)
+        self.store_outage.accepted(time.monotonic(), waiting=0, quarter_hours_stored_late=late)
         return batch
 
     def _bound_unstored(self) -> None:
@@ -547,11 +533,19 @@ class Gateway:
         try:
             result = await asyncio.to_thread(func, *args)
         except Exception as exc:  # a full disk must not stop the gateway; health says it
-            self.store_errors += 1
-            self.store_last_error = f"{type(exc).__name__}: {exc}"
-            log(logger, logging.ERROR, "store write failed", error=self.store_last_error)
+            self.store_outage.refused(exc, time.monotonic())
             return None
+        self.store_outage.accepted(time.monotonic(), waiting=len(self._unstored))
         return True if result is None else result
+
+    @property
+    def store_errors(self) -> int:
+        """Store writes refused since start (`store_outage` tells the current outage)."""
+        return self.store_outage.errors
+
+    @property
+    def store_last_error(self) -> str | None:
+        return self.store_outage.last_error
 
     async def _event(self, event: dict[str, Any]) -> None:
         event = dict(event)

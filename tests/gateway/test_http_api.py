@@ -246,7 +246,7 @@ def test_top_up_with_token_is_idempotent(client: TestClient, view: LiveView) -> 
         ("top_up", {"id": "x", "amount_eur": "-5"}, 422, "amount_eur"),
         ("top_up", {"id": "x", "amount_eur": "5.001"}, 422, "amount_eur"),
         ("top_up", {"id": "x y", "amount_eur": "5"}, 422, "id"),
-        ("top_up", {"id": "x", "amount_eur": "5", "energy": "gas"}, 422, "no gas prepayment"),
+        ("top_up", {"id": "x", "amount_eur": "5", "energy": "gas"}, 409, "no gas prepayment"),
         ("set_load", {"kw": "2.5"}, 422, "duration_s"),
         ("set_load", {"kw": "2.5", "duration_s": 60, "extra": 1}, 422, "extra"),
         ("start_leak_test", None, 409, "not simulated"),

@@ -379,8 +379,10 @@ async def test_quarter_hours_closed_while_the_store_is_full_are_stored_then_publ
     exact = [r for r in stored[1:] if r["start"] in truth]  # the first one is a cold start's partial one
     assert len(exact) == 5 and all(record_wh(r) == truth[r["start"]] and not r["estimated"] for r in exact)
     messages = [r.getMessage() for r in caplog.records]
-    assert messages.count("quarter-hours kept in memory until the store accepts them") == 1
-    assert messages.count("quarter-hours stored after store errors") == 1
+    assert (
+        messages.count("store write failed; closed quarter-hours wait in memory until it accepts writes") == 1
+    )
+    assert messages.count("store writes work again") == 1
     await fed.close()
     await gateway.stop()
     store.close()
