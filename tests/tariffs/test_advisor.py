@@ -1,8 +1,10 @@
 """The advisor on the simulator's prosumer and heat-pump households: the documented ranking and its reasons.
 
 The households are a year (2026) of `meter_sim.profiles` quarter-hours (tests/tariffs/households.py). The
-rankings below are the ones docs/tariffs.md documents; they hold for the shipped (placeholder) 2026 figures
-and the example offer, so a change to a shipped figure that reorders them must update the docs too.
+rankings below are the ones docs/tariffs.md documents; they hold for the shipped 2026 grid figures (read on
+suppliers' April 2026 tariff cards) and the made-up example offer, so a change to a shipped figure that
+reorders them must update the docs too. They are outputs of the engine, not hand computations: the
+hand-computed bills with the real figures are in test_published_figures.py.
 """
 
 from __future__ import annotations
@@ -34,13 +36,13 @@ def test_wallonia_prosumer_ranking_and_why() -> None:
     )
     assert [(p.option, p.regime.value) for p in advice.ranked] == [
         ("single", "compensation"),
-        ("single", "community"),
         ("dual", "community"),
-        ("single", "injection_sale"),
         ("dual", "injection_sale"),
-        ("dual", "compensation"),
+        ("single", "community"),
+        ("single", "injection_sale"),
         ("impact", "community"),
         ("impact", "injection_sale"),
+        ("dual", "compensation"),
     ]
     ids = [m.id for m in advice.reasons]
     assert ids[:2] == ["cheapest", "register_shift"]
@@ -56,16 +58,16 @@ def test_wallonia_prosumer_ranking_and_why() -> None:
 
 def test_wallonia_prosumer_without_compensation_sells_its_injection() -> None:
     assert ranking("prosumer", "wallonia") == [
-        ("single", "injection_sale"),
         ("dual", "injection_sale"),
+        ("single", "injection_sale"),
         ("impact", "injection_sale"),
     ]
 
 
 def test_heat_pump_ranking_in_each_region() -> None:
     assert ranking("heat_pump", "wallonia") == [
-        ("dual", "standard"),
         ("impact", "standard"),
+        ("dual", "standard"),
         ("single", "standard"),
     ]
     assert ranking("heat_pump", "flanders") == [("dual", "standard"), ("single", "standard")]
