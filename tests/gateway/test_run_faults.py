@@ -90,18 +90,23 @@ async def test_sigkill_mid_quarter_hour_then_restart(
     async with sim_server(speed=300.0) as meter, mqtt_collector(mosquitto, "p1gw/#") as mqtt:
         gateway = p1gw_run(meter.port, db, http_port, mosquitto.url)
         try:
-            await wait_health(http_port, lambda h: h["quarter_hours"]["stored"] >= 1)
+            await wait_health(http_port, lambda h: h["quarter_hours"]["stored"] >= 1, timeout=120)
             await asyncio.sleep(1.2)  # well inside the next quarter-hour (3 s of wall time each)
             gateway.send_signal(signal.SIGKILL)
             gateway.wait(10)
             await asyncio.sleep(0.5)  # the meter runs on: 150 s of telegrams are never read
             gateway = p1gw_run(meter.port, db, http_port, mosquitto.url)
-            restarted = await wait_health(http_port, lambda h: h["quarter_hours"]["stored"] >= 3)
+            restarted = await wait_health(http_port, lambda h: h["quarter_hours"]["stored"] >= 3, timeout=120)
             assert restarted["quarter_hours"]["restored_from"] is not None
             # however long the restart took (a loaded machine: several quarter-hours of meter time, all
             # estimated), run on until a quarter-hour after it was seen whole
-            async with asyncio.timeout(60):
+            async with asyncio.timeout(120):
                 while not any(r["complete"] for r in stored_records(db)[1:]):
+                    await asyncio.sleep(0.1)
+                # and until MQTT carried what is stored (a slow start may still have it queued on disk)
+                while not {r["start"] for r in stored_records(db)} <= {
+                    json.loads(m.payload)["start"] for m in mqtt.messages if m.topic.endswith("/quarter_hour")
+                }:
                     await asyncio.sleep(0.1)
             gateway.send_signal(signal.SIGTERM)
             assert gateway.wait(20) == 0, gateway.stderr.read() if gateway.stderr else ""
