@@ -62,3 +62,18 @@ def reading_from_values(values: Mapping[str, Number | None]) -> Reading:
     if export is None:
         export = sum(-p.net_w for p in phases if p.net_w is not None and p.net_w < 0)
     return Reading(tuple(phases), export > 0)
+
+
+def reading_from_s1(values: Mapping[str, Number]) -> Reading:
+    """A `Reading` from one second of S1 values (`s1_voltage_l1` V RMS, `s1_power_l1` W, `s1_power` W)."""
+    phases = []
+    for k in PHASES:
+        volts = _scaled(values.get(f"s1_voltage_l{k}"), 10)
+        power = _scaled(values.get(f"s1_power_l{k}"), 1)
+        if volts is None and power is None:
+            continue
+        phases.append(PhaseReading(k, volts, power))
+    total = _scaled(values.get("s1_power"), 1)
+    if total is None:
+        total = sum(p.net_w for p in phases if p.net_w is not None)
+    return Reading(tuple(phases), total < 0)
