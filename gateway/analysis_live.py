@@ -53,9 +53,7 @@ class LiveAnalysis:
     def feed_values(self, at: datetime, values: Mapping[str, Any]) -> list[dict[str, Any]]:
         """A parsed telegram's `values` (OBIS -> `Value`)."""
         numbers = {code: getattr(v, "value", v) for code, v in values.items()}
-        numbers = {
-            c: n for c, n in numbers.items() if isinstance(n, int | float) or type(n).__name__ == "Decimal"
-        }
+        numbers = {c: n for c, n in numbers.items() if isinstance(n, int | float | Decimal)}
         return self.feed(at, reading_from_values(numbers), "p1")
 
     def feed_s1(self, at: datetime, values: Mapping[str, float]) -> list[dict[str, Any]]:

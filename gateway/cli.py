@@ -20,6 +20,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "hub": ("sharing.hub_cli", "community hub: many gateways' quarter-hours over MQTT"),
     "doctor": ("gateway.doctor", "check port, wiring, broker, disk and clock; say what to do"),
     "db": ("gateway.cmd_db", "database maintenance: migrate, backup, restore"),
+    "voltage": ("gateway.cmd_voltage", "voltage quality report (EN 50160) for a DSO complaint"),
+    "appliances": ("gateway.cmd_appliances", "which appliances cost what, and the standby"),
 }
 
 
