@@ -31,6 +31,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--source", choices=("p1", "s1"), help="measurements to judge (default: S1 when stored)"
     )
+    parser.add_argument(
+        "--min-samples",
+        type=int,
+        default=300,
+        help="a 10-minute window with fewer samples is missing data (default 300: half of 1 s telegrams; "
+        "30 for a meter read every 10 s)",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -52,7 +59,7 @@ def _run(args: argparse.Namespace) -> int:
         windows, episodes = voltage_data(store, start, end, args.meter, args.source)
         identity = meter_identity(store, args.meter)
     source = windows[0].source if windows else (args.source or "p1")
-    weeks = weekly_compliance(windows, episodes, start, end, tz=args.tz)
+    weeks = weekly_compliance(windows, episodes, start, end, tz=args.tz, min_samples=args.min_samples)
     report = voltage_json(weeks, identity, start, end, source, args.tz)
     (out / "voltage.json").write_text(
         json.dumps(report, indent=1, ensure_ascii=False) + "\n", encoding="utf-8"
