@@ -603,6 +603,9 @@ def create_app(
         """Any other action: 404."""
         raise HTTPException(404, f"unknown action {action!r}; known: {', '.join(CONTROL_MODELS)}")
 
+    from .http_analysis import analysis_router  # voltage quality and appliances (docs/analysis.md)
+
+    app.include_router(analysis_router(view, zone, now))
     return app
 
 
