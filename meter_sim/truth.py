@@ -1,9 +1,10 @@
 """Ground truth of the appliances behind a simulated meter: every run, its power, phases and energy.
 
-Strategy: the household's appliances and the EV charger are drawn by the profiles (`meter_sim.profiles`)
-as on/off events; here each one is evaluated alone on the same 1 s grid the meter steps on (the middle of
-each second), so a run is exactly the seconds that appliance added its power to the registers. Overlapping
-events of the same appliance are one run, as the meter sees them. Runs are cut at the period's edges.
+Strategy: the household's appliances, the heat pump's hot-water boost and the EV charger are drawn by
+the profiles (`meter_sim.profiles`) as on/off events; here each one is evaluated alone on the same 1 s grid
+the meter steps on (the middle of each second), so a run is exactly the seconds that appliance added its
+power to the registers. Overlapping events of the same appliance are one run, as the meter sees them. Runs
+are cut at the period's edges; the heat pump's modulating compressor makes no runs.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import numpy as np
 
 from .kinds import Load
 from .meter import Meter
-from .profiles import _APPLIANCES, FloatArray, _appliance_events, _Clock
+from .profiles import _APPLIANCES, FloatArray, _appliance_events, _bump, _Clock
 
 APPLIANCE_NAMES = {
     11: "kettle",
@@ -79,6 +80,10 @@ def _load_runs(load: Load, phases: int, start_ts: int, end_ts: int) -> list[Appl
                     out.append(
                         ApplianceTruth(APPLIANCE_NAMES[stream], a, b, spec[0] * scale * share, on_phases)
                     )
+        elif profile.kind == "heat_pump":  # the hot-water boost at dawn (the compressor modulates: no runs)
+            boost = _bump(_Clock(ts).hour, 6.5, 0.35) > 0.6
+            for a, b in _runs(boost, t0):
+                out.append(ApplianceTruth("heat_pump_hot_water", a, b, 1800.0 * share, on_phases))
         elif profile.kind == "ev":
             power = profile.block_w(t0, n)
             for a, b in _runs(power > 0, t0):
