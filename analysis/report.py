@@ -64,7 +64,7 @@ def _local(text: str) -> str:
     return text[:16].replace("T", " ")
 
 
-def _plot(windows: Iterable[VoltageWindow], lo: int, hi: int, lang: str) -> str:
+def _plot(windows: Iterable[VoltageWindow], lo: int, hi: int, lang: str, zone: ZoneInfo) -> str:
     """An SVG of the week's 10-minute means per phase against the limits."""
     width, height, left, top = 900, 260, 40, 10
     v_min, v_max = 190.0, 265.0
@@ -83,10 +83,13 @@ def _plot(windows: Iterable[VoltageWindow], lo: int, hi: int, lang: str) -> str:
             f'<line x1="{left}" x2="{width - 10}" y1="{y(volts):.1f}" y2="{y(volts):.1f}" stroke="#eee"/>'
             f'<text x="2" y="{y(volts) + 4:.1f}" font-size="11">{volts}</text>'
         )
-    for day in range(8):
+    for day in range(8):  # day lines at 24 h steps: a DST week's last line falls an hour off midnight
         xd = x(lo + day * 86400)
         if xd <= width - 10:
             parts.append(f'<line x1="{xd:.1f}" x2="{xd:.1f}" y1="{top}" y2="{height - 25}" stroke="#ddd"/>')
+        if day < 7 and lo + day * 86400 < hi:
+            label = datetime.fromtimestamp(lo + day * 86400 + 43200, zone).strftime("%d/%m")
+            parts.append(f'<text x="{xd + 40:.1f}" y="{height - 12}" font-size="11">{label}</text>')
     for limit in (UPPER_DV, LOWER_DV, LOWEST_DV):
         yl = y(limit / 10)
         dash = ' stroke-dasharray="6 4"' if limit == LOWEST_DV else ""
@@ -109,16 +112,19 @@ def _plot(windows: Iterable[VoltageWindow], lo: int, hi: int, lang: str) -> str:
                     f'points="{" ".join(points)}"/>'
                 )
         parts.append(
-            f'<text x="{left + 60 * phase}" y="{height - 6}" font-size="12" '
+            f'<text x="{left + 60 * phase}" y="{height - 0}" font-size="12" '
             f'fill="{_COLOURS.get(phase, "#333")}">L{phase}</text>'
         )
     parts.append("</svg>")
     return "".join(parts)
 
 
-def voltage_html(report: Mapping[str, Any], windows: Sequence[VoltageWindow], lang: str = "fr") -> str:
-    """The printable page of `voltage_json`'s report (`windows` for the plots)."""
+def voltage_html(
+    report: Mapping[str, Any], windows: Sequence[VoltageWindow], lang: str = "fr", tz: str = "Europe/Brussels"
+) -> str:
+    """The printable page of `voltage_json`'s report (`windows` for the plots; `tz` for the day labels)."""
     unknown = tr(lang, "unknown")
+    zone = ZoneInfo(tz)
     out = [
         f'<!doctype html><html lang="{lang}"><head><meta charset="utf-8">',
         f"<title>{escape(tr(lang, 'voltage_title'))}</title><style>{_CSS}</style></head><body>",
@@ -200,9 +206,8 @@ def voltage_html(report: Mapping[str, Any], windows: Sequence[VoltageWindow], la
         else:
             out.append(f"<p>{tr(lang, 'none')}</p>")
         week_windows = [w for w in windows if lo <= w.start_ts < hi]
-        out.append(
-            f"<p class='note'>{escape(tr(lang, 'plot'))}</p>{_plot(week_windows, lo, hi, lang)}</section>"
-        )
+        plot = _plot(week_windows, lo, hi, lang, zone)
+        out.append(f"<p class='note'>{escape(tr(lang, 'plot'))}</p>{plot}</section>")
     out.append("</body></html>")
     return "\n".join(out)
 

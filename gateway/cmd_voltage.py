@@ -64,7 +64,7 @@ def _run(args: argparse.Namespace) -> int:
     (out / "voltage.json").write_text(
         json.dumps(report, indent=1, ensure_ascii=False) + "\n", encoding="utf-8"
     )
-    (out / "voltage.html").write_text(voltage_html(report, windows, args.lang), encoding="utf-8")
+    (out / "voltage.html").write_text(voltage_html(report, windows, args.lang, args.tz), encoding="utf-8")
     for week in weeks:
         print(f"{week.start.date()} .. {week.end.date()}: {week.verdict}", file=sys.stderr)
     print(f"wrote {out / 'voltage.json'} and {out / 'voltage.html'}", file=sys.stderr)
