@@ -63,3 +63,8 @@ async def test_crossing_published_and_aggregates_stored(
     assert main(["appliances", "--db", str(db), "--price", "0.30"]) == 0
     report = json.loads(capsys.readouterr().out)
     assert report["meter_id"] == gateway.meter_id and "clusters" in report and "standby" in report
+    out = tmp_path / "report"
+    assert main(["appliances", "--db", str(db), "--out", str(out), "--lang", "nl"]) == 0
+    assert json.loads((out / "appliances.json").read_text(encoding="utf-8"))["meter_id"] == gateway.meter_id
+    page = (out / "appliances.html").read_text(encoding="utf-8")
+    assert '<html lang="nl">' in page and "Sluimerverbruik" in page
