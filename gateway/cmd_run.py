@@ -29,6 +29,7 @@ import logging
 import signal
 import sys
 from collections.abc import Iterator
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -175,6 +176,7 @@ async def serve(
         token=config.http.token or None,
         cors_origins=config.http.cors_origins or None,
         tz=meter.timezone,
+        price_eur_kwh=Decimal(str(meter.price_eur_kwh)) if meter.price_eur_kwh > 0 else None,
     )
     server = _Server.make(app, config.http.host, config.http.port)
     try:

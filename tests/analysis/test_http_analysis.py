@@ -85,3 +85,33 @@ async def test_dashboard_card_shows_the_weeks_status(tmp_path: Path) -> None:
         finally:
             await browser.close()
     gateway.store.close()
+
+
+def test_configured_price_reaches_the_appliance_report(tmp_path: Path) -> None:
+    from decimal import Decimal
+
+    from analysis.appliances import PowerStep, PowerWindow
+    from gateway.analysis_store import add_analysis
+    from gateway.config import ConfigError, load_config
+
+    config = tmp_path / "p1gw.toml"
+    config.write_text("[source]\nport = 'sim:be-1ph'\n[meter]\nprice_eur_kwh = 0.30\n")
+    assert load_config(config, environ={}).meter.price_eur_kwh == 0.30
+    config.write_text("[source]\nport = 'sim:be-1ph'\n[meter]\nprice_eur_kwh = -1\n")
+    with pytest.raises(ConfigError, match=r"meter\.price_eur_kwh"):
+        load_config(config, environ={})
+
+    gateway = Gateway(
+        make_source(f"sim:be-1ph?start={START.isoformat()}"), store=open_store(tmp_path / "p.db")
+    )
+    t0 = int(START.timestamp()) - 3600  # 10:55 to 11:25, before the clock's 12:20
+    night = int(datetime.fromisoformat("2026-06-17T03:00:00+02:00").timestamp())
+    steps = [PowerStep(t0, 2000, (1,)), PowerStep(t0 + 1800, -2000, (1,))]  # 1 kWh
+    add_analysis(gateway.store, "M1", steps=steps, power_windows=[PowerWindow(night, 600, 600 * 100, 0)])
+    client = TestClient(create_app(gateway, clock=lambda: NOW, price_eur_kwh=Decimal("0.30")))
+    report = client.get("/api/v1/appliances").json()
+    assert [(c["kwh"], c["eur"]) for c in report["clusters"]] == [(1.0, 0.3)]
+    assert (report["standby"]["median_w"], report["standby"]["eur_per_year"]) == (100, 262.8)  # 876 kWh
+    cheaper = client.get("/api/v1/appliances", params={"price": "0.20"}).json()
+    assert cheaper["clusters"][0]["eur"] == 0.2
+    gateway.store.close()
