@@ -273,20 +273,15 @@ def appliance_report(
     clusters = []
     for c in cluster_runs(runs):
         kwh = Decimal(c.energy_wh) / 1000
-        cost = sum(
-            (
-                energy_cost_eur(price, Decimal(r.energy_wh) / 1000, local(r.start_ts), local(r.end_ts))
-                or Decimal(0)
-                for r in c.runs
-            ),
-            Decimal(0),
+        cost = energy_cost_eur(
+            price, [(Decimal(r.energy_wh) / 1000, local(r.start_ts), local(r.end_ts)) for r in c.runs]
         )
         clusters.append(
             {
                 "label": c.label,
                 "runs": len(c.runs),
                 "kwh": float(kwh),
-                "eur": None if price is None else float(cost),
+                "eur": None if cost is None else float(cost),
                 "median_power_w": c.power_w,
                 "median_duration_s": c.duration_s,
                 "phases": list(c.runs[0].phases),
@@ -297,7 +292,7 @@ def appliance_report(
     standby_w = int(statistics.median(days.values())) if days else None
     year_kwh = None if standby_w is None else Decimal(standby_w) * HOURS_PER_YEAR / 1000
     year_eur = (
-        None if year_kwh is None else energy_cost_eur(price, year_kwh, start, start + timedelta(days=365))
+        None if year_kwh is None else energy_cost_eur(price, [(year_kwh, start, start + timedelta(days=365))])
     )
     return {
         "from": start.isoformat(),

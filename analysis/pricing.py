@@ -7,6 +7,7 @@ time-of-use or dynamic tariff prices a run by when it ran). Money is Decimal, ro
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import ROUND_HALF_EVEN, Decimal
@@ -32,9 +33,11 @@ class FlatPrice:
 
 
 def energy_cost_eur(
-    price: EnergyPrice | None, kwh: Decimal, start: datetime, end: datetime
+    price: EnergyPrice | None, uses: Iterable[tuple[Decimal, datetime, datetime]]
 ) -> Decimal | None:
-    """The cost (€, to the cent) of `kwh` drawn over [start, end); None when no price is known."""
+    """The cost (€, to the cent) of the energy drawn in `uses` — (kWh, start, end) each, priced by when it
+    was drawn, summed exactly, rounded once; None when no price is known."""
     if price is None:
         return None
-    return price.cost_eur(kwh, start, end).quantize(CENT, rounding=ROUND_HALF_EVEN)
+    total = sum((price.cost_eur(kwh, start, end) for kwh, start, end in uses), Decimal(0))
+    return total.quantize(CENT, rounding=ROUND_HALF_EVEN)

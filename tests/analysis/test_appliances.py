@@ -80,6 +80,9 @@ def test_pairs_nest_and_cluster_with_euros() -> None:
     oven, kettle = report["clusters"]
     assert (oven["kwh"], oven["eur"]) == (1.248, 0.37)  # 2495 W x 30 min = 1247.5 -> 1248 Wh
     assert (kettle["runs"], kettle["kwh"]) == (2, 0.2)
+    # euros are summed exactly and rounded once: 2 x 0.1 kWh x 0.35 = 0.07 (0.04 + 0.04 if each were rounded)
+    report = appliance_report(steps, [], T0, T0 + timedelta(days=1), price=FlatPrice(Decimal("0.35")))
+    assert report["clusters"][1]["eur"] == 0.07
 
 
 def test_standby_is_the_quietest_window_without_export() -> None:
