@@ -22,6 +22,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "db": ("gateway.cmd_db", "database maintenance: migrate, backup, restore"),
     "advise": ("gateway.cmd_advise", "price your last 12 months under every tariff option: cheapest and why"),
     "statement": ("gateway.cmd_statement", "energy community's monthly statement per member, in euros"),
+    "voltage": ("gateway.cmd_voltage", "voltage quality report (EN 50160) for a DSO complaint"),
+    "appliances": ("gateway.cmd_appliances", "which appliances cost what, and the standby"),
 }
 
 

@@ -29,6 +29,7 @@ import contextlib
 import logging
 import signal
 import sys
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -193,6 +194,7 @@ async def _serve(
         token=config.http.token or None,
         cors_origins=config.http.cors_origins or None,
         tz=meter.timezone,
+        price_eur_kwh=Decimal(str(meter.price_eur_kwh)) if meter.price_eur_kwh > 0 else None,
     )
     server = make_server(app)
     try:

@@ -68,11 +68,13 @@ class StorageConfig:
 
 @dataclass(frozen=True)
 class MeterConfig:
-    """[meter]: country (tariff labels), EAN copied into quarter-hour records, quarter-hour time zone."""
+    """[meter]: country (tariff labels), EAN copied into quarter-hour records, quarter-hour time zone, the
+    price of a kWh for the appliance report."""
 
     country: str = "BE"
     ean: str = ""
     timezone: str = "Europe/Brussels"
+    price_eur_kwh: float = 0.0  # prices appliances and standby in /api/v1/appliances (0: no euros)
 
 
 @dataclass(frozen=True)
@@ -212,6 +214,10 @@ def _validate(config: Config) -> Config:
         ZoneInfo(meter.timezone)
     except Exception:  # ZoneInfoNotFoundError, ValueError on odd keys
         raise ConfigError(f"meter.timezone {meter.timezone!r} is not a known time zone") from None
+    if meter.price_eur_kwh < 0:
+        raise ConfigError(
+            f"meter.price_eur_kwh must be 0 (no euros) or a positive price, not {meter.price_eur_kwh}"
+        )
     if not 0 < http.port < 65536:
         raise ConfigError(f"http.port must be 1-65535, not {http.port}")
     if config.mqtt.url and not re.match(r"mqtts?://", config.mqtt.url):

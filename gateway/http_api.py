@@ -402,6 +402,7 @@ def create_app(
     tz: str = "Europe/Brussels",
     keepalive_s: float = 15.0,
     clock: Callable[[], datetime] | None = None,
+    price_eur_kwh: Decimal | None = None,
 ) -> FastAPI:
     """The FastAPI application over `view`.
 
@@ -412,6 +413,7 @@ def create_app(
         tz: the local time zone of naive query times and of "today".
         keepalive_s: seconds between SSE keep-alive comments.
         clock: the wall clock (tests); aware datetimes.
+        price_eur_kwh: prices `/api/v1/appliances` (€/kWh, all taxes included); None: no euros.
     """
     try:
         zone = ZoneInfo(tz)
@@ -671,6 +673,9 @@ def create_app(
         """Any other action: 404."""
         raise HTTPException(404, f"unknown action {action!r}; known: {', '.join(CONTROL_MODELS)}")
 
+    from .http_analysis import analysis_router  # voltage quality and appliances (docs/analysis.md)
+
+    app.include_router(analysis_router(view, zone, now, price_eur_kwh))
     return app
 
 

@@ -40,6 +40,7 @@ from zoneinfo import ZoneInfo
 from dsmr_parser import FramingError, Telegram, TelegramReader, Value, state_values
 from dsmr_parser.registry import TARIFF_LABELS
 
+from .analysis_live import LiveAnalysis
 from .health import build_health
 from .logs import BurstLog, get_logger, log
 from .peaks import CapacityGuard
@@ -255,6 +256,7 @@ class Gateway:
         self.s1: Any = None  # the S1Reader of an S1 source
         self.health_sections: dict[str, Any] = {}  # name -> callable giving an extra health section
         self._s1_values: dict[str, float] = {}
+        self.analysis = LiveAnalysis()  # voltage quality and appliance steps (docs/analysis.md)
 
     # -- lifecycle ---------------------------------------------------------------------------------------
     async def start(self) -> None:
@@ -359,6 +361,14 @@ class Gateway:
         if self.store is not None and self.meter_id:
             await self._store_call(self.store.add_history, self.meter_id, datetime.now(self.zone), values)
         self._broadcast({"type": "s1", "data": {"meter_id": self.meter_id, "values": values}})
+        await self._analyse(self.analysis.feed_s1(datetime.now(self.zone), values))
+
+    async def _analyse(self, events: list[dict[str, Any]]) -> None:
+        """Voltage limit crossings as events; closed analysis aggregates to the store."""
+        for event in events:
+            await self._event(event)
+        if self.analysis.due:
+            await self.analysis.write(self.store, self.meter_id or "unknown")
 
     # -- per telegram ------------------------------------------------------------------------------------
     def _framing_error(self, error: FramingError) -> None:
@@ -396,6 +406,7 @@ class Gateway:
 
         for event in self.guard.update(telegram):
             await self._event(event)
+        await self._analyse(self.analysis.feed_values(stamp, telegram.values))
         await self._update_prepayment(telegram)
 
         if self.publisher is not None:

@@ -477,12 +477,13 @@ class SimConnection:
 
 
 SIM_PARAMS = frozenset(
-    {"seed", "speed", "prepayment", "start", "every", "gas", "faults", "count", "duration"}
+    {"seed", "speed", "prepayment", "start", "every", "gas", "faults", "count", "duration", "grid"}
 )
 
 
 def make_simulation(spec: SourceSpec, *, now: float | None = None) -> Any:
-    """The simulation of `sim:KIND?seed=&speed=&prepayment=EUR&start=ISO&every=S&faults=...&count=N`."""
+    """The simulation of `sim:KIND?seed=&speed=&prepayment=EUR&start=ISO&every=S&faults=...&count=N`
+    (`grid=weak`: the weak-grid voltage model of `meter_sim.grid`)."""
     from datetime import datetime
     from decimal import Decimal, InvalidOperation
 
@@ -508,6 +509,8 @@ def make_simulation(spec: SourceSpec, *, now: float | None = None) -> Any:
             options["duration_s"] = parse_duration(params["duration"])
         if "faults" in params:
             options["faults"] = parse_faults(params["faults"])
+        if "grid" in params:
+            options["grid"] = params["grid"]
     except ValueError as exc:
         raise SourceError(f"{spec.text!r}: {exc}") from None
     _float_param(spec, "speed", 1.0)

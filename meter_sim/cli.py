@@ -8,6 +8,7 @@ Examples:
            --truth day_qh.csv                               a DST day and its exact quarter-hour deltas
   p1gw sim --prepayment --credit 1 --scenario topups.toml --every 60 --duration 12h --fast --out -
   p1gw sim --faults corrupt=0.05,bad_crc=0.01,silence=30s@1h,clock_jump=+3600@2h --pty
+  p1gw sim --meter be-1ph --grid weak --duration 1d --fast --out day.txt --truth-appliances runs.jsonl
   p1gw sim --s1 --meter be-3ph --tcp 127.0.0.1:2002          the S1 port (binary HDLC frames)
   p1gw sim --community 12 --pv 250 --wind 2000 --duration 1y --out community/   members.csv + data.csv
 
@@ -79,6 +80,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--scenario", help="TOML timeline (top-ups, button, leak test, loads, faults)")
     parser.add_argument("--faults", help="e.g. corrupt=0.05,bad_crc=0.01,truncate=0.01,silence=30s@1h")
     parser.add_argument("--truth", help="write the exact per-quarter-hour register deltas (Wh) as CSV")
+    parser.add_argument("--truth-appliances", metavar="FILE", help="write the appliance runs (JSON Lines)")
+    parser.add_argument(
+        "--grid", choices=("normal", "weak"), default="normal", help="voltage model (weak: long PV feeder)"
+    )
     parser.add_argument("--s1", action="store_true", help="stream the S1 port (binary frames) instead of P1")
     parser.add_argument("--community", type=int, metavar="N", help="write N members' quarter-hours (CSV)")
     parser.add_argument("--pv", type=float, default=0.0, help="community PV park size, kWp")
@@ -239,6 +244,7 @@ def run(args: argparse.Namespace) -> int:
             faults=faults,
             calendar=args.calendar,
             contract=args.preset,
+            grid=args.grid,
         )
     except (ValueError, InvalidOperation, OSError) as exc:
         return _fail(str(exc))
@@ -273,6 +279,10 @@ def run(args: argparse.Namespace) -> int:
             sink.close()
         if truth is not None:
             truth[0].close()
+    if args.truth_appliances:
+        from .truth import write_appliance_truth
+
+        write_appliance_truth(args.truth_appliances, sim.meter, sim.meter.start_ts, sim.meter.ts)
     if sim.injector is not None:
         counts = ", ".join(f"{k}={v}" for k, v in sim.injector.counts.items() if v)
         print(f"p1gw sim: {sent} writes; faults: {counts or 'none'}", file=sys.stderr)

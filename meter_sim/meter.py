@@ -46,6 +46,7 @@ from prepayment.p1 import p1_values
 
 from . import calendars
 from .calendars import TariffCalendar, calendar_for_contract, contract_country, get_calendar
+from .grid import GRIDS, GridModel
 from .kinds import Load, MeterKind, get_kind, loads_for
 from .profiles import _DST_INSTANTS, _DST_OFFSETS, hash_u01, make_profile
 
@@ -153,6 +154,7 @@ class Meter:
             kind's DSO); decides the default calendar and the prepayment rules.
         prepayment: run the prepayment function with these options (None: ordinary meter).
         loads: replace the seeded loads.
+        grid: the voltage model behind the meter (default `normal`; `weak`: see `meter_sim.grid`).
     """
 
     def __init__(
@@ -165,6 +167,7 @@ class Meter:
         contract: str | None = None,
         prepayment: PrepaymentOptions | None = None,
         loads: list[Load] | None = None,
+        grid: GridModel | None = None,
     ) -> None:
         self.kind = get_kind(kind) if isinstance(kind, str) else kind
         self.seed = seed
@@ -211,6 +214,16 @@ class Meter:
         self.power_export_w = 0
         self.phase_w = [0] * self.phases
         self.voltage_dv = [2300] * self.phases
+        self.grid = grid if grid is not None else GRIDS["normal"]
+        self._pv_peak_w = sum(
+            int(1000 * load.profile.params.get("kwp", 4.0))
+            for load in self.loads
+            if load.profile.kind == "pv"
+        )
+        self.sags = [0] * self.phases  # the meter's sag/swell counters (printed when the grid model counts)
+        self.swells = [0] * self.phases
+        self._sagging = [False] * self.phases
+        self._swelling = [False] * self.phases
         self.frequency_mhz = 50000
         self.last_step_import_j = 0
         self.last_step_export_j = 0
@@ -372,6 +385,7 @@ class Meter:
                 if weight:
                     target[k] += w * weight
         net = np.rint(cons).astype(np.int64) - np.rint(prod).astype(np.int64)
+        self._prod = np.rint(prod.sum(axis=0)).astype(np.int64).tolist()
         self._chunk_start = chunk_start
         self._net_phase = net
         self._net_arr = net.sum(axis=0)
@@ -559,10 +573,32 @@ class Meter:
         phase = self.phase_powers_w()
         imp = [w if w > 0 else 0 for w in phase]
         exp = [-w if w < 0 else 0 for w in phase]
-        volts = [self._v_base[k] - phase[k] // 92 for k in range(self.phases)]  # ~0.25 ohm line
+        i = getattr(self, "_last_i", 0)
+        hour = ((self.ts - 1 + local_offset(self.ts - 1)[0]) % 86400) / 3600.0
+        pv_w = self._prod[i] if self.breaker == 1 else 0
+        volts = self.grid.voltages_dv(self._v_base, phase, pv_w, self._pv_peak_w, hour)
+        if self.grid.counts_events:
+            self._count_events(volts)
         amps = [abs(phase[k]) * 1000 // volts[k] for k in range(self.phases)]
         self.voltage_dv = volts
         return imp, exp, volts, amps
+
+    def phase_state(self) -> tuple[list[int], list[int]]:
+        """Per phase: voltage (0.1 V) and net power (W, import positive) of the last second, as printed."""
+        imp, exp, volts, _ = self._electrical()
+        return volts, [i - e for i, e in zip(imp, exp, strict=True)]
+
+    def _count_events(self, volts: list[int]) -> None:
+        """The meter's counters: a sag starts below 207 V, a swell above 253 V (each counted once)."""
+        for k, v in enumerate(volts):
+            sag, swell = v < 2070, v > 2530
+            if sag and not self._sagging[k]:
+                self.sags[k] += 1
+                self._version += 1
+            if swell and not self._swelling[k]:
+                self.swells[k] += 1
+                self._version += 1
+            self._sagging[k], self._swelling[k] = sag, swell
 
     # ----------------------------------------------------------------------------------- output
 
@@ -623,6 +659,10 @@ class Meter:
             v["0-0:17.0.0"] = Value(limit, "kW")
             v["1-0:31.4.0"] = Value(999, "A")
             v["0-0:96.13.0"] = Value("")
+            if self.grid.counts_events:
+                for k in range(self.phases):
+                    v[("1-0:32.32.0", "1-0:52.32.0", "1-0:72.32.0")[k]] = Value(self.sags[k])
+                    v[("1-0:32.36.0", "1-0:52.36.0", "1-0:72.36.0")[k]] = Value(self.swells[k])
         elif proto == "dsmr5":
             v["0-0:96.7.21"] = Value(3)
             v["0-0:96.7.9"] = Value(1)

@@ -95,10 +95,17 @@ def _smooth_noise(seed: int, stream: int, ts: FloatArray, period_s: float) -> Fl
 class PowerProfile:
     """A power profile: mean watts per second, and vectorised series for whole years."""
 
-    def __init__(self, kind: str, seed: int, func: Callable[[FloatArray], FloatArray]) -> None:
+    def __init__(
+        self,
+        kind: str,
+        seed: int,
+        func: Callable[[FloatArray], FloatArray],
+        params: dict[str, float] | None = None,
+    ) -> None:
         self.kind = kind
         self.seed = seed
         self._func = func
+        self.params = dict(params or {})  # what `make_profile` was given (the ground truth reads it)
 
     def power_w(self, ts: int) -> float:
         """Mean power (W) over the second starting at Unix time `ts` (UTC seconds)."""
@@ -354,4 +361,4 @@ def make_profile(kind: str, *, seed: int, **params: float) -> PowerProfile:
         factory = _FACTORIES[kind]
     except KeyError:
         raise ValueError(f"unknown profile kind {kind!r}; known: {', '.join(PROFILE_KINDS)}") from None
-    return PowerProfile(kind, seed, factory(seed, **params))
+    return PowerProfile(kind, seed, factory(seed, **params), params)

@@ -13,6 +13,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from .faults import FaultInjector, FaultSpec
+from .grid import get_grid
 from .meter import Meter, PrepaymentOptions, QuarterHourTruth
 from .scenario import Scenario, ScenarioEvent
 
@@ -27,6 +28,7 @@ class Simulation:
         prepayment: prepayment options (a scenario's [prepayment] table is used when this is None).
         scenario: events to apply; faults: byte-level faults.
         calendar, contract: tariff calendar and DSO contract (see `Meter`).
+        grid: voltage model, `normal` or `weak` (see `meter_sim.grid`).
     """
 
     def __init__(
@@ -43,10 +45,19 @@ class Simulation:
         faults: FaultSpec | None = None,
         calendar: str | None = None,
         contract: str | None = None,
+        grid: str = "normal",
     ) -> None:
         if scenario is not None and prepayment is None:
             prepayment = scenario.prepayment
-        self.meter = Meter(kind, seed, start, calendar=calendar, contract=contract, prepayment=prepayment)
+        self.meter = Meter(
+            kind,
+            seed,
+            start,
+            calendar=calendar,
+            contract=contract,
+            prepayment=prepayment,
+            grid=get_grid(grid),
+        )
         self.every = every if every is not None else self.meter.kind.interval_s
         if self.every < 1:
             raise ValueError("--every must be at least 1 second")
