@@ -13,7 +13,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from .faults import FaultInjector, FaultSpec
-from .meter import Meter, PrepaymentOptions, QuarterHourTruth
+from .meter import Meter, MeterRegisters, PrepaymentOptions, QuarterHourTruth
 from .scenario import Scenario, ScenarioEvent
 
 
@@ -26,6 +26,7 @@ class Simulation:
         count: stop after this many telegrams; duration_s: stop after this much simulated time.
         prepayment: prepayment options (a scenario's [prepayment] table is used when this is None).
         scenario: events to apply; faults: byte-level faults.
+        resume: registers of a previous run to continue from (see `Meter`).
     """
 
     def __init__(
@@ -41,10 +42,11 @@ class Simulation:
         scenario: Scenario | None = None,
         faults: FaultSpec | None = None,
         calendar: str | None = None,
+        resume: MeterRegisters | None = None,
     ) -> None:
         if scenario is not None and prepayment is None:
             prepayment = scenario.prepayment
-        self.meter = Meter(kind, seed, start, calendar=calendar, prepayment=prepayment)
+        self.meter = Meter(kind, seed, start, calendar=calendar, prepayment=prepayment, resume=resume)
         self.every = every if every is not None else self.meter.kind.interval_s
         if self.every < 1:
             raise ValueError("--every must be at least 1 second")
