@@ -178,14 +178,8 @@ async def serve(
     if config.mqtt.url:
         from .mqtt import MqttPublisher
 
-        publisher = MqttPublisher(
-            config.mqtt.url,
-            base_topic=config.mqtt.base_topic.rstrip("/") + "/{meter_id}",
-            username=config.mqtt.username or None,
-            password=config.mqtt.password or None,
-            tls=True if config.mqtt.tls else None,
-            queue_path=mqtt_queue_path(config.storage.path),
-            country=meter.country,
+        publisher = MqttPublisher.from_config(
+            config.mqtt, queue_path=mqtt_queue_path(config.storage.path), country=meter.country
         )
     gateway = Gateway(
         source, store=store, publisher=publisher, tz=meter.timezone, country=meter.country, ean=meter.ean

@@ -59,6 +59,7 @@ from aiomqtt.exceptions import MqttConnectError
 
 from dsmr_parser import Telegram, state_values
 
+from .config import MqttConfig
 from .discovery import discovery_messages, extra_discovery_messages, topic_safe
 from .logs import get_logger
 from .logs import log as log_event
@@ -374,6 +375,30 @@ class MqttPublisher:
         self._dropped_live = 0
         self._errors = 0
         self._closed_queue: tuple[int, int, dict[str, int], int, int] | None = None
+
+    @classmethod
+    def from_config(
+        cls, config: MqttConfig, *, queue_path: str | Path | None = None, country: str | None = None
+    ) -> MqttPublisher:
+        """The publisher of a `[mqtt]` section (`gateway.config.MqttConfig`); `queue_path` as above."""
+        return cls(
+            config.url,
+            base_topic=config.base_topic.rstrip("/") + "/{meter_id}",
+            username=config.username or None,
+            password=config.password or None,
+            tls=True if config.tls else None,
+            ca_file=config.ca_file or None,
+            cert_file=config.cert_file or None,
+            key_file=config.key_file or None,
+            tls_insecure=config.tls_insecure,
+            discovery=config.discovery,
+            discovery_prefix=config.discovery_prefix,
+            policy=config.policy,
+            queue_path=queue_path,
+            queue_max_messages=config.queue_max_messages,
+            queue_max_bytes=config.queue_max_bytes,
+            country=country,
+        )
 
     # -- configuration helpers --------------------------------------------------------------------------
 
