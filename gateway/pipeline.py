@@ -53,6 +53,7 @@ from .peaks import CapacityGuard
 from .quarter_hours import QuarterHourAggregator, Rejection
 from .screening import RegisterFloor, non_finite
 from .sources import Source
+from .states import EMERGENCY_STATES, SUPPLY_STATES
 from .view import ControlDenied
 
 logger = get_logger("pipeline")
@@ -74,8 +75,6 @@ HISTORY_EXACT = frozenset(
     }
 )
 HISTORY_PREFIXES = ("power_", "voltage_l", "current_l", "s1_")
-EMERGENCY_STATES = {0: "enabled", 1: "selectable", 2: "invoked", 3: "in_use", 4: "exhausted"}
-SUPPLY_STATES = {0: "disconnected", 1: "connected", 2: "ready"}
 
 
 def _number(value: Any) -> float | int | None:

@@ -165,8 +165,10 @@ async def test_sim_with_corrupted_telegrams_to_store_and_mqtt(
         gateway = Gateway(source, store=store, publisher=publisher)
         watcher = asyncio.create_task(watch(gateway, seen, announced))
         async with gateway:
-            await until(lambda: gateway.quarter_hours_closed >= 3)
-            health = gateway.health()
+            await until(lambda: gateway.quarter_hours_stored >= 3, timeout=60)
+            health = gateway.health()  # more may close and be stored before the stop
+        # what the stop announced (quarter-hours whose write the stop finished) reaches the watcher first
+        await until(lambda: all(queue.empty() for queue in gateway._subscribers), timeout=60)
         watcher.cancel()
         truth = truth_by_start(source.simulation.drain_quarter_hours())
         await mqtt.wait_for(lambda m: m.topic.endswith("/quarter_hour"), count=3)
@@ -188,7 +190,7 @@ async def test_sim_with_corrupted_telegrams_to_store_and_mqtt(
     assert health["frames"]["errors"] > 0
     assert sum(health["frames"]["by_reason"].values()) == health["frames"]["errors"]
     assert health["telegrams"] + health["frames"]["errors"] >= 0.99 * (len(seen) + health["frames"]["errors"])
-    assert health["quarter_hours"]["stored"] == len(stored)
+    assert 3 <= health["quarter_hours"]["stored"] <= len(stored)
     assert health["status"] in ("ok", "degraded")
     assert any(m.topic.endswith("/state/energy_import_day") for m in mqtt.messages)
 
