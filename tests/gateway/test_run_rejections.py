@@ -147,3 +147,39 @@ async def test_rejected_telegrams_are_not_published_and_health_says_every_telegr
             await asyncio.wait_for(again.wait(), 60)
         assert again.rejected == {"register_backwards": 5}
         assert again.latest() is None
+
+
+class BrokenDriver:
+    """A connection whose driver fails with an error no source expects (not an I/O error): after the
+    telegrams it was given, `read()` raises RuntimeError, as a buggy serial driver or plugin would."""
+
+    def __init__(self, data: bytes) -> None:
+        self.data: bytes | None = data
+
+    async def read(self) -> bytes:
+        if self.data is None:
+            raise RuntimeError("driver crashed")
+        data, self.data = self.data, None
+        return data
+
+    async def close(self) -> None:
+        return None
+
+
+async def test_health_says_down_when_the_pipeline_task_died(tmp_path: Path) -> None:
+    from gateway.sources import Source, parse_spec
+
+    frames = "".join(sim_frames(5)).encode()
+
+    async def connect() -> BrokenDriver:
+        return BrokenDriver(frames)
+
+    source = Source(parse_spec("socket://127.0.0.1:9"), connect, reconnect=False, silence_timeout_s=None)
+    with open_store(tmp_path / "p1gw.sqlite") as store:
+        gateway = Gateway(source, store=store)
+        async with gateway:
+            await asyncio.wait_for(gateway.wait(), 60)
+            health = gateway.health()
+    assert health["accepted"] == 5
+    assert health["status"] == "down"
+    assert "pipeline stopped: RuntimeError: driver crashed" in health["problems"]
