@@ -76,7 +76,11 @@ def build_health(gw: Gateway) -> dict[str, Any]:
             "by_reason": dict(gw.framing_errors),
         },
         "rejected": dict(gw.rejected),
-        "rejecting": {"streak": gw.rejected_streak, "last": gw.last_rejection},
+        "rejecting": {
+            "streak": gw.rejected_streak,
+            "last": gw.last_rejection["kind"] if gw.last_rejection else None,
+        },
+        "last_rejections": list(gw.last_rejections),  # a list: kept out of the Prometheus metrics
         "clock": {
             "skew_s": gw.skew_s,
             "ok": skew_ok,

@@ -245,6 +245,7 @@ class Gateway:
         self.accepted = 0  # telegrams that passed the screening (the rest are under `rejected`)
         self.rejected_streak = 0  # telegrams rejected since the last accepted one
         self.last_rejection: dict[str, str] | None = None
+        self.last_rejections: deque[dict[str, str]] = deque(maxlen=5)  # newest last: kind, reason
         self.failure: str | None = None  # why the pipeline task died (None while it runs or ended cleanly)
         self._received_monotonic: float | None = None
         self.live_dropped = 0
@@ -408,6 +409,7 @@ class Gateway:
         self.rejected[rejection.kind] += 1
         self.rejected_streak += 1
         self.last_rejection = {"kind": rejection.kind, "reason": rejection.reason}
+        self.last_rejections.append(self.last_rejection)
         opens = not self._reject_burst.burst
         self._reject_burst.error(rejection.kind, time.monotonic(), why=rejection.reason)
         if exc is not None and opens:
