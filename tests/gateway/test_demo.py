@@ -74,11 +74,14 @@ async def test_demo_uses_a_broker_that_answers(mosquitto: Any) -> None:
     assert await asyncio.wait_for(proc.wait(), 30) == 0
 
 
-async def test_demo_uses_the_embedded_broker_unless_asked(mosquitto: Any) -> None:
-    # a broker answering is not enough: the demo stays off it unless --mqtt names it
+async def test_demo_uses_the_embedded_broker_unless_asked() -> None:
+    # a broker answering on the usual port is not enough: the demo stays off it unless --mqtt names it
+    from gateway.cli import build_parser
+
+    assert build_parser("demo").parse_args(["demo"]).mqtt is None
     proc = await start_demo("--duration", "3", "--http", f"127.0.0.1:{free_port()}")
     banner = await read_banner(proc)
-    assert "embedded broker" in banner and f":{mosquitto.port}" not in banner
+    assert "embedded broker" in banner and ":1883 " not in banner
     assert await asyncio.wait_for(proc.wait(), 30) == 0
 
 
