@@ -2,13 +2,19 @@
 
 Runs the simulator in this process (a Belgian three-phase meter with prepayment and gas, fixed seed), the
 gateway pipeline with a SQLite database in a temporary directory, the dashboard on 127.0.0.1:8080 (or the
-next free port), and MQTT: the broker at --mqtt when one answers there, else an embedded broker (amqtt) on
-a free port. It prints the dashboard URL and the MQTT topics, then runs until Ctrl-C.
+next free port), and MQTT: an embedded broker (amqtt) on a free port, or your broker when asked with
+--mqtt (and it answers). On your broker the demo deletes what it retained there (its Home Assistant
+discovery configs and `p1gw/<meter_id>/...` topics) when it stops, unless --keep-retained. It prints the
+dashboard URL, the MQTT topics and which broker it uses, then runs until Ctrl-C.
+
+The simulated meter continues across demo runs (its clock and registers are kept in
+$XDG_STATE_HOME/p1gw/, ~/.local/state/p1gw/ by default, or next to --db), so energy never goes backwards.
 
 examples:
   p1gw demo                                  # real time: one telegram a second
   p1gw demo --speed 60                       # a quarter-hour every 15 s
-  p1gw demo --mqtt mqtt://192.168.1.10:1883  # use your broker (Home Assistant discovers the meter)
+  p1gw demo --mqtt mqtt://192.168.1.10:1883  # your broker (Home Assistant discovers the meter)
+  p1gw demo --mqtt mqtt://192.168.1.10:1883 --keep-retained   # the meter stays in Home Assistant
   p1gw demo --duration 30 --speed 100        # stop by itself (tests, CI)
 """
 
@@ -18,6 +24,7 @@ import argparse
 import asyncio
 import contextlib
 import logging
+import os
 import socket
 import sys
 import tempfile
@@ -27,7 +34,9 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from .config import Config, HttpConfig, LogConfig, MeterConfig, MqttConfig, SourceConfig, StorageConfig
+from .discovery import topic_safe
 from .logs import get_logger, setup_logging
+from .sources import SourceError
 
 logger = get_logger("demo")
 
@@ -37,7 +46,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int, default=3, help="simulator seed (3)")
     parser.add_argument("--meter", default="be-3ph", help="be-3ph (default), be-1ph, nl-dsmr5, dsmr22")
     parser.add_argument("--credit", default="20", help="prepayment start credit in EUR (20)")
-    parser.add_argument("--mqtt", default="mqtt://127.0.0.1:1883", help="broker to use if one answers there")
+    parser.add_argument(
+        "--mqtt", metavar="URL", help="your broker (default: an embedded one, started for the demo)"
+    )
+    parser.add_argument(
+        "--keep-retained",
+        action="store_true",
+        help="leave the demo's retained messages on your broker when it stops (deleted by default)",
+    )
     parser.add_argument(
         "--http", default="127.0.0.1:8080", help="dashboard address (next free port if taken)"
     )
@@ -111,10 +127,51 @@ async def embedded_broker(host: str = "127.0.0.1") -> AsyncIterator[str]:
             await asyncio.wait_for(broker.shutdown(), 5)
 
 
-def banner(http: str, mqtt_url: str, embedded: bool, base: str = "p1gw") -> str:
+def state_dir() -> Path:
+    """Where the demo keeps its simulated meter between runs: $XDG_STATE_HOME/p1gw (~/.local/state/p1gw)."""
+    base = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
+    return Path(base) / "p1gw"
+
+
+async def clear_retained(
+    url: str, meter_id: str, *, base: str = "p1gw", prefix: str = "homeassistant"
+) -> int:
+    """Delete (empty retained payload) every retained message of this meter: `<base>/<meter_id>/...` and
+    its discovery configs `<prefix>/sensor/<meter_id>_<name>/config`. Returns how many."""
+    import aiomqtt
+
+    parts = urlsplit(url)
+    meter = topic_safe(meter_id)
+    found: set[str] = set()
+    async with aiomqtt.Client(
+        parts.hostname or "127.0.0.1", parts.port or 1883, username=parts.username, password=parts.password
+    ) as client:
+        await client.subscribe(f"{base}/{meter}/#", qos=1)
+        await client.subscribe(f"{prefix}/sensor/+/config", qos=1)
+        with contextlib.suppress(TimeoutError):
+            while True:  # the broker sends every retained message at once: stop after a quiet second
+                async with asyncio.timeout(1.0):
+                    message = await anext(client.messages)
+                topic = str(message.topic)
+                mine = topic.startswith(f"{base}/{meter}/") or topic.startswith(f"{prefix}/sensor/{meter}_")
+                if message.retain and message.payload and mine:
+                    found.add(topic)
+        for topic in sorted(found):
+            await client.publish(topic, b"", qos=1, retain=True)
+    return len(found)
+
+
+def banner(
+    http: str, mqtt_url: str, embedded: bool, base: str = "p1gw", *, keep_retained: bool = False
+) -> str:
     parts = urlsplit(mqtt_url)
     host, port = parts.hostname, parts.port or 1883
-    where = "embedded broker (amqtt), started for this demo" if embedded else "your broker"
+    if embedded:
+        where = "embedded broker (amqtt), started for this demo"
+    elif keep_retained:
+        where = "your broker; what the demo retains there stays after it stops"
+    else:
+        where = "your broker; what the demo retains there is deleted when it stops"
     return "\n".join(
         [
             "",
@@ -132,7 +189,7 @@ def banner(http: str, mqtt_url: str, embedded: bool, base: str = "p1gw") -> str:
 
 
 async def demo(args: argparse.Namespace) -> int:
-    from .cmd_run import serve
+    from .cmd_run import serve, source_from_config
 
     host, _, port_text = args.http.rpartition(":")
     host = host or "127.0.0.1"
@@ -142,7 +199,9 @@ async def demo(args: argparse.Namespace) -> int:
             Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="p1gw-demo-"))) / "demo.sqlite"
         )
         async with contextlib.AsyncExitStack() as astack:
-            embedded = not await broker_answers(args.mqtt)
+            embedded = args.mqtt is None or not await broker_answers(args.mqtt)
+            if args.mqtt is not None and embedded:
+                print(f"p1gw demo: no broker answers at {args.mqtt}; using an embedded one", file=sys.stderr)
             mqtt_url = await astack.enter_async_context(embedded_broker()) if embedded else args.mqtt
             spec = f"sim:{args.meter}?seed={args.seed}&speed={args.speed:g}&prepayment={args.credit}"
             config = Config(
@@ -154,10 +213,33 @@ async def demo(args: argparse.Namespace) -> int:
                 log=LogConfig(level="warning"),
             )
 
-            def ready(gateway: Any, server: Any) -> None:
-                print(banner(f"http://{host}:{http_port}", mqtt_url, embedded), flush=True)
+            running: list[Any] = []
 
-            return await serve(config, duration_s=args.duration, on_ready=ready)
+            def ready(gateway: Any, server: Any) -> None:
+                running.append(gateway)
+                text = banner(
+                    f"http://{host}:{http_port}", mqtt_url, embedded, keep_retained=args.keep_retained
+                )
+                print(text, flush=True)
+
+            sim_state = None
+            if args.db is None:
+                sim_state = str(state_dir() / f"demo-sim-{args.meter}-{args.seed}.json")
+            try:
+                source = source_from_config(config, sim_state=sim_state)
+            except SourceError as exc:
+                print(f"p1gw demo: {exc}", file=sys.stderr)
+                return 2
+            status = await serve(config, duration_s=args.duration, on_ready=ready, source=source)
+            meter_id = running[0].meter_id if running else None
+            if not embedded and not args.keep_retained and meter_id:
+                try:
+                    cleared = await clear_retained(mqtt_url, meter_id)
+                except Exception as exc:  # the broker went away: say so, the exit status stays
+                    print(f"p1gw demo: retained messages not deleted from {mqtt_url}: {exc}", file=sys.stderr)
+                else:
+                    print(f"p1gw demo: deleted {cleared} retained messages from {mqtt_url}", flush=True)
+            return status
     return 0
 
 

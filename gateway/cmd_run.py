@@ -35,7 +35,7 @@ from typing import Any
 
 from .config import Config, ConfigError, load_config
 from .logs import get_logger, log, setup_logging
-from .sources import SerialSettings, SourceError, make_source
+from .sources import SerialSettings, SourceError, SourceSpec, make_source, parse_spec
 
 logger = get_logger("run")
 
@@ -105,23 +105,43 @@ def config_from_args(args: argparse.Namespace) -> Config:
     return load_config(args.config, overrides=overrides)
 
 
-def source_from_config(config: Config) -> Any:
-    """The `Source` of the [source] section (raises SourceError on a spec that can never work)."""
+def source_from_config(config: Config, *, sim_state: str | None = None) -> Any:
+    """The `Source` of the [source] section (raises SourceError on a spec that can never work).
+
+    A `sim:` source without `start=` continues its clock and registers across restarts from `sim_state`
+    (default: next to a SQLite database, `sim_state_path`), so a restart never sends them backwards.
+    """
     src = config.source
+    spec = parse_spec(src.port)
+    if sim_state is None and spec.kind == "sim" and "start" not in spec.params:
+        sim_state = sim_state_path(config.storage.path, spec)
     return make_source(
-        src.port,
+        spec,
         serial=SerialSettings(src.baudrate, src.bytesize, src.parity, src.stopbits),
         silence_timeout_s=src.silence_timeout_s,
         backoff_max_s=src.reconnect_max_s,
+        sim_state=sim_state,
     )
+
+
+def _beside_database(storage: str, suffix: str) -> Path | None:
+    """`<database stem><suffix>` next to a SQLite file (None with PostgreSQL or an in-memory database)."""
+    if storage.startswith(("postgresql://", "postgres://")) or storage == ":memory:":
+        return None
+    path = Path(storage.removeprefix("sqlite:///")).expanduser()
+    return path.with_name(path.stem + suffix)
+
+
+def sim_state_path(storage: str, spec: SourceSpec) -> str | None:
+    """Where a `sim:` source keeps its registers: `<db>-sim-<kind>-<seed>.json` next to a SQLite file."""
+    found = _beside_database(storage, f"-sim-{spec.target}-{spec.params.get('seed', '0')}.json")
+    return None if found is None else str(found)
 
 
 def mqtt_queue_path(storage: str) -> str | None:
     """The persistent MQTT queue lives next to a SQLite database (in memory with PostgreSQL)."""
-    if storage.startswith(("postgresql://", "postgres://")) or storage == ":memory:":
-        return None
-    path = Path(storage.removeprefix("sqlite:///")).expanduser()
-    return str(path.with_name(path.stem + "-mqtt-queue.sqlite"))
+    found = _beside_database(storage, "-mqtt-queue.sqlite")
+    return None if found is None else str(found)
 
 
 async def serve(
@@ -175,14 +195,8 @@ async def _serve(
     if config.mqtt.url:
         from .mqtt import MqttPublisher
 
-        publisher = MqttPublisher(
-            config.mqtt.url,
-            base_topic=config.mqtt.base_topic.rstrip("/") + "/{meter_id}",
-            username=config.mqtt.username or None,
-            password=config.mqtt.password or None,
-            tls=True if config.mqtt.tls else None,
-            queue_path=mqtt_queue_path(config.storage.path),
-            country=meter.country,
+        publisher = MqttPublisher.from_config(
+            config.mqtt, queue_path=mqtt_queue_path(config.storage.path), country=meter.country
         )
     compat = CompatServers(config)
     source = compat.wrap(source)

@@ -1,9 +1,10 @@
 """Gateway configuration: defaults < TOML file < environment (`P1GW_SECTION__KEY`) < command-line flags.
 
-One frozen dataclass per TOML section ([source], [mqtt], [http], [storage], [meter], [log]); the file
-layout is hardware/config.example.toml. Every value is checked once, here, with an error that names the
-key and where it came from, so the rest of the gateway never re-validates. Environment values are text
-and are converted to the key's type (`P1GW_HTTP__PORT=9000`, `P1GW_MQTT__TLS=true`).
+One frozen dataclass per TOML section ([source], [mqtt] with its [mqtt.policy] table, [http], [storage],
+[meter], [log]); the file layout is hardware/config.example.toml, every key is in docs/gateway.md. Every
+value is checked once, here, with an error that names the key and where it came from, so the rest of the
+gateway never re-validates. Environment values are text and are converted to the key's type
+(`P1GW_HTTP__PORT=9000`, `P1GW_MQTT__TLS=true`, `P1GW_MQTT__POLICY="telegram = never; state/* = every"`).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import re
+import ssl
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -40,13 +42,23 @@ class SourceConfig:
 
 @dataclass(frozen=True)
 class MqttConfig:
-    """[mqtt]: broker URL (empty: no MQTT), base topic, credentials, TLS."""
+    """[mqtt]: broker URL (empty: no MQTT), base topic, credentials, TLS, discovery, queue caps, and the
+    publishing policy ([mqtt.policy]: topic glob -> rule). `MqttPublisher.from_config` takes it as is."""
 
     url: str = ""
     base_topic: str = "p1gw"
     username: str = ""
     password: str = ""
     tls: bool = False
+    ca_file: str = ""  # PEM of the CA that signed the broker (empty: the system's CAs)
+    cert_file: str = ""  # client certificate (PEM), when the broker requires one
+    key_file: str = ""  # its key (empty: in cert_file)
+    tls_insecure: bool = False  # no certificate or host name check: testing only
+    discovery: bool = True
+    discovery_prefix: str = "homeassistant"
+    queue_max_messages: int = 10_000
+    queue_max_bytes: int = 16 * 1024 * 1024
+    policy: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -142,6 +154,12 @@ def _convert(section: str, key: str, raw: Any, kind: Any, origin: str) -> Any:
             return float(raw)
         except (TypeError, ValueError):
             raise ConfigError(f"{where}: expected a number, got {raw!r}") from None
+    if kind == "dict[str, str]":
+        if isinstance(raw, str):  # the environment: "telegram = never; state/* = every 5 s"
+            raw = dict(_pair(where, item) for item in re.split(r"[;\n]", raw) if item.strip())
+        if isinstance(raw, Mapping) and all(isinstance(v, str) for v in raw.values()):
+            return {str(k): v for k, v in raw.items()}
+        raise ConfigError(f"{where}: expected a table of text values, got {raw!r}")
     if kind == "list[str]":
         if isinstance(raw, str):
             return [item.strip() for item in raw.split(",") if item.strip()]
@@ -151,6 +169,13 @@ def _convert(section: str, key: str, raw: Any, kind: Any, origin: str) -> Any:
     if not isinstance(raw, str):
         raise ConfigError(f"{where}: expected text, got {raw!r}")
     return raw
+
+
+def _pair(where: str, item: str) -> tuple[str, str]:
+    pattern, sep, rule = item.partition("=")
+    if not sep or not pattern.strip():
+        raise ConfigError(f"{where}: expected 'pattern = rule' items separated by ';', got {item.strip()!r}")
+    return pattern.strip().strip('"'), rule.strip().strip('"')
 
 
 def _merge(
@@ -192,7 +217,7 @@ def listen_address(text: str, key: str) -> tuple[str, int]:
     return (host.strip("[]") if sep else "") or "0.0.0.0", int(port)
 
 
-def _validate(config: Config) -> Config:
+def _validate(config: Config, *, check_files: bool = True) -> Config:
     src, meter, http, log = config.source, config.meter, config.http, config.log
     if not src.port:
         raise ConfigError(
@@ -220,8 +245,7 @@ def _validate(config: Config) -> Config:
         )
     if not 0 < http.port < 65536:
         raise ConfigError(f"http.port must be 1-65535, not {http.port}")
-    if config.mqtt.url and not re.match(r"mqtts?://", config.mqtt.url):
-        raise ConfigError(f"mqtt.url must start with mqtt:// or mqtts://, not {config.mqtt.url!r}")
+    _validate_mqtt(config.mqtt, check_files=check_files)
     if config.homewizard.listen:
         listen_address(config.homewizard.listen, "homewizard.listen")
     if config.homewizard.serial and not re.fullmatch(r"[0-9a-fA-F]{12}", config.homewizard.serial):
@@ -240,11 +264,46 @@ def _validate(config: Config) -> Config:
     )
 
 
+def _validate_mqtt(mqtt: MqttConfig, *, check_files: bool) -> None:
+    if mqtt.url and not re.match(r"mqtts?://", mqtt.url):
+        raise ConfigError(f"mqtt.url must start with mqtt:// or mqtts://, not {mqtt.url!r}")
+    if mqtt.queue_max_messages <= 0 or mqtt.queue_max_bytes <= 0:
+        raise ConfigError("mqtt.queue_max_messages and mqtt.queue_max_bytes must be positive")
+    if mqtt.policy:
+        from .mqtt import TopicRule
+
+        for pattern, rule in mqtt.policy.items():
+            try:
+                TopicRule.parse(rule)
+            except ValueError as exc:
+                raise ConfigError(f"mqtt.policy {pattern!r}: {exc}") from None
+    if check_files:
+        _check_tls_files(mqtt)
+
+
+def _check_tls_files(mqtt: MqttConfig) -> None:
+    """The certificate files exist and hold PEM certificates (a ConfigError naming the key otherwise)."""
+    for key in ("ca_file", "cert_file", "key_file"):
+        path = getattr(mqtt, key)
+        if path and not Path(path).expanduser().is_file():
+            raise ConfigError(f"mqtt.{key}: no file at {path!r} (give the path of a PEM file)")
+    try:
+        if mqtt.ca_file:
+            ssl.create_default_context(cafile=str(Path(mqtt.ca_file).expanduser()))
+        if mqtt.cert_file:
+            key_path = str(Path(mqtt.key_file).expanduser()) if mqtt.key_file else None
+            ssl.create_default_context().load_cert_chain(str(Path(mqtt.cert_file).expanduser()), key_path)
+    except (ssl.SSLError, OSError) as exc:
+        what = "mqtt.cert_file / mqtt.key_file" if mqtt.cert_file else "mqtt.ca_file"
+        raise ConfigError(f"{what}: not a usable PEM certificate ({exc}); check the files") from None
+
+
 def load_config(
     path: str | Path | None = None,
     *,
     environ: Mapping[str, str] | None = None,
     overrides: Mapping[str, Mapping[str, Any]] | None = None,
+    check_files: bool = True,
 ) -> Config:
     """Build the configuration: defaults, then the TOML file, then `P1GW_*` variables, then `overrides`.
 
@@ -252,6 +311,8 @@ def load_config(
         path: a TOML file (hardware/config.example.toml shows every key), or None.
         environ: the environment (os.environ by default); `P1GW_SECTION__KEY=value`.
         overrides: command-line values, `{"source": {"port": "sim:be-3ph"}}`; None values are ignored.
+        check_files: check that the files the configuration names (TLS certificates) exist and load
+            (False: the keys and values only, e.g. for an example written for another machine).
 
     Raises:
         ConfigError: unreadable file, unknown section or key, or a value of the wrong type or range.
@@ -270,4 +331,4 @@ def load_config(
     if overrides:
         _merge(values, overrides, "command line", strict=True)
     config = Config(**{name: SECTIONS[name](**entries) for name, entries in values.items()})
-    return _validate(config)
+    return _validate(config, check_files=check_files)

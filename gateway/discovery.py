@@ -8,6 +8,10 @@ meter id, manufacturer from the header's FLAG id, model from the header, sw_vers
 or 1-3:0.2.8 (DSMR). Tariff registers exist twice (`energy_import_tariff1` and the country's
 `energy_import_day`): the honest tariffN names are created disabled in HA to avoid duplicates on screens.
 Profile buffers (13-month peaks, power-failure log) are not sensors (their state would exceed HA's
+255 characters); identification and counters go to the diagnostic category. Coded states (tariff, breaker,
+credit status, emergency credit) are enum sensors with labelled options (`gateway.states`), mapped from the
+meter's code by a value template; thresholds (limiter, fuse) are settings, not measurements (no
+`state_class`, so no long-term statistics), and their "no limit" value is published as no value.
 255 characters); identification and counters go to the diagnostic category.
 Every payload suits HA 2024.3 and current releases alike (checked in tests/gateway/test_discovery_schema.py):
 `default_entity_id` (2025.10+) and `object_id` (before; ignored from 2026.4) carry the same valid entity id,
@@ -23,6 +27,9 @@ from importlib import metadata
 from typing import Any
 
 from dsmr_parser import StateValue, Telegram, Value, lookup, state_values
+from dsmr_parser.registry import TARIFF_LABELS, detect_country
+
+from .states import CREDIT_STATUS_BITS, EMERGENCY_STATES, NO_CREDIT, NO_VALUE, SUPPLY_STATES, is_threshold
 
 
 def _version() -> str:
@@ -140,6 +147,30 @@ def _friendly(name: str) -> str:
     return words[:1].upper() + words[1:]
 
 
+def _mapping_template(labels: Mapping[int, str]) -> str:
+    table = ", ".join(f"'{code}': '{label}'" for code, label in labels.items())
+    return f"{{{{ {{{table}}}.get(value, '{NO_VALUE}') }}}}"
+
+
+def _credit_template() -> str:
+    chain = " else ".join(f"'{label}' if b | bitwise_and({bit})" for bit, label in CREDIT_STATUS_BITS)
+    return f"{{% set b = value | int(0) %}}{{{{ {chain} else '{NO_CREDIT}' }}}}"
+
+
+def enum_sensor(name: str, country: str = "BE") -> tuple[list[str], str] | None:
+    """(options, value template) of a coded state shown as an HA enum sensor, or None for other names."""
+    if name == "tariff_indicator":
+        labels = TARIFF_LABELS.get(country, {1: "day", 2: "night"})
+        return list(labels.values()), _mapping_template(labels)
+    if name == "breaker_state" or name.endswith("valve_state"):
+        return list(SUPPLY_STATES.values()), _mapping_template(SUPPLY_STATES)
+    if name.startswith("prepay_") and name.endswith("_emergency_status"):
+        return list(EMERGENCY_STATES.values()), _mapping_template(EMERGENCY_STATES)
+    if name.startswith("prepay_") and name.endswith("_credit_status"):
+        return [label for _, label in CREDIT_STATUS_BITS] + [NO_CREDIT], _credit_template()
+    return None
+
+
 def sensor_config(
     meter_id: str,
     state: StateValue,
@@ -147,6 +178,7 @@ def sensor_config(
     base_topic: str,
     availability_topic: str | None,
     device: Mapping[str, Any],
+    country: str = "BE",
 ) -> dict[str, Any] | None:
     """The discovery payload of one state value, or None when it is not a sensor (profile buffers)."""
     if isinstance(state.value.value, tuple):
@@ -181,6 +213,14 @@ def sensor_config(
         config["entity_category"] = "diagnostic"
     if _TARIFF_NAME.search(state.name):
         config["enabled_by_default"] = False
+    if is_threshold(state.name):
+        config.pop("state_class", None)  # a setting: no long-term statistics of it
+    enum = enum_sensor(state.name, country)
+    if enum is not None:
+        for key in ("state_class", "unit_of_measurement", "suggested_display_precision"):
+            config.pop(key, None)
+        config["device_class"] = "enum"
+        config["options"], config["value_template"] = enum
     return config
 
 
@@ -205,6 +245,7 @@ def discovery_messages(
     meter = topic_safe(telegram.meter_id)
     device = device_info(telegram)
     out: list[tuple[str, dict[str, Any]]] = []
+    country = country or detect_country(telegram)
     for name, state in state_values(telegram, country).items():
         if names is not None and name not in names:
             continue
@@ -214,6 +255,7 @@ def discovery_messages(
             base_topic=base_topic,
             availability_topic=availability_topic,
             device=device,
+            country=country,
         )
         if config is not None:
             out.append((f"{discovery_prefix.rstrip('/')}/sensor/{meter}_{name}/config", config))

@@ -1,8 +1,9 @@
 """The gateway's health: one JSON dict built on demand from the pipeline's counters (no background work).
 
 `status` sums it up: `ok` (telegrams arriving, everything connected), `degraded` (running, but something
-needs attention: MQTT away, store errors, clock skew, framing errors in the last telegrams), `down` (no
-telegram for `STALE_S` seconds, or the source is not connected). The HTTP API serves it at
+needs attention: MQTT away, store errors, clock skew, the last `REJECTING_STREAK` or more telegrams all
+rejected), `down` (no telegram for `STALE_S` seconds, the source is not connected, or the pipeline task
+stopped on an error). The HTTP API serves it at
 `/api/v1/health` and turns its numbers into Prometheus gauges at `/api/v1/metrics`.
 """
 
@@ -15,12 +16,14 @@ if TYPE_CHECKING:
     from .pipeline import Gateway
 
 STALE_S = 60.0
+REJECTING_STREAK = 3  # this many telegrams rejected in a row: the source's data is not being used
 
 
 def build_health(gw: Gateway) -> dict[str, Any]:
     """The `/api/v1/health` JSON of a running `Gateway` (fields documented in docs/gateway.md)."""
     now = time.monotonic()
-    age = None if gw._latest_monotonic is None else round(now - gw._latest_monotonic, 3)
+    received = gw._received_monotonic
+    age = None if received is None else round(now - received, 3)
     source = gw.source.status()
     errors = sum(gw.framing_errors.values())
     mqtt: dict[str, Any] = {"enabled": False}
@@ -44,9 +47,13 @@ def build_health(gw: Gateway) -> dict[str, Any]:
         problems.append("no recent telegram")
     if source["state"] not in ("connected", "ended"):
         problems.append(f"source {source['state']}")
+    if gw.failure is not None:
+        problems.append(f"pipeline stopped: {gw.failure}")
     down = bool(problems)
     if mqtt.get("enabled") and not mqtt.get("connected"):
         problems.append("MQTT not connected")
+    if gw.rejected_streak >= REJECTING_STREAK and gw.last_rejection is not None:
+        problems.append(f"every telegram rejected ({gw.last_rejection['kind']})")
     if gw.store_outage.active:  # from the first refused write until what waited is stored
         problems.append("store errors")
     if not skew_ok:
@@ -62,6 +69,7 @@ def build_health(gw: Gateway) -> dict[str, Any]:
         "last_telegram_age_s": age,
         "last_meter_time": gw.last_meter_time.isoformat() if gw.last_meter_time else None,
         "telegrams": gw.telegrams,
+        "accepted": gw.accepted,
         "frames": {
             "ok": gw.telegrams,
             "errors": errors,
@@ -69,6 +77,11 @@ def build_health(gw: Gateway) -> dict[str, Any]:
             "by_reason": dict(gw.framing_errors),
         },
         "rejected": dict(gw.rejected),
+        "rejecting": {
+            "streak": gw.rejected_streak,
+            "last": gw.last_rejection["kind"] if gw.last_rejection else None,
+        },
+        "last_rejections": list(gw.last_rejections),  # a list: kept out of the Prometheus metrics
         "clock": {
             "skew_s": gw.skew_s,
             "ok": skew_ok,

@@ -59,10 +59,12 @@ from aiomqtt.exceptions import MqttConnectError
 
 from dsmr_parser import Telegram, state_values
 
+from .config import MqttConfig
 from .discovery import discovery_messages, extra_discovery_messages, topic_safe
 from .logs import get_logger
 from .logs import log as log_event
 from .mqtt_queue import PersistentQueue
+from .states import NO_VALUE, published_value
 
 log = get_logger("mqtt")
 _client_log = get_logger("mqtt.client")  # paho's own (DEBUG) lines
@@ -204,13 +206,14 @@ class PublishPolicy:
 
 
 def state_text(value: object) -> str:
-    """The `state/<name>` payload: the bare value as text (`1234.567`, `1`, ISO time; buffers as JSON)."""
+    """The `state/<name>` payload: the bare value as text (`1234.567`, `1`, ISO time; buffers as JSON);
+    no value (None, an empty text) is `None`, which Home Assistant shows as unknown."""
     if isinstance(value, Decimal):
         return format(value, "f")
     if isinstance(value, datetime):
         return value.isoformat()
-    if value is None:
-        return ""
+    if value is None or value == "":
+        return NO_VALUE  # an empty retained payload would delete the retained state
     if isinstance(value, tuple):
         return json.dumps(_jsonable(value), separators=(",", ":"))
     return str(value)
@@ -374,6 +377,30 @@ class MqttPublisher:
         self._dropped_live = 0
         self._errors = 0
         self._closed_queue: tuple[int, int, dict[str, int], int, int] | None = None
+
+    @classmethod
+    def from_config(
+        cls, config: MqttConfig, *, queue_path: str | Path | None = None, country: str | None = None
+    ) -> MqttPublisher:
+        """The publisher of a `[mqtt]` section (`gateway.config.MqttConfig`); `queue_path` as above."""
+        return cls(
+            config.url,
+            base_topic=config.base_topic.rstrip("/") + "/{meter_id}",
+            username=config.username or None,
+            password=config.password or None,
+            tls=True if config.tls else None,
+            ca_file=config.ca_file or None,
+            cert_file=config.cert_file or None,
+            key_file=config.key_file or None,
+            tls_insecure=config.tls_insecure,
+            discovery=config.discovery,
+            discovery_prefix=config.discovery_prefix,
+            policy=config.policy,
+            queue_path=queue_path,
+            queue_max_messages=config.queue_max_messages,
+            queue_max_bytes=config.queue_max_bytes,
+            country=country,
+        )
 
     # -- configuration helpers --------------------------------------------------------------------------
 
@@ -792,7 +819,7 @@ class MqttPublisher:
             await client.publish(self.topic("telegram"), _json_bytes(telegram.to_json()), qos=0)
             self._count("telegram")
         await self._publish_state_topics(
-            client, {name: state.value.value for name, state in states.items()}, now
+            client, {name: published_value(name, state.value.value) for name, state in states.items()}, now
         )
 
     async def _publish_state_topics(self, client: aiomqtt.Client, values: dict[str, Any], now: float) -> None:

@@ -1,22 +1,29 @@
-"""The `Gateway`: one source -> `TelegramReader` -> fan-out; implements `gateway.view.GatewayView`.
+"""The `Gateway`: one source -> framer, parser, screening -> fan-out; implements `gateway.view.GatewayView`.
 
 Strategy: one task reads the source and handles every telegram in stream order, in the event loop:
 1. framing errors are counted by reason and logged once per burst (`BurstLog`);
-2. the telegram becomes the latest (its JSON is built lazily, once, only when someone needs it);
-3. the `QuarterHourAggregator` (restored from the store's checkpoint at start) closes quarter-hours; they are
+2. a telegram is screened before anything is published from it: one the parser cannot read, one with a
+   number that is not finite (`screening.non_finite`), one whose cumulative register is below what was
+   already accepted for its meter id (`screening.RegisterFloor`, kept in the store's checkpoint), or one
+   the aggregator rejects (clock or register going backwards, absurd values) is counted under
+   `rejected` by kind, logged once per burst, and goes nowhere else: no state, no history, no MQTT. Any
+   exception while handling one telegram is such a rejection (`internal_error`): one telegram never stops
+   the pipeline. Health reports a source whose telegrams are all being rejected, and a dead pipeline task;
+3. an accepted telegram becomes the latest (its JSON is built lazily, once, only when someone needs it);
+4. the `QuarterHourAggregator` (restored from the store's checkpoint at start) closes quarter-hours; they are
    written to the store WITH the aggregator snapshot in ONE transaction (`asyncio.to_thread`) and only then
    handed to MQTT and the live stream, so a crash can lose the open quarter-hour's telegrams but never a
    closed quarter-hour, and a restart never counts one twice (upserts keyed by meter and start). Records the
    store refuses (full disk) wait in a bounded in-memory list and go into the next quarter-hour write (or
    the one at stop), still with the checkpoint, then are published in order: the checkpoint never moves
    past a closed quarter-hour that is not stored;
-4. the `CapacityGuard` (its own aggregator restored from the same snapshot) gives peak events;
-5. prepayment state: from the simulator's account (in-process `sim:` with prepayment) or else from the
+5. the `CapacityGuard` (its own aggregator restored from the same snapshot) gives peak events;
+6. prepayment state: from the simulator's account (in-process `sim:` with prepayment) or else from the
    telegram's 0-n:19.x lines with the breaker/valve; published and stored when it changes;
-6. MQTT (`MqttPublisher`, non-blocking: it never waits for the broker), downsampled history (the store
+7. MQTT (`MqttPublisher`, non-blocking: it never waits for the broker), downsampled history (the store
    buckets it per minute), live subscribers (bounded queues: a slow SSE client loses its oldest items,
    never slows the pipeline);
-7. history retention (`Store.apply_retention`) when the first telegram gives the meter's time, then every
+8. history retention (`Store.apply_retention`) when the first telegram gives the meter's time, then every
    `retention_every` (a day) of meter time.
 The meter's timestamp is the time of everything data-related. For live sources the difference with the
 system clock is measured and reported (a Pi without RTC may boot with a wrong clock: data stays right).
@@ -37,21 +44,24 @@ from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from dsmr_parser import FramingError, Telegram, TelegramReader, Value, state_values
+from dsmr_parser import Frame, Framer, FramingError, Telegram, TelegramParser, Value, state_values
 from dsmr_parser.registry import TARIFF_LABELS
 
 from .analysis_live import LiveAnalysis
 from .health import build_health
 from .logs import BurstLog, get_logger, log
 from .peaks import CapacityGuard
-from .quarter_hours import QuarterHourAggregator
+from .quarter_hours import QuarterHourAggregator, Rejection
+from .screening import RegisterFloor, non_finite
 from .sources import Source
+from .states import EMERGENCY_STATES, SUPPLY_STATES
 from .store import WriteOutage
 from .view import ControlDenied
 
 logger = get_logger("pipeline")
 
 SKEW_WARN_S = 120.0
+FLOOR_SAVE_S = 60.0  # the register floor goes to the store at most this often (and with every checkpoint)
 UNSTORED_MAX = 96 * 4  # closed quarter-hours kept in memory while the store refuses writes: four days
 RETENTION_EVERY = timedelta(days=1)
 RETENTION_RETRY = timedelta(hours=1)  # after a failed retention (a full disk is when it matters most)
@@ -67,8 +77,6 @@ HISTORY_EXACT = frozenset(
     }
 )
 HISTORY_PREFIXES = ("power_", "voltage_l", "current_l", "s1_")
-EMERGENCY_STATES = {0: "enabled", 1: "selectable", 2: "invoked", 3: "in_use", 4: "exhausted"}
-SUPPLY_STATES = {0: "disconnected", 1: "connected", 2: "ready"}
 
 
 def _number(value: Any) -> float | int | None:
@@ -211,7 +219,10 @@ class Gateway:
         self.country = country
         self.ean = ean or None
         labels = TARIFF_LABELS.get(country, {1: "day", 2: "night"})
-        self.reader = TelegramReader(tz, check_crc=check_crc)
+        self.framer = Framer(check_crc=check_crc)
+        self.parser = TelegramParser(tz)
+        self.floor = RegisterFloor()
+        self._floor_saved = 0.0
         self.aggregator = QuarterHourAggregator(tz, tariff_labels=labels)
         self.guard = CapacityGuard(tz, tariff_labels=labels, threshold_kw=threshold_kw)
         self.live_queue_size = live_queue_size
@@ -233,6 +244,12 @@ class Gateway:
         self.telegrams = 0
         self.framing_errors: Counter[str] = Counter()
         self.rejected: Counter[str] = Counter()
+        self.accepted = 0  # telegrams that passed the screening (the rest are under `rejected`)
+        self.rejected_streak = 0  # telegrams rejected since the last accepted one
+        self.last_rejection: dict[str, str] | None = None
+        self.last_rejections: deque[dict[str, str]] = deque(maxlen=5)  # newest last: kind, reason
+        self.failure: str | None = None  # why the pipeline task died (None while it runs or ended cleanly)
+        self._received_monotonic: float | None = None
         self.live_dropped = 0
         self.quarter_hours_closed = 0
         self.quarter_hours_stored = 0
@@ -279,6 +296,7 @@ class Gateway:
                 self.guard.aggregator.restore(None)
             else:
                 self.meter_id = snapshot.get("meter_id") or self.meter_id
+                self._restore_floor(snapshot.get("registers"))
                 reading = self.aggregator.last_reading
                 self.restored_from = reading[0].isoformat() if reading else None
                 log(logger, logging.INFO, "aggregator restored", last_reading=self.restored_from)
@@ -289,9 +307,21 @@ class Gateway:
         records = await asyncio.to_thread(self.store.quarter_hours, since, now + timedelta(days=1))
         self.guard.load(records)
         self._recent_qh.extend(records[-self._recent_qh.maxlen :] if self._recent_qh.maxlen else [])
+        newer = await asyncio.to_thread(self.store.get_checkpoint, "registers")
+        if newer is not None:
+            self._restore_floor(newer)
         prepayment = await asyncio.to_thread(self.store.prepayment)
         if prepayment is not None:
             self._prepayment = prepayment
+
+    def _restore_floor(self, snapshot: Mapping[str, Any] | None) -> None:
+        """Raise the register floor to a stored one (the checkpoint's, then the newer periodic one)."""
+        found = RegisterFloor()
+        try:
+            found.restore(snapshot)
+            self.floor.merge(found)
+        except ValueError as exc:
+            log(logger, logging.ERROR, "register floor not usable, starting without", error=str(exc))
 
     async def stop(self) -> None:
         """Stop reading, write the checkpoint and buffered data (publishing `offline` is the publisher's)."""
@@ -323,18 +353,28 @@ class Gateway:
             return
         try:
             async for chunk in self.source:
-                for event in self.reader.feed(chunk):
-                    if isinstance(event, FramingError):
-                        self._framing_error(event)
-                    else:
-                        await self.handle(event)
-            for event in self.reader.close():
-                if isinstance(event, FramingError):
-                    self._framing_error(event)
-                else:
-                    await self.handle(event)
+                await self._frames(self.framer.feed(chunk))
+            await self._frames(self.framer.close())
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # not one telegram's fault (those are rejected): health says `down`
+            self.failure = f"{type(exc).__name__}: {exc}"
+            logger.error("pipeline stopped", exc_info=exc, extra={"fields": {"error": self.failure}})
         finally:
             self.finished.set()
+
+    async def _frames(self, events: list[Frame | FramingError]) -> None:
+        for event in events:
+            if isinstance(event, FramingError):
+                self._framing_error(event)
+                continue
+            try:
+                telegram = self.parser.parse(event.data, event.crc)
+            except Exception as exc:  # a parser bug must not stop the meter: this telegram is rejected
+                self._received_monotonic = time.monotonic()
+                self._reject(Rejection("unparsable", f"{type(exc).__name__}: {exc}"), exc)
+                continue
+            await self.handle(telegram)
 
     async def run_s1(self) -> None:
         """An S1 source: per-second RMS/power/frequency/THD values instead of telegrams."""
@@ -352,7 +392,7 @@ class Gateway:
     async def handle_s1(self, values: dict[str, float]) -> None:
         """One second of S1 values: latest states, MQTT `state/s1_*`, history, live stream."""
         self._s1_values = values
-        self._latest_monotonic = time.monotonic()
+        self._latest_monotonic = self._received_monotonic = time.monotonic()
         if self.meter_id is None and self.s1 is not None:
             self.meter_id = self.s1.meter_id
         publish = getattr(self.publisher, "publish_states", None)
@@ -375,11 +415,42 @@ class Gateway:
         self.framing_errors[error.reason] += 1
         self._burst.error(error.reason, time.monotonic(), offset=error.offset, detail=error.detail)
 
+    def _reject(self, rejection: Rejection, exc: BaseException | None = None) -> None:
+        """Count a telegram that goes nowhere; log once per burst (with the traceback of an exception)."""
+        self.rejected[rejection.kind] += 1
+        self.rejected_streak += 1
+        self.last_rejection = {"kind": rejection.kind, "reason": rejection.reason}
+        self.last_rejections.append(self.last_rejection)
+        opens = not self._reject_burst.burst
+        self._reject_burst.error(rejection.kind, time.monotonic(), why=rejection.reason)
+        if exc is not None and opens:
+            logger.error("telegram not handled", exc_info=exc, extra={"fields": {"kind": rejection.kind}})
+
     async def handle(self, telegram: Telegram) -> None:
-        """One telegram through the whole fan-out (public for tests and hub-mode benchmarks)."""
+        """One telegram through the whole fan-out (public for tests and hub-mode benchmarks).
+
+        Never raises (but for cancellation): an exception is this telegram's rejection (`internal_error`).
+        """
+        try:
+            await self._handle(telegram)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            self._reject(Rejection("internal_error", f"{type(exc).__name__}: {exc}"), exc)
+
+    def _screen(self, telegram: Telegram, meter_id: str) -> tuple[Rejection | None, list[Any]]:
+        """Whether the telegram may be used: its rejection, else the quarter-hours it closed."""
+        rejection = non_finite(telegram) or self.floor.check(meter_id, self._state_values(telegram))
+        if rejection is not None:
+            return rejection, []
+        added = self.aggregator.add(telegram)
+        return added.rejected, list(added)
+
+    async def _handle(self, telegram: Telegram) -> None:
         now = time.time()
         self._burst.ok(time.monotonic())
         self.telegrams += 1
+        self._received_monotonic = time.monotonic()
         stamp = telegram.timestamp
         if stamp is None:
             # a meter without a clock (DSMR 2.2): the only time there is, flagged in health
@@ -388,21 +459,24 @@ class Gateway:
             telegram.values["0-0:1.0.0"] = Value(stamp)
         elif self.source.spec.live:
             self._check_skew(stamp, now)
+        meter_id = telegram.meter_id or self.meter_id or "unknown"
+        rejection, closed = self._screen(telegram, meter_id)
+        if rejection is not None:
+            self._reject(rejection)
+            return
+        self.accepted += 1
+        self.rejected_streak = 0
+        self._reject_burst.ok(time.monotonic())
+        self.floor.accept(meter_id, self._state_values(telegram))
         self.last_meter_time = stamp
         self._latest, self._latest_json = telegram, None
         self._latest_monotonic = time.monotonic()
         if self.meter_id is None:
             self.meter_id = telegram.meter_id
-
-        added = self.aggregator.add(telegram)
-        if added.rejected is not None:
-            self.rejected[added.rejected.kind] += 1
-            self._reject_burst.error(added.rejected.kind, time.monotonic(), why=added.rejected.reason)
-        else:
-            self._reject_burst.ok(time.monotonic())
-            if added:
-                await self._quarter_hours_closed(added)
-            await self._apply_retention(stamp)
+        if closed:
+            await self._quarter_hours_closed(closed)
+        await self._apply_retention(stamp)
+        await self._save_floor()
 
         for event in self.guard.update(telegram):
             await self._event(event)
@@ -457,7 +531,18 @@ class Gateway:
         return self._states
 
     def _checkpoint(self) -> dict[str, Any]:
-        return {"aggregator": self.aggregator.snapshot(), "meter_id": self.meter_id}
+        return {
+            "aggregator": self.aggregator.snapshot(),
+            "meter_id": self.meter_id,
+            "registers": self.floor.snapshot(),
+        }
+
+    async def _save_floor(self) -> None:
+        """The register floor to the store every `FLOOR_SAVE_S` (a restart then never publishes lower)."""
+        if self.store is None or time.monotonic() - self._floor_saved < FLOOR_SAVE_S:
+            return
+        self._floor_saved = time.monotonic()
+        await self._store_call(self.store.set_checkpoint, self.floor.snapshot(), "registers")
 
     async def _quarter_hours_closed(self, closed: list[Any]) -> None:
         meter_id = self.meter_id or "unknown"

@@ -21,9 +21,10 @@ gap longer than `max_gap_s` touching it). A gap spanning several quarter-hours p
 (estimated). The first quarter-hour after a cold start (no snapshot) only counts energy from the first
 reading: `complete=False` (not estimated: nothing was interpolated).
 
-Bad input is returned, not raised: a telegram whose timestamp goes backwards (or repeats), or whose register
-goes backwards, is rejected with a `Rejection` (kind and reason) and changes nothing — a meter clock jump back
-cannot corrupt stored data. `snapshot()` / `restore()` carry the whole state as JSON, so a restarted gateway
+Bad input is returned, not raised: a telegram whose timestamp goes backwards (or repeats), whose register
+is not a finite number in range, goes backwards or grows faster than `MAX_POWER_W` allows, is rejected
+with a `Rejection` (kind and reason) and changes nothing — a meter clock jump back cannot corrupt stored
+data. `snapshot()` / `restore()` carry the whole state as JSON, so a restarted gateway
 continues exactly (replayed telegrams are rejected as going backwards: no double counting).
 """
 
@@ -44,8 +45,19 @@ KWH = Decimal("0.001")
 
 # Register slots, in this order everywhere: import day, import night, export day, export night.
 SLOTS = ("import_day", "import_night", "export_day", "export_night")
+MAX_REGISTER_WH = 10**12  # a billion kWh: no meter register holds more (DSMR/e-MUCS show 6 digits of kWh)
+MAX_POWER_W = 10**7  # 10 MW: a register growing faster than this between two readings is not a meter's
 RejectionKind = Literal[
-    "no_timestamp", "no_registers", "bad_register", "clock_backwards", "register_backwards"
+    "no_timestamp",
+    "no_registers",
+    "bad_register",
+    "clock_backwards",
+    "register_backwards",
+    "register_jump",
+    # given by the gateway's screening and pipeline, never by the aggregator:
+    "bad_value",
+    "unparsable",
+    "internal_error",
 ]
 
 
@@ -245,6 +257,8 @@ class QuarterHourAggregator:
             raw = found.value
             if not isinstance(raw, Decimal | int) or isinstance(raw, bool):
                 return Rejection("bad_register", f"{code} is not a number: {raw!r}")
+            if isinstance(raw, Decimal) and not raw.is_finite():
+                return Rejection("bad_register", f"{code} is not a finite number: {raw}")
             unit = (found.unit or "kWh").lower()
             if unit == "kwh":
                 wh = Decimal(raw) * 1000
@@ -254,6 +268,8 @@ class QuarterHourAggregator:
                 return Rejection("bad_register", f"{code} has unit {found.unit!r}, expected kWh or Wh")
             if wh < 0:
                 return Rejection("bad_register", f"{code} is negative: {raw}")
+            if wh > MAX_REGISTER_WH:
+                return Rejection("bad_register", f"{code} is out of range: {raw}")
             values.append(int(wh.to_integral_value(rounding=ROUND_FLOOR)))
             present += 1
         if present == 0:
@@ -281,9 +297,16 @@ class QuarterHourAggregator:
                 return Rejection(
                     "clock_backwards", f"meter time {moment.isoformat()} {what} (last accepted {previous})"
                 )
+            most = MAX_POWER_W * (ts - last.ts) // 3600 + 1
             for code, old, new in zip(self.codes, last.wh, regs, strict=True):
                 if new < old:
                     return Rejection("register_backwards", f"{code} went backwards from {old} Wh to {new} Wh")
+                if new - old > most:
+                    return Rejection(
+                        "register_jump",
+                        f"{code} grew {new - old} Wh in {ts - last.ts} s "
+                        f"(faster than {MAX_POWER_W // 1000} kW)",
+                    )
         return _Reading(ts, regs)
 
     def add(self, telegram: Telegram) -> Added:

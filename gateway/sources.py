@@ -16,7 +16,8 @@ Specs (`parse_spec`):
   socket://host:port                            TCP (ser2net, `p1gw sim --tcp`)
   file:capture.txt[?interval=1&loop=1]          replay; interval = seconds between telegrams (0: at once)
   ./capture.txt                                 a plain path to a regular file is a replay too
-  sim:be-3ph[?seed=3&speed=10&prepayment=20]    the simulator in this process
+  sim:be-3ph[?seed=3&speed=10&prepayment=20]    the simulator in this process (`state=PATH`: continue from
+                                                and save its clock and registers there, see SimConnection)
   s1:/dev/ttyUSB1, s1+socket://h:p, s1+sim:be-3ph   S1 port (gateway.s1_source), 2 Mbps
 """
 
@@ -395,8 +396,12 @@ def make_source(
     silence_timeout_s: float = 30.0,
     backoff_max_s: float = 30.0,
     backoff_initial_s: float = 0.5,
+    sim_state: str | None = None,
 ) -> Source:
-    """The `Source` for a spec (not yet connected). S1 specs get 2 Mbps unless `serial` says otherwise."""
+    """The `Source` for a spec (not yet connected). S1 specs get 2 Mbps unless `serial` says otherwise.
+
+    `sim_state`: where a `sim:` source saves and continues its registers when its spec has no `state=`.
+    """
     if isinstance(spec, str):
         spec = parse_spec(spec)
     settings = serial or (SerialSettings(baudrate=2_000_000) if spec.s1 else SerialSettings())
@@ -420,15 +425,16 @@ def make_source(
             silence_timeout_s=None,
         )
     if kind == "sim":
-        simulation = make_simulation(spec)
+        simulation = make_simulation(spec, state_path=sim_state)
         speed = _float_param(spec, "speed", 1.0) or 1.0
+        state_path = spec.params.get("state") or sim_state
 
         async def open_sim() -> Connection:
             if spec.s1:
                 from .s1_source import S1SimConnection
 
                 return S1SimConnection(simulation.meter, speed)
-            return SimConnection(simulation, speed)
+            return SimConnection(simulation, speed, state_path)
 
         source = Source(spec, open_sim, reconnect=False, silence_timeout_s=None)
         source.sim = simulation.meter
@@ -446,15 +452,22 @@ class SimConnection:
 
     Telegrams that fell due while the event loop was busy are sent together (no drift, none skipped); a
     telegram the fault injector swallowed (a silence) is just not sent.
+
+    With `state_path`, the meter's clock and registers (`Meter.registers()`) are written there (atomically)
+    after the telegrams they produced, at most every `SIM_STATE_SAVE_S` and at close, so a restarted
+    simulation continues from them (`make_simulation`). After a kill, it may continue from up to one
+    second before its last telegram: the gateway drops those few as going backwards.
     """
 
-    def __init__(self, simulation: Any, speed: float = 1.0) -> None:
+    def __init__(self, simulation: Any, speed: float = 1.0, state_path: str | None = None) -> None:
         self.simulation = simulation
         self.speed = speed
         self.interval_s = simulation.every
         self._frames = iter(simulation)
         self._t0 = time.monotonic()
         self._sent = 0
+        self.state_path = state_path
+        self._saved_at = 0.0
 
     async def read(self) -> bytes:
         period = self.interval_s / self.speed
@@ -468,22 +481,71 @@ class SimConnection:
             except StopIteration:
                 break
         self._sent += count
+        if self.state_path is not None and time.monotonic() - self._saved_at >= SIM_STATE_SAVE_S:
+            self._save()
         if not out:
             return b""  # the simulation reached its --count / duration
         return b"".join(out) or b"\n"  # all silenced: keep the source alive
 
+    def _save(self) -> None:
+        self._saved_at = time.monotonic()
+        if self.state_path is None:
+            return
+        try:
+            save_sim_state(self.state_path, self.simulation.meter.registers().to_json())
+        except OSError as exc:
+            log(logger, logging.WARNING, "simulator state not saved", path=self.state_path, error=str(exc))
+
     async def close(self) -> None:
-        return None
+        self._save()
 
 
 SIM_PARAMS = frozenset(
-    {"seed", "speed", "prepayment", "start", "every", "gas", "faults", "count", "duration", "grid"}
+    {"seed", "speed", "prepayment", "start", "every", "gas", "faults", "count", "duration", "grid", "state"}
 )
+SIM_STATE_SAVE_S = 1.0
 
 
-def make_simulation(spec: SourceSpec, *, now: float | None = None) -> Any:
-    """The simulation of `sim:KIND?seed=&speed=&prepayment=EUR&start=ISO&every=S&faults=...&count=N`
-    (`grid=weak`: the weak-grid voltage model of `meter_sim.grid`)."""
+def save_sim_state(path: str, state: dict[str, Any]) -> None:
+    """Write the simulator's saved registers atomically (a temporary file renamed over the old one)."""
+    import json
+
+    target = os.path.expanduser(path)
+    os.makedirs(os.path.dirname(os.path.abspath(target)), exist_ok=True)
+    temporary = f"{target}.tmp"
+    with open(temporary, "w", encoding="utf-8") as fh:
+        json.dump(state, fh)
+    os.replace(temporary, target)
+
+
+def load_sim_state(path: str) -> Any:
+    """The `MeterRegisters` saved at `path` (None when the file does not exist yet)."""
+    import json
+
+    from meter_sim.meter import MeterRegisters
+
+    target = os.path.expanduser(path)
+    try:
+        with open(target, encoding="utf-8") as fh:
+            data = json.load(fh)
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError) as exc:
+        raise SourceError(
+            f"simulator state {target}: cannot read it ({exc}); delete it to start afresh"
+        ) from None
+    try:
+        return MeterRegisters.from_json(data)
+    except ValueError as exc:
+        raise SourceError(f"simulator state {target}: {exc}; delete it to start afresh") from None
+
+
+def make_simulation(spec: SourceSpec, *, now: float | None = None, state_path: str | None = None) -> Any:
+    """The simulation of `sim:KIND?seed=&speed=&prepayment=EUR&start=ISO&every=S&faults=...&count=N`.
+
+    `grid=weak`: the weak-grid voltage model of `meter_sim.grid`. `state=PATH` in the spec (else
+    `state_path`) continues from the registers saved there (`load_sim_state`).
+    """
     from datetime import datetime
     from decimal import Decimal, InvalidOperation
 
@@ -532,6 +594,9 @@ def make_simulation(spec: SourceSpec, *, now: float | None = None) -> Any:
         options["prepayment"] = PrepaymentOptions(  # in-meter accounting: the balance moves live
             credit_eur=credit, accounting="immediate", gas=params.get("gas", "1") not in ("0", "false")
         )
+    path = spec.params.get("state") or state_path
+    if path:
+        options["resume"] = load_sim_state(path)
     try:
         return Simulation(spec.target, seed, start, **options)
     except ValueError as exc:

@@ -15,6 +15,11 @@ that change every second, and `dsmr_parser.builder.format_line` (cached until th
 others; the result equals `build_telegram(header, values())` (tested).
 
 Time is an input: the meter starts at `start` and only moves with `step()`.
+
+Restart continuity: `registers()` gives a `MeterRegisters` (clock and cumulative registers) that a new
+`Meter(..., resume=...)` of the same kind and seed continues from: its clock starts no earlier than the
+saved one and its registers at the saved values, so a restarted simulator never goes back (which a
+gateway and Home Assistant would read as a meter reset). Persisting it is the caller's business.
 """
 
 from __future__ import annotations
@@ -56,6 +61,47 @@ GAS_KWH_PER_M3 = Decimal("10.5")  # calorific value used to bill gas in kWh
 _GAS_W_PER_ML_S = 37.8  # 1 mL/s of gas at 10.5 kWh/m3 is 37.8 W of fuel
 _DST_LIST = _DST_INSTANTS.tolist()
 _DST_OFF = _DST_OFFSETS.tolist()
+
+
+@dataclass(frozen=True, slots=True)
+class MeterRegisters:
+    """What a restarted simulated meter continues from: kind, seed, clock (Unix s) and registers."""
+
+    kind: str
+    seed: int
+    ts: int
+    import_j: tuple[int, int]  # tariff 1, tariff 2, joules
+    export_j: tuple[int, int]
+    gas_ml: int
+    water_ml: int
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "seed": self.seed,
+            "ts": self.ts,
+            "import_j": list(self.import_j),
+            "export_j": list(self.export_j),
+            "gas_ml": self.gas_ml,
+            "water_ml": self.water_ml,
+        }
+
+    @classmethod
+    def from_json(cls, data: Any) -> MeterRegisters:
+        """Raises ValueError naming what is wrong."""
+        try:
+            imp, exp = data["import_j"], data["export_j"]
+            return cls(
+                str(data["kind"]),
+                int(data["seed"]),
+                int(data["ts"]),
+                (int(imp[0]), int(imp[1])),
+                (int(exp[0]), int(exp[1])),
+                int(data["gas_ml"]),
+                int(data["water_ml"]),
+            )
+        except (KeyError, IndexError, TypeError, ValueError) as exc:
+            raise ValueError(f"not a simulated meter's saved registers: {exc!r}") from None
 
 
 class QuarterHourTruth(NamedTuple):
@@ -155,6 +201,8 @@ class Meter:
         prepayment: run the prepayment function with these options (None: ordinary meter).
         loads: replace the seeded loads.
         grid: the voltage model behind the meter (default `normal`; `weak`: see `meter_sim.grid`).
+        resume: registers saved by a previous run (`registers()`); used when kind and seed match: the
+            clock starts no earlier than theirs and the registers at their values (never lower).
     """
 
     def __init__(
@@ -168,10 +216,15 @@ class Meter:
         prepayment: PrepaymentOptions | None = None,
         loads: list[Load] | None = None,
         grid: GridModel | None = None,
+        resume: MeterRegisters | None = None,
     ) -> None:
         self.kind = get_kind(kind) if isinstance(kind, str) else kind
         self.seed = seed
         self.ts = _to_ts(start)
+        if resume is not None and (resume.kind, resume.seed) != (self.kind.name, seed):
+            resume = None  # another meter's: this one starts from its seed
+        if resume is not None:
+            self.ts = max(self.ts, resume.ts)
         self.start_ts = self.ts
         preset = prepayment.preset if prepayment is not None else None
         if contract is not None and preset is not None and preset != contract:
@@ -196,6 +249,11 @@ class Meter:
         self.export_j = [int(1_500_000 * u[2]) * 3600, int(800_000 * u[3]) * 3600]
         self.gas_ml = int(2_000_000_000 * u[4])
         self.water_ml = int(300_000_000 * u[5])
+        if resume is not None:
+            self.import_j = [max(a, b) for a, b in zip(self.import_j, resume.import_j, strict=True)]
+            self.export_j = [max(a, b) for a, b in zip(self.export_j, resume.export_j, strict=True)]
+            self.gas_ml = max(self.gas_ml, resume.gas_ml)
+            self.water_ml = max(self.water_ml, resume.water_ml)
         serial = int(u[6] * 1e10)
         self.equipment_id = {
             "emucs": f"1SAG{serial:010d}",
@@ -509,6 +567,18 @@ class Meter:
             self._version += 1
         if ts % CHUNK_S == 0:
             self._close_quarter_hour(ts)
+
+    def registers(self) -> MeterRegisters:
+        """The clock and registers a restarted meter continues from (`Meter(..., resume=...)`)."""
+        return MeterRegisters(
+            self.kind.name,
+            self.seed,
+            self.ts,
+            (self.import_j[0], self.import_j[1]),
+            (self.export_j[0], self.export_j[1]),
+            self.gas_ml,
+            self.water_ml,
+        )
 
     def _regs_wh(self) -> list[int]:
         return [

@@ -14,7 +14,7 @@ from decimal import Decimal
 
 from .faults import FaultInjector, FaultSpec
 from .grid import get_grid
-from .meter import Meter, PrepaymentOptions, QuarterHourTruth
+from .meter import Meter, MeterRegisters, PrepaymentOptions, QuarterHourTruth
 from .scenario import Scenario, ScenarioEvent
 
 
@@ -29,6 +29,7 @@ class Simulation:
         scenario: events to apply; faults: byte-level faults.
         calendar, contract: tariff calendar and DSO contract (see `Meter`).
         grid: voltage model, `normal` or `weak` (see `meter_sim.grid`).
+        resume: registers of a previous run to continue from (see `Meter`).
     """
 
     def __init__(
@@ -46,6 +47,7 @@ class Simulation:
         calendar: str | None = None,
         contract: str | None = None,
         grid: str = "normal",
+        resume: MeterRegisters | None = None,
     ) -> None:
         if scenario is not None and prepayment is None:
             prepayment = scenario.prepayment
@@ -57,6 +59,7 @@ class Simulation:
             contract=contract,
             prepayment=prepayment,
             grid=get_grid(grid),
+            resume=resume,
         )
         self.every = every if every is not None else self.meter.kind.interval_s
         if self.every < 1:

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import re
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -28,10 +30,13 @@ async def read_banner(proc: asyncio.subprocess.Process) -> str:
     return "".join(lines)
 
 
-async def start_demo(*args: str) -> asyncio.subprocess.Process:
+async def start_demo(*args: str, state: Path | None = None) -> asyncio.subprocess.Process:
+    """The demo as a process; its simulated meter's saved registers go to `state` (a fresh dir if None)."""
+    home = state or Path(tempfile.mkdtemp(prefix="p1gw-demo-state-"))
     return await asyncio.create_subprocess_exec(
         sys.executable, "-m", "gateway.cli", "demo", "--speed", "100", *args,
         cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        env={**os.environ, "XDG_STATE_HOME": str(home)},
     )  # fmt: skip
 
 
@@ -67,3 +72,54 @@ async def test_demo_uses_a_broker_that_answers(mosquitto: Any) -> None:
     banner = await read_banner(proc)
     assert "your broker" in banner and str(mosquitto.port) in banner
     assert await asyncio.wait_for(proc.wait(), 30) == 0
+
+
+async def test_demo_uses_the_embedded_broker_unless_asked() -> None:
+    # a broker answering on the usual port is not enough: the demo stays off it unless --mqtt names it
+    from gateway.cli import build_parser
+
+    assert build_parser("demo").parse_args(["demo"]).mqtt is None
+    proc = await start_demo("--duration", "3", "--http", f"127.0.0.1:{free_port()}")
+    banner = await read_banner(proc)
+    assert "embedded broker" in banner
+    assert await asyncio.wait_for(proc.wait(), 30) == 0
+
+
+async def retained(url_port: int, *filters: str) -> list[str]:
+    """Topics with a retained message on the broker (a fresh subscriber, a quiet second)."""
+    found: list[str] = []
+    async with aiomqtt.Client("127.0.0.1", url_port) as client:
+        for topic_filter in filters:
+            await client.subscribe(topic_filter)
+        try:
+            while True:
+                async with asyncio.timeout(1.0):
+                    message = await anext(client.messages)
+                if message.retain and message.payload:
+                    found.append(str(message.topic))
+        except TimeoutError:
+            return found
+
+
+async def test_demo_on_your_broker_deletes_what_it_retained(mosquitto: Any, tmp_path: Path) -> None:
+    proc = await start_demo(
+        "--duration", "4", "--mqtt", mosquitto.url, "--http", f"127.0.0.1:{free_port()}", state=tmp_path
+    )
+    banner = await read_banner(proc)
+    assert "deleted when it stops" in banner
+    assert await asyncio.wait_for(proc.wait(), 60) == 0
+    assert proc.stdout is not None
+    said = (await proc.stdout.read()).decode()
+    cleared = re.search(r"deleted (\d+) retained messages", said)
+    assert cleared and int(cleared.group(1)) > 50, said
+    assert await retained(mosquitto.port, "p1gw/#", "homeassistant/#") == []
+    # --keep-retained leaves the meter in Home Assistant
+    proc = await start_demo(
+        "--duration", "4", "--mqtt", mosquitto.url, "--keep-retained", "--http", f"127.0.0.1:{free_port()}",
+        state=tmp_path,
+    )  # fmt: skip
+    assert "stays after it stops" in await read_banner(proc)
+    assert await asyncio.wait_for(proc.wait(), 60) == 0
+    kept = await retained(mosquitto.port, "p1gw/#", "homeassistant/#")
+    assert any(t.startswith("homeassistant/sensor/") for t in kept)
+    assert any(t.endswith("/state/energy_import_day") for t in kept)

@@ -107,3 +107,64 @@ def test_topic_safe():
     assert topic_safe("FLU5\\253769484_A") == "FLU5_253769484_A"
     assert topic_safe("a/b+c#d e") == "a_b_c_d_e"
     assert topic_safe("///") == "meter"
+
+
+def render(template: str, value: str) -> str:
+    """A discovery value template rendered as Home Assistant does (Jinja2 with its `bitwise_and`)."""
+    import jinja2
+
+    env = jinja2.Environment()
+    env.filters["bitwise_and"] = lambda a, b: a & b
+    return env.from_string(template).render(value=value)
+
+
+def test_coded_states_are_enum_sensors_with_labelled_options():
+    meter = "1SAG3101021605"
+    c = configs(load("fluvius_v171.txt"))
+    tariff = c[f"{meter}_tariff_indicator"]
+    assert (tariff["device_class"], tariff["options"]) == ("enum", ["day", "night"])
+    assert "state_class" not in tariff and "unit_of_measurement" not in tariff
+    assert render(tariff["value_template"], "1") == "day" and render(tariff["value_template"], "2") == "night"
+    breaker = c[f"{meter}_breaker_state"]
+    assert breaker["device_class"] == "enum"
+    assert [render(breaker["value_template"], code) for code in "012"] == [
+        "disconnected",
+        "connected",
+        "ready",
+    ]
+    for code in ("7", ""):
+        assert render(breaker["value_template"], code) == "None"  # unknown in HA, never an undeclared option
+
+
+def test_prepayment_status_enums():
+    from dsmr_parser import StateValue, Value
+    from gateway.discovery import sensor_config
+
+    def config(name: str, code: str):
+        state = StateValue(name, code, Value(0), None, None, None)
+        return sensor_config("M", state, base_topic="p1gw/M", availability_topic=None, device={})
+
+    credit = config("prepay_electricity_credit_status", "0-0:19.0.0")
+    assert credit["device_class"] == "enum" and set(credit["options"]) >= {"in_credit", "out_of_credit"}
+    labels = {bits: render(credit["value_template"], str(bits)) for bits in (0, 1, 3, 5, 33, 64, 66)}
+    assert labels == {
+        0: "no_credit",
+        1: "in_credit",
+        3: "low_credit",
+        5: "in_credit",
+        33: "emergency_credit_in_use",
+        64: "out_of_credit",
+        66: "out_of_credit",
+    }
+    assert set(labels.values()) <= set(credit["options"])
+    emergency = config("prepay_gas_emergency_status", "0-1:19.11.1")
+    assert [render(emergency["value_template"], str(n)) for n in range(5)] == emergency["options"]
+
+
+def test_thresholds_are_settings_not_statistics():
+    meter = "1SAG3101021605"
+    c = configs(load("fluvius_v171.txt"))
+    for name in ("limiter_threshold", "fuse_threshold_l1"):
+        assert "state_class" not in c[f"{meter}_{name}"], name
+        assert c[f"{meter}_{name}"]["device_class"] in ("power", "current")
+    assert c[f"{meter}_energy_import_day"]["state_class"] == "total_increasing"

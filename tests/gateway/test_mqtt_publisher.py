@@ -298,7 +298,8 @@ def test_state_text():
     assert state_text(Decimal("0.000")) == "0.000"
     assert state_text(7) == "7"
     assert state_text("1SAG") == "1SAG"
-    assert state_text(None) == ""
+    assert state_text(None) == "None"  # no value: HA shows unknown (an empty retained payload deletes)
+    assert state_text("") == "None"
     assert (
         state_text(datetime(2026, 1, 1, tzinfo=timezone(timedelta(hours=1)))) == "2026-01-01T00:00:00+01:00"
     )
@@ -313,3 +314,18 @@ async def test_bad_payload_is_a_clear_error_and_nothing_breaks(mosquitto):
         await wait_connected(pub)
         assert await pub.wait_idle()
         assert pub.status()["published"]["event"] == 1
+
+
+async def test_no_limit_and_empty_text_are_published_as_no_value(mosquitto, mqtt_collector):
+    """The Fluvius telegram's limiter (999.9 kW), fuse (999 A) and empty text message: `None` (HA: unknown),
+    retained, never the "no limit" number (it would pollute statistics) nor an empty payload (it deletes)."""
+    telegram = fluvius()
+    async with mqtt_collector(mosquitto, "p1gw/#") as seen, publisher(mosquitto) as pub:
+        pub.publish_telegram(telegram)
+        await seen.wait_for(lambda m: m.topic.endswith("/state/text_message"))
+        await seen.wait_for(lambda m: m.topic.endswith("/state/limiter_threshold"))
+    for name in ("limiter_threshold", "fuse_threshold_l1", "text_message"):
+        found = [m for m in seen.messages if m.topic.endswith(f"/state/{name}")]
+        assert found and all(m.payload == b"None" and m.retain for m in found), (name, found)
+    voltage = [m for m in seen.messages if m.topic.endswith("/state/voltage_l1")]
+    assert voltage and voltage[0].payload != b"None"

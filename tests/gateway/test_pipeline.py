@@ -181,8 +181,9 @@ async def test_sim_with_corrupted_telegrams_to_store_and_mqtt(
         gateway = Gateway(source, store=store, publisher=publisher, live_queue_size=LIVE_QUEUE)
         watcher = asyncio.create_task(watch(gateway, seen, announced))
         async with gateway:
-            await until(lambda: gateway.quarter_hours_closed >= 3)
-            health = gateway.health()
+            await until(lambda: gateway.quarter_hours_stored >= 3)
+            health = gateway.health()  # more may close and be stored before the stop
+        # what the stop announced (quarter-hours whose write the stop finished) reaches the watcher first
         await stop_watching(gateway, watcher)
         truth = truth_by_start(source.simulation.drain_quarter_hours())
         await mqtt.wait_for(lambda m: m.topic.endswith("/quarter_hour"), count=3)
@@ -204,7 +205,7 @@ async def test_sim_with_corrupted_telegrams_to_store_and_mqtt(
     assert health["frames"]["errors"] > 0
     assert sum(health["frames"]["by_reason"].values()) == health["frames"]["errors"]
     assert health["telegrams"] + health["frames"]["errors"] >= 0.99 * (len(seen) + health["frames"]["errors"])
-    assert health["quarter_hours"]["stored"] == len(stored)
+    assert 3 <= health["quarter_hours"]["stored"] <= len(stored)
     assert health["status"] in ("ok", "degraded")
     assert any(m.topic.endswith("/state/energy_import_day") for m in mqtt.messages)
 

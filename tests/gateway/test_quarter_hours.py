@@ -359,3 +359,18 @@ def test_any_stream_telescopes_exactly_and_covers_every_quarter_hour_once(
     assert sum(q.import_day_wh for q in closed) + current.import_day_wh == regs[0] - 5_000
     assert sum(q.export_day_wh for q in closed) + current.export_day_wh == regs[2] - 7_000
     assert all(q.import_day_wh >= 0 and q.export_day_wh >= 0 for q in closed)
+
+
+def test_non_finite_and_absurd_registers_are_rejected_not_raised() -> None:
+    agg = QuarterHourAggregator()
+    at = utc("2026-11-22T13:00:00")
+    assert not agg.add(make_telegram(at, (1_000_000, 2_000_000, 0, 0))).rejected
+    for value in ("NaN", "sNaN", "Infinity", "-Infinity", "1E+20"):
+        telegram = make_telegram(at + timedelta(seconds=1), (1_000_000, 2_000_000, 0, 0))
+        telegram.values["1-0:1.8.1"] = Value(Decimal(value), "kWh")
+        added = agg.add(telegram)
+        assert added.rejected is not None and added.rejected.kind == "bad_register", value
+    # a register growing faster than any meter could (1 GWh in a second) is not used either
+    jump = agg.add(make_telegram(at + timedelta(seconds=2), (1_000_000_000_000, 2_000_000, 0, 0)))
+    assert jump.rejected is not None and jump.rejected.kind == "register_jump"
+    assert not agg.add(make_telegram(at + timedelta(seconds=3), (1_000_001, 2_000_000, 0, 0))).rejected

@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import signal
+import subprocess
+import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from gateway.config import Config, ConfigError, load_config
+
+from .test_pipeline import free_port
+from .test_run_faults import wait_health
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -77,3 +84,95 @@ def test_errors_name_the_key(tmp_path: Path, toml: str, env: dict[str, str], mes
 def test_missing_file(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="cannot read config file"):
         load_config(tmp_path / "absent.toml", environ={})
+
+
+def test_mqtt_keys_and_policy_table_load_from_toml_and_reach_the_publisher(
+    tmp_path: Path, tls_files: Any
+) -> None:
+    from gateway.mqtt import MqttPublisher
+
+    ca = tls_files.ca_cert
+    path = tmp_path / "c.toml"
+    path.write_text(
+        f'[mqtt]\nurl = "mqtts://broker:8883"\nca_file = "{ca}"\ntls_insecure = false\n'
+        'discovery_prefix = "ha"\nqueue_max_messages = 500\nqueue_max_bytes = 65536\n'
+        '[mqtt.policy]\n"telegram" = "never"\n"state/voltage_*" = "every 5 min"\n'
+    )
+    config = load_config(path, environ={"P1GW_MQTT__POLICY": "state/power_* = every 2 s"})
+    assert config.mqtt.policy == {"state/power_*": "every 2 s"}  # the environment replaces the table
+    config = load_config(path, environ={})
+    assert config.mqtt.policy == {"telegram": "never", "state/voltage_*": "every 5 min"}
+    assert (config.mqtt.ca_file, config.mqtt.queue_max_messages) == (str(ca), 500)
+    publisher = MqttPublisher.from_config(config.mqtt)
+    assert (publisher.queue.max_messages, publisher.queue.max_bytes) == (500, 65536)
+    assert publisher.policy.rule_for("telegram").enabled is False
+    assert publisher.policy.rule_for("state/voltage_l1").min_interval_s == 300
+    publisher.queue.close()
+
+
+@pytest.mark.parametrize(
+    ("toml", "message"),
+    [
+        ("[mqtt.policy]\n'telegram' = 'sometimes'\n", "mqtt.policy 'telegram'"),
+        ("[mqtt]\nca_file = '/nonexistent/ca.pem'\n", "mqtt.ca_file: no file"),
+        ("[mqtt]\nqueue_max_messages = 0\n", "queue_max_messages"),
+        (f"[mqtt]\nca_file = '{__file__}'\n", "mqtt.ca_file: not a usable PEM"),
+        ("[mqtt]\npolicy = 'x'\n", "mqtt.policy"),
+    ],
+)
+def test_mqtt_errors_name_the_key(tmp_path: Path, toml: str, message: str) -> None:
+    path = tmp_path / "c.toml"
+    path.write_text(toml)
+    with pytest.raises(ConfigError, match=message):
+        load_config(path, environ={})
+
+
+async def test_p1gw_run_uses_tls_files_and_policy_from_the_config_file(
+    tmp_path: Path, mosquitto_tls_client_cert: Any, mqtt_collector: Any
+) -> None:
+    broker = mosquitto_tls_client_cert
+    assert broker.tls is not None
+    http_port = free_port()
+    path = tmp_path / "p1gw.toml"
+    path.write_text(
+        f"""
+[source]
+port = "sim:be-3ph?seed=3&speed=60&start=2026-11-22T14:14:00+01:00"
+[mqtt]
+url = "{broker.url}"
+ca_file = "{broker.tls.ca_cert}"
+cert_file = "{broker.tls.client_cert}"
+key_file = "{broker.tls.client_key}"
+queue_max_messages = 500
+[mqtt.policy]
+"telegram" = "never"
+"state/voltage_*" = "never"
+"state/*" = "every"
+[http]
+port = {http_port}
+[storage]
+path = "{tmp_path / "p1gw.sqlite"}"
+[log]
+level = "warning"
+"""
+    )
+    async with mqtt_collector(broker, "p1gw/#", client_cert=True) as seen:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "gateway.cli", "run", "--config", str(path)],
+            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        )  # fmt: skip
+        try:
+            health = await wait_health(
+                http_port,
+                lambda h: h["mqtt"].get("connected") and h["mqtt"]["published"].get("state", 0) > 50,
+            )
+            proc.send_signal(signal.SIGTERM)
+            _, stderr = proc.communicate(timeout=60)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+        assert proc.returncode == 0, stderr.decode()
+        await seen.wait_for(lambda m: m.topic.endswith("/state/energy_import_day"))
+    assert health["mqtt"]["broker"].startswith("mqtts://")
+    assert not [m for m in seen.messages if m.topic.endswith("/telegram")]
+    assert not [m for m in seen.messages if "/state/voltage_" in m.topic]
