@@ -84,6 +84,24 @@ def _id(block: Block) -> str:
 # -- TOML ----------------------------------------------------------------------------------------------
 
 
+TARIFF_TABLES = {"tariff", "component", "offer", "calendar"}
+
+
+def load_tariff_example(block: Block, path: Path) -> None:
+    """A whole tariff file builds on its own; a fragment (an override, a user's offer) builds merged over
+    the shipped tariff it would change, as `p1gw advise --tariff FILE` merges it."""
+    from tariffs.load import TariffDataError, build, load_tariff, read_toml
+
+    try:
+        doc = read_toml(path)
+        if "tariff" in doc:
+            build(doc)
+        else:
+            load_tariff("wallonia", overrides=[doc])
+    except (TariffDataError, ValueError, KeyError) as exc:
+        pytest.fail(f"{block.where}: the tariff loader rejects it: {exc}")
+
+
 def load_toml(block: Block, tmp_path: Path) -> None:
     import tomllib
 
@@ -105,6 +123,8 @@ def load_toml(block: Block, tmp_path: Path) -> None:
             load_scenario(path, datetime(2026, 11, 22, 13, 0, tzinfo=UTC))
         except ValueError as exc:
             pytest.fail(f"{block.where}: the scenario loader rejects it: {exc}")
+    elif tables and tables <= TARIFF_TABLES:
+        load_tariff_example(block, path)
     else:
         pytest.fail(
             f"{block.where}: no loader for the tables {sorted(tables)}; add one to this test, or mark the "
