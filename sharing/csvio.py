@@ -13,10 +13,10 @@ member.
 from __future__ import annotations
 
 import csv
+import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
-from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -25,6 +25,7 @@ import numpy as np
 from sharing.clock import DEFAULT_TZ, QUARTER_S, Grid, parse_start
 from sharing.engine import Role
 from sharing.keys import IntArray, pct_to_ppm
+from sharing.textfile import InputError, field_column, read_lines, scan, where
 
 DATA_HEADER = ("start", "ean", "consumption_kwh", "injection_kwh")
 MEMBERS_HEADER = ("ean", "name", "role", "weight")
@@ -39,8 +40,11 @@ INJECTION_REGISTERS = frozenset(
 )  # fmt: skip
 
 
-class InputError(ValueError):
-    """Bad input; the message names the file and, where there is one, the line."""
+MAX_KWH_DIGITS = 9  # integer digits of a kWh value: 999,999,999 kWh in one quarter-hour is already absurd
+MAX_DECIMALS = 20
+_PLAIN_DECIMAL = re.compile(r"-?[0-9]+(?:[.,][0-9]+)?")
+PLAIN_DECIMAL_HELP = "write plain decimal numbers such as 1.234 (no exponent, digit groups or signs)"
+__all__ = ["InputError"]
 
 
 @dataclass(frozen=True)
@@ -97,22 +101,29 @@ class Dataset:
     injection_wh: IntArray
 
 
-def _where(path: Path | str, line: int | None = None) -> str:
-    return f"{path}:{line}" if line is not None else str(path)
-
-
 def parse_kwh(text: str, *, decimal_comma: bool = False) -> int:
-    """kWh text -> integer Wh (half-even beyond 3 decimals); ValueError if not a finite number."""
+    """Plain decimal kWh text -> integer Wh (half-even beyond 3 decimals).
+
+    Only ASCII digits with at most one decimal point (or comma when ``decimal_comma``) and a
+    leading ``-`` are numbers here: no exponent, digit groups, ``_``, other scripts' digits, NaN or
+    infinity. ValueError says what is wrong.
+    """
     raw = text.strip()
-    if decimal_comma:
-        raw = raw.replace(",", ".")
-    try:
-        value = Decimal(raw)
-    except InvalidOperation:
-        raise ValueError(f"not a number: {text!r}") from None
-    if not value.is_finite():
-        raise ValueError(f"not a finite number: {text!r}")
-    return int((value * 1000).quantize(Decimal(1), rounding=ROUND_HALF_EVEN))
+    if not _PLAIN_DECIMAL.fullmatch(raw) or ("," in raw and not decimal_comma):
+        raise ValueError(f"not a plain decimal number: {text[:40]!r}: {PLAIN_DECIMAL_HELP}")
+    negative = raw.startswith("-")
+    whole, _, frac = raw.lstrip("-").replace(",", ".").partition(".")
+    whole = whole.lstrip("0") or "0"
+    if len(whole) > MAX_KWH_DIGITS:
+        raise ValueError(f"kWh value {text[:20]!r}... has {len(whole)} digits before the decimal point "
+                         f"(at most {MAX_KWH_DIGITS}): is this the right column?")  # fmt: skip
+    if len(frac) > MAX_DECIMALS:
+        raise ValueError(f"kWh value {text[:30]!r}... has {len(frac)} decimals (at most {MAX_DECIMALS})")
+    wh = int(whole) * 1000 + int((frac + "000")[:3])
+    rest = frac[3:]
+    if rest and (rest[0] > "5" or (rest[0] == "5" and (rest[1:].strip("0") or wh % 2))):
+        wh += 1  # half-even
+    return -wh if negative else wh
 
 
 def format_kwh(wh: int) -> str:
@@ -127,28 +138,39 @@ def _valid_ean(ean: str) -> bool:
 
 
 def _open_rows(path: Path) -> tuple[list[str], Iterator[tuple[int, list[str]]], str]:
-    """(lower-cased header, iterator of (line number, row), delimiter); sniffs ``;`` vs ``,``."""
-    try:
-        handle = path.open(newline="", encoding="utf-8-sig")
-    except OSError as exc:
-        raise InputError(f"{path}: cannot open: {exc.strerror}") from None
-    first = handle.readline()
+    """(lower-cased header, iterator of (line number, row), delimiter); sniffs ``;`` vs ``,``.
+
+    The bytes are checked first (:func:`sharing.textfile.scan`: bounded lines, encoding, no
+    binary), so every row is one line and no field can be larger than a line.
+    """
+    lines = read_lines(scan(path))
+    number, first = next(lines, (1, ""))
+    if number != 1:
+        raise InputError(f"{where(path, 1)}: the first line must be the header, not blank")
     delimiter = ";" if first.count(";") > first.count(",") else ","
     header = [h.strip().lower() for h in next(csv.reader([first], delimiter=delimiter), [])]
 
     def rows() -> Iterator[tuple[int, list[str]]]:
-        with handle:
-            for offset, row in enumerate(csv.reader(handle, delimiter=delimiter)):
-                if row and any(cell.strip() for cell in row):
-                    yield offset + 2, row
+        for line, text in lines:
+            row = next(csv.reader([text], delimiter=delimiter), [])
+            if row and any(cell.strip() for cell in row):
+                yield line, row
 
     return header, rows(), delimiter
+
+
+def _field_error(
+    path: Path, line: int, row: list[str], delimiter: str, index: int, message: str
+) -> InputError:
+    """An error at the start of field ``index`` of a row read by :func:`_open_rows`."""
+    column = field_column(delimiter.join(row), delimiter, index)
+    return InputError(f"{where(path, line, column)}: {message}")
 
 
 def read_members(path: Path | str) -> Community:
     """Read ``ean,name,role,weight[,meter_id][,weight_day,weight_night,weight_weekend]``."""
     path = Path(path)
-    header, rows, _ = _open_rows(path)
+    header, rows, delimiter = _open_rows(path)
     missing = [c for c in MEMBERS_HEADER if c not in header]
     if missing:
         raise InputError(f"{path}:1: members header lacks {', '.join(missing)} (got {header})")
@@ -158,18 +180,24 @@ def read_members(path: Path | str) -> Community:
     seen: dict[str, int] = {}
     for line, row in rows:
         if len(row) != len(header):
-            raise InputError(f"{_where(path, line)}: expected {len(header)} fields, got {len(row)}")
+            raise InputError(f"{where(path, line, 1)}: expected {len(header)} fields ({delimiter!r} "
+                             f"separated, as the header), got {len(row)}")  # fmt: skip
+
+        def error(name: str, message: str, row: list[str] = row, line: int = line) -> InputError:
+            return _field_error(path, line, row, delimiter, col[name], message)
+
         ean = row[col["ean"]].strip()
         if not _valid_ean(ean):
-            raise InputError(f"{_where(path, line)}: EAN {ean!r} is not 18 digits")
+            raise error("ean", f"EAN {ean[:40]!r} is not 18 digits (format the column as text in "
+                        "the spreadsheet, or Excel writes 5.41449E+17)")  # fmt: skip
         if ean in seen:
-            raise InputError(f"{_where(path, line)}: EAN {ean} already on line {seen[ean]}")
+            raise error("ean", f"EAN {ean} already on line {seen[ean]}: one line per member")
         seen[ean] = line
         try:
             role = Role(row[col["role"]].strip().lower())
         except ValueError:
-            raise InputError(
-                f"{_where(path, line)}: role {row[col['role']]!r} is not consumer, producer or prosumer"
+            raise error(
+                "role", f"role {row[col['role']][:40]!r} is not consumer, producer or prosumer"
             ) from None
         try:
             weight = pct_to_ppm(row[col["weight"]] or "0")
@@ -177,7 +205,7 @@ def read_members(path: Path | str) -> Community:
                 tuple(pct_to_ppm(row[col[c]] or "0") for c in PERIOD_WEIGHT_COLUMNS) if has_periods else None
             )
         except ValueError as exc:
-            raise InputError(f"{_where(path, line)}: {exc}") from None
+            raise error("weight", f"{exc} (weights are percentages such as 12.5)") from None
         meter_id = row[col["meter_id"]].strip() or None if "meter_id" in col else None
         members.append(
             Member(
@@ -237,47 +265,48 @@ def read_data(
     except InputError as exc:
         raise InputError(f"{path}:1: {exc}") from None
     col = {name: i for i, name in enumerate(header)}
-    decimal_comma = delimiter == ";"
     n_members = len(community.members)
     records: list[tuple[int, int, int, int, int]] = []  # ts, member, cons, inj, line
     seen: dict[tuple[int, int, str], int] = {}
     for line, row in rows:
-        where = _where(path, line)
         if len(row) != len(header):
-            raise InputError(f"{where}: expected {len(header)} fields, got {len(row)}")
+            raise InputError(f"{where(path, line, 1)}: expected {len(header)} fields ({delimiter!r} "
+                             f"separated, as the header), got {len(row)}")  # fmt: skip
         try:
             ts = parse_start(row[col["start"]])
         except ValueError as exc:
-            raise InputError(f"{where}: {exc}") from None
+            hint = "write ISO 8601 with offset, e.g. 2026-03-01T00:15:00+01:00"
+            raise _field_error(path, line, row, delimiter, col["start"], f"{exc} ({hint})") from None
         if (start_ts is not None and ts < start_ts) or (end_ts is not None and ts >= end_ts):
             continue
-        member = _member_of(row, col, community, where, fmt)
         try:
-            if fmt == "dso":
-                register = row[col["register"]].strip().lower()
-                amount = parse_kwh(row[col["kwh"]], decimal_comma=decimal_comma)
-                if register in CONSUMPTION_REGISTERS:
-                    cons, inj = amount, 0
-                elif register in INJECTION_REGISTERS:
-                    cons, inj = 0, amount
-                else:
-                    raise ValueError(f"unknown register {register!r}")
-            else:
-                names = (
-                    ("consumption_kwh", "injection_kwh") if fmt == "sharing" else ("import_kwh", "export_kwh")
-                )
-                register = ""
-                cons = parse_kwh(row[col[names[0]]], decimal_comma=decimal_comma)
-                inj = parse_kwh(row[col[names[1]]], decimal_comma=decimal_comma)
+            member = _member_of(row, col, community, fmt)
         except ValueError as exc:
-            raise InputError(f"{where}: {exc}") from None
+            field = col["ean"] if "ean" in col else col["meter_id"]
+            raise _field_error(path, line, row, delimiter, field, str(exc)) from None
+        if fmt == "dso":
+            register = row[col["register"]].strip().lower()
+            amount = _kwh_field(path, line, row, delimiter, col["kwh"])
+            if register in CONSUMPTION_REGISTERS:
+                cons, inj = amount, 0
+            elif register in INJECTION_REGISTERS:
+                cons, inj = 0, amount
+            else:
+                raise _field_error(path, line, row, delimiter, col["register"],
+                                   f"unknown register {register!r}")  # fmt: skip
+        else:
+            names = ("consumption_kwh", "injection_kwh") if fmt == "sharing" else ("import_kwh", "export_kwh")
+            register = ""
+            cons = _kwh_field(path, line, row, delimiter, col[names[0]])
+            inj = _kwh_field(path, line, row, delimiter, col[names[1]])
         if cons < 0 or inj < 0:
-            raise InputError(f"{where}: negative energy is not allowed")
+            raise InputError(f"{where(path, line, 1)}: negative energy is not allowed (offtake and "
+                             "injection are separate columns, both positive)")  # fmt: skip
         dup_key = (ts, member, register)
         if dup_key in seen:
             raise InputError(
-                f"{where}: duplicate quarter-hour {row[col['start']].strip()} for EAN "
-                f"{community.members[member].ean} (first on line {seen[dup_key]})"
+                f"{where(path, line, 1)}: duplicate quarter-hour {row[col['start']].strip()} for EAN "
+                f"{community.members[member].ean} (first on line {seen[dup_key]}): keep one of them"
             )
         seen[dup_key] = line
         records.append((ts, member, cons, inj, line))
@@ -309,15 +338,25 @@ def read_data(
     return Dataset(grid, consumption, injection)
 
 
-def _member_of(row: list[str], col: dict[str, int], community: Community, where: str, fmt: str) -> int:
+def _kwh_field(path: Path, line: int, row: list[str], delimiter: str, index: int) -> int:
+    try:
+        return parse_kwh(row[index], decimal_comma=delimiter == ";")
+    except ValueError as exc:
+        raise _field_error(path, line, row, delimiter, index, str(exc)) from None
+
+
+def _member_of(row: list[str], col: dict[str, int], community: Community, fmt: str) -> int:
+    """The member column of a row; ValueError (the caller adds where) when unknown."""
     ean = row[col["ean"]].strip() if "ean" in col else ""
     if ean:
         if ean not in community.by_ean:
-            raise InputError(f"{where}: unknown EAN {ean} (not in the members file)")
+            raise ValueError(
+                f"unknown EAN {ean[:40]} (not in the members file: add the member or fix the EAN)"
+            )
         return community.by_ean[ean]
     if fmt == "gateway" and "meter_id" in col:
         meter_id = row[col["meter_id"]].strip()
         if meter_id in community.by_meter_id:
             return community.by_meter_id[meter_id]
-        raise InputError(f"{where}: unknown meter_id {meter_id!r} (add a meter_id column)")
-    raise InputError(f"{where}: row has no EAN")
+        raise ValueError(f"unknown meter_id {meter_id[:40]!r} (add it to the members file's meter_id column)")
+    raise ValueError("row has no EAN")
