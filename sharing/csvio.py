@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import csv
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from pathlib import Path
@@ -22,7 +22,7 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 
-from sharing.clock import DEFAULT_TZ, QUARTER_S, Grid, parse_start
+from sharing.clock import DEFAULT_TZ, Grid, parse_start
 from sharing.engine import Role
 from sharing.keys import IntArray, pct_to_ppm
 from sharing.textfile import InputError, field_column, read_lines, scan, where
@@ -233,22 +233,6 @@ def parse_bound(text: str | None, tz: str = DEFAULT_TZ) -> int | None:
     return parse_start(text)
 
 
-def detect_format(header: Sequence[str]) -> str:
-    """``sharing`` | ``gateway`` | ``dso`` from a lower-cased header."""
-    if all(c in header for c in DATA_HEADER):
-        return "sharing"
-    gateway_columns = ("start", "import_kwh", "export_kwh")
-    if all(c in header for c in gateway_columns) and ("ean" in header or "meter_id" in header):
-        return "gateway"
-    if all(c in header for c in ("start", "ean", "register", "kwh")):
-        return "dso"
-    raise InputError(
-        "unrecognised data header: expected start,ean,consumption_kwh,injection_kwh (sharing), "
-        "start,...,import_kwh,export_kwh with ean or meter_id (gateway) or start;ean;register;kwh"
-        f" (DSO); got {list(header)}"
-    )
-
-
 def read_data(
     path: Path | str,
     community: Community,
@@ -257,106 +241,8 @@ def read_data(
     end_ts: int | None = None,
     tz: str = DEFAULT_TZ,
 ) -> Dataset:
-    """Read a data CSV in any supported format into a complete grid (rows in [start, end))."""
-    path = Path(path)
-    header, rows, delimiter = _open_rows(path)
-    try:
-        fmt = detect_format(header)
-    except InputError as exc:
-        raise InputError(f"{path}:1: {exc}") from None
-    col = {name: i for i, name in enumerate(header)}
-    n_members = len(community.members)
-    records: list[tuple[int, int, int, int, int]] = []  # ts, member, cons, inj, line
-    seen: dict[tuple[int, int, str], int] = {}
-    for line, row in rows:
-        if len(row) != len(header):
-            raise InputError(f"{where(path, line, 1)}: expected {len(header)} fields ({delimiter!r} "
-                             f"separated, as the header), got {len(row)}")  # fmt: skip
-        try:
-            ts = parse_start(row[col["start"]])
-        except ValueError as exc:
-            hint = "write ISO 8601 with offset, e.g. 2026-03-01T00:15:00+01:00"
-            raise _field_error(path, line, row, delimiter, col["start"], f"{exc} ({hint})") from None
-        if (start_ts is not None and ts < start_ts) or (end_ts is not None and ts >= end_ts):
-            continue
-        try:
-            member = _member_of(row, col, community, fmt)
-        except ValueError as exc:
-            field = col["ean"] if "ean" in col else col["meter_id"]
-            raise _field_error(path, line, row, delimiter, field, str(exc)) from None
-        if fmt == "dso":
-            register = row[col["register"]].strip().lower()
-            amount = _kwh_field(path, line, row, delimiter, col["kwh"])
-            if register in CONSUMPTION_REGISTERS:
-                cons, inj = amount, 0
-            elif register in INJECTION_REGISTERS:
-                cons, inj = 0, amount
-            else:
-                raise _field_error(path, line, row, delimiter, col["register"],
-                                   f"unknown register {register!r}")  # fmt: skip
-        else:
-            names = ("consumption_kwh", "injection_kwh") if fmt == "sharing" else ("import_kwh", "export_kwh")
-            register = ""
-            cons = _kwh_field(path, line, row, delimiter, col[names[0]])
-            inj = _kwh_field(path, line, row, delimiter, col[names[1]])
-        if cons < 0 or inj < 0:
-            raise InputError(f"{where(path, line, 1)}: negative energy is not allowed (offtake and "
-                             "injection are separate columns, both positive)")  # fmt: skip
-        dup_key = (ts, member, register)
-        if dup_key in seen:
-            raise InputError(
-                f"{where(path, line, 1)}: duplicate quarter-hour {row[col['start']].strip()} for EAN "
-                f"{community.members[member].ean} (first on line {seen[dup_key]}): keep one of them"
-            )
-        seen[dup_key] = line
-        records.append((ts, member, cons, inj, line))
-    if not records:
-        raise InputError(f"{path}: no quarter-hours in the selected period")
-    first = start_ts if start_ts is not None else min(r[0] for r in records)
-    last_end = end_ts if end_ts is not None else max(r[0] for r in records) + QUARTER_S
-    if first % QUARTER_S or last_end % QUARTER_S:
-        raise InputError(f"{path}: --from/--to must be on quarter-hour boundaries")
-    grid = Grid(first, (last_end - first) // QUARTER_S, tz)
-    arr = np.array(records, dtype=np.int64)
-    rows_idx = (arr[:, 0] - first) // QUARTER_S
-    consumption = np.zeros((grid.count, n_members), dtype=np.int64)
-    injection = np.zeros((grid.count, n_members), dtype=np.int64)
-    present = np.zeros((grid.count, n_members), dtype=bool)
-    np.add.at(consumption, (rows_idx, arr[:, 1]), arr[:, 2])
-    np.add.at(injection, (rows_idx, arr[:, 1]), arr[:, 3])
-    present[rows_idx, arr[:, 1]] = True
-    if not present.all():
-        missing_rows, missing_cols = np.nonzero(~present)
-        examples = "; ".join(
-            f"EAN {community.members[int(c)].ean} at {grid.iso(int(r))}"
-            for r, c in zip(missing_rows[:5], missing_cols[:5], strict=True)
-        )
-        raise InputError(
-            f"{path}: {missing_rows.size} missing quarter-hours between {grid.iso(0)} and "
-            f"{grid.iso(grid.count - 1)} (first: {examples})"
-        )
-    return Dataset(grid, consumption, injection)
+    """Read a data file in any supported format (see :mod:`sharing.ingest`) into one complete grid
+    of the rows in [start, end); InputError lists bad rows by file, line and column."""
+    from sharing.assemble import read_dataset
 
-
-def _kwh_field(path: Path, line: int, row: list[str], delimiter: str, index: int) -> int:
-    try:
-        return parse_kwh(row[index], decimal_comma=delimiter == ";")
-    except ValueError as exc:
-        raise _field_error(path, line, row, delimiter, index, str(exc)) from None
-
-
-def _member_of(row: list[str], col: dict[str, int], community: Community, fmt: str) -> int:
-    """The member column of a row; ValueError (the caller adds where) when unknown."""
-    ean = row[col["ean"]].strip() if "ean" in col else ""
-    if ean:
-        if ean not in community.by_ean:
-            raise ValueError(
-                f"unknown EAN {ean[:40]} (not in the members file: add the member or fix the EAN)"
-            )
-        return community.by_ean[ean]
-    if fmt == "gateway" and "meter_id" in col:
-        meter_id = row[col["meter_id"]].strip()
-        if meter_id in community.by_meter_id:
-            return community.by_meter_id[meter_id]
-        raise ValueError(f"unknown meter_id {meter_id[:40]!r} (add it to the members file's meter_id column)")
-    raise ValueError("row has no EAN")
+    return read_dataset(path, community, start_ts=start_ts, end_ts=end_ts, tz=tz)

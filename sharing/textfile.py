@@ -125,26 +125,35 @@ def _decide_encoding(path: Path, data: bytes, first_line: int, encoding: str | N
     return "cp1252"
 
 
-def scan(path: Path | str) -> TextInfo:
-    """Check a whole file's bytes (see the module docstring); raises :class:`InputError`."""
+@dataclass(frozen=True)
+class Chunk:
+    """Whole checked lines of a file as UTF-8 bytes (BOM removed), from line ``first_line`` on."""
+
+    text: bytes
+    first_line: int
+    lines: int
+    blank_lines: list[int]
+
+
+def chunks(path: Path | str, chunk_bytes: int = CHUNK_BYTES) -> Iterator[tuple[str, Chunk]]:
+    """Check a file's bytes (see the module docstring) and yield (encoding so far, chunk) with the
+    text transcoded to UTF-8; raises :class:`InputError` at the first hostile byte."""
     path = Path(path)
     try:
         handle = path.open("rb")
     except OSError as exc:
         raise InputError(f"{path}: cannot open: {exc.strerror}") from None
     encoding: str | None = None
-    skip = 0
     line = 1
-    blanks: list[int] = []
     with handle:
         head = handle.read(4)
         if head[:2] in (b"\xff\xfe", b"\xfe\xff"):
             raise InputError(f"{where(path, 1, 1)}: UTF-16 text: save the file as UTF-8 CSV")
         if head.startswith(UTF8_BOM):
-            encoding, skip = "utf-8", len(UTF8_BOM)
-        carry = head[skip:]
+            encoding, head = "utf-8", head[len(UTF8_BOM) :]
+        carry = head
         while True:
-            block = handle.read(CHUNK_BYTES)
+            block = handle.read(chunk_bytes)
             data = carry + block
             if not data:
                 break
@@ -154,12 +163,26 @@ def scan(path: Path | str) -> TextInfo:
                     _check_chunk(path, data, line)  # raises: line too long
                 carry = data
                 continue
-            chunk, carry = data[:cut], data[cut:]
-            encoding = _decide_encoding(path, chunk, line, encoding)
-            count, blank = _check_chunk(path, chunk, line)
+            text, carry = data[:cut], data[cut:]
+            encoding = _decide_encoding(path, text, line, encoding)
+            count, blank = _check_chunk(path, text, line)
+            if encoding == "cp1252" and not text.isascii():
+                text = text.decode("cp1252").encode("utf-8")
+            yield encoding or "utf-8", Chunk(text, line, count, blank)
             line += count
-            blanks += blank
-    return TextInfo(path, encoding or "utf-8", skip, line - 1, np.array(blanks, dtype=np.int64))
+
+
+def scan(path: Path | str) -> TextInfo:
+    """Check a whole file's bytes (see the module docstring); raises :class:`InputError`."""
+    path = Path(path)
+    encoding, lines, blanks = "utf-8", 0, []
+    for decided, chunk in chunks(path):
+        encoding = decided
+        lines += chunk.lines
+        blanks += chunk.blank_lines
+    with path.open("rb") as handle:
+        skip = len(UTF8_BOM) if handle.read(3) == UTF8_BOM else 0
+    return TextInfo(path, encoding, skip, lines, np.array(blanks, dtype=np.int64))
 
 
 def read_lines(info: TextInfo) -> Iterator[tuple[int, str]]:

@@ -87,7 +87,7 @@ def test_bad_input_exits_2_with_file_and_line(community_files, tmp_path: Path, c
     code = main(["share", "--members", str(members), "--data", str(broken), "--key", "dynamic",
                  "--out", str(tmp_path / "o")])  # fmt: skip
     assert code == 2
-    assert "broken.csv:6:1: negative energy" in capsys.readouterr().err
+    assert "broken.csv:6:46: negative energy" in capsys.readouterr().err
     code = main(["share", "--members", str(members), "--data", str(data), "--key", "multi-round",
                  "--out", str(tmp_path / "o")])  # fmt: skip
     assert code == 2 and "--rounds" in capsys.readouterr().err
@@ -96,10 +96,10 @@ def test_bad_input_exits_2_with_file_and_line(community_files, tmp_path: Path, c
 @pytest.mark.parametrize(
     ("tail", "message"),
     [
-        (b"," + b"1" * 41 + b",0\n", r"hostile.csv:\d+:\d+: kWh value .* 41 digits"),
+        (b"," + b"1" * 41 + b",0\n", r"hostile.csv:\d+:\d+: kWh value has more than 9 digits"),
         (b",0.1,0" + b" " * 300_000 + b"\n", r"hostile.csv:\d+:4097: line longer than 4096 bytes"),
-        (b",\xb0,0\n", r"hostile.csv:\d+:\d+: not a plain decimal number: '\xb0'"),
-        (b",1e3,0\n", r"hostile.csv:\d+:\d+: not a plain decimal number: '1e3'"),
+        (b",\xb0,0\n", r"hostile.csv:\d+:\d+: not a plain decimal number: .*'\xb0'"),
+        (b",1e3,0\n", r"hostile.csv:\d+:\d+: not a plain decimal number: .*'1e3'"),
     ],
 )
 def test_hostile_values_exit_2_with_file_line_column(community_files, tmp_path: Path, capsys, tail: bytes,

@@ -75,12 +75,15 @@ def test_dso_format_semicolon_decimal_comma_registers_summed(tmp_path: Path, mem
 @pytest.mark.parametrize(
     ("line", "message"),
     [
-        ("2026-03-01T00:00:00+01:00,541449000000000099,1,0", "d.csv:3:27: unknown EAN 541449000000000099"),
-        ("2026-03-01T00:00:00+01:00,541449000000000002,-1,0", "d.csv:3:1: negative"),
-        ("2026-03-01T00:00:00+01:00,541449000000000002,abc,0", "d.csv:3:46: not a plain decimal number"),
+        ("2026-03-01T00:00:00+01:00,541449000000000099,1,0", "d.csv:3:27: unknown EAN .*541449000000000099"),
+        ("2026-03-01T00:00:00+01:00,541449000000000002,-1,0", "d.csv:3:46: negative"),
+        (
+            "2026-03-01T00:00:00+01:00,541449000000000002,abc,0",
+            "d.csv:3:46: not a plain decimal number: .*'abc'",
+        ),
         ("2026-03-01T00:00:00+01:00,541449000000000002,1", "d.csv:3:1: expected 4 fields"),
-        ("2026-03-01T00:07:00+01:00,541449000000000002,1,0", "d.csv:3:1: start .* quarter-hour"),
-        ("2026-03-01T00:00:00,541449000000000002,1,0", "d.csv:3:1: start .* no UTC offset"),
+        ("2026-03-01T00:07:00+01:00,541449000000000002,1,0", "d.csv:3:1: start is not on a quarter-hour"),
+        ("2026-03-01T00:00:00,541449000000000002,1,0", "d.csv:3:1: start has no UTC offset"),
         ("2026-03-01T00:00:00+01:00,000000000000000001,1,0", "d.csv:3:1: duplicate .* line 2"),
     ],
 )
@@ -94,7 +97,7 @@ def test_missing_quarter_hours_are_reported(tmp_path: Path, members) -> None:  #
     rows = ["start,ean,consumption_kwh,injection_kwh"]
     for start in ("2026-03-01T00:00:00+01:00", "2026-03-01T00:30:00+01:00"):
         rows += [f"{start},{e},1,0" for e in members.eans]
-    with pytest.raises(InputError, match=r"d.csv: 3 missing quarter-hours .*00:15:00\+01:00"):
+    with pytest.raises(InputError, match=r"d.csv: missing quarter-hour 2026-03-01T00:15:00\+01:00"):
         read_data(write(tmp_path, "d.csv", "\n".join(rows) + "\n"), members)
 
 
@@ -122,11 +125,11 @@ ROW = "2026-03-01T00:00:00+01:00,000000000000000001,{},0\n"
 @pytest.mark.parametrize(
     ("value", "message"),
     [
-        ("1" * 41, r"d.csv:2:46: kWh value .* 41 digits before the decimal point"),
-        ("1_000", r"d.csv:2:46: not a plain decimal number: '1_000'"),
+        ("1" * 41, r"d.csv:2:46: kWh value has more than 9 digits before the decimal point"),
+        ("1_000", r"d.csv:2:46: not a plain decimal number: .*'1_000'"),
         ("1e3", r"d.csv:2:46: not a plain decimal number"),
         ("\u0661\u0662", r"d.csv:2:46: not a plain decimal number"),  # Arabic-Indic digits
-        ("1,5", r"d.csv:2:46: not a plain decimal number"),  # a decimal comma needs ; as separator
+        ("1,5", r"d.csv:2:1: expected 4 fields .*no separator inside quotes"),  # decimal comma: use ;
         ("Infinity", r"d.csv:2:46: not a plain decimal number"),
     ],
 )
