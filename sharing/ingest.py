@@ -25,7 +25,7 @@ caller may pass; rows not in it are bad rows; null when no mapping was given).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -440,6 +440,7 @@ def iter_quarter_hours(
     members: Members | None = None,
     problems: Problems | None = None,
     chunk_bytes: int = 32 << 20,
+    on_bytes: Callable[[int, int], None] | None = None,
 ) -> Iterator[pl.DataFrame]:
     """Batches of a data file as frames of :data:`FRAME_SCHEMA`, in file order.
 
@@ -455,17 +456,26 @@ def iter_quarter_hours(
 
         yield from iter_parquet(path, problems, members)
     else:
-        yield from _iter_csv(path, tz, problems, members, chunk_bytes)
+        yield from _iter_csv(path, tz, problems, members, chunk_bytes, on_bytes)
     if own:
         problems.raise_if_any(path)
 
 
 def _iter_csv(
-    path: Path, tz: str, problems: Problems, members: Members | None, chunk_bytes: int
+    path: Path,
+    tz: str,
+    problems: Problems,
+    members: Members | None,
+    chunk_bytes: int,
+    on_bytes: Callable[[int, int], None] | None,
 ) -> Iterator[pl.DataFrame]:
     layout: Layout | None = None
     held: list[Chunk] = []
+    size, done = path.stat().st_size, 0
     for _, chunk in chunks(path, chunk_bytes):
+        done += len(chunk.text)
+        if on_bytes is not None:
+            on_bytes(min(done, size), size)
         if layout is None:
             end = chunk.text.find(b"\n")
             first = chunk.text[: end if end >= 0 else MAX_LINE_BYTES].decode("utf-8")
