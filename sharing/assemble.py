@@ -109,14 +109,19 @@ class MonthAssembler:
         if frame.height == 0:
             return []
         self.rows += frame.height
-        local = pl.from_epoch("start_ts", "s").dt.replace_time_zone("UTC").dt.convert_time_zone(self.tz)
-        frame = frame.with_columns(key=(local.dt.year().cast(pl.Int64) * 12 + local.dt.month() - 1))
-        lo, hi = int(frame["start_ts"].min()), int(frame["start_ts"].max())  # type: ignore[arg-type]
+        ts = frame["start_ts"].to_numpy()
+        lo, hi = int(ts.min()), int(ts.max())
         self.first_ts = lo if self.first_ts is None else min(self.first_ts, lo)
         self.last_ts = hi if self.last_ts is None else max(self.last_ts, hi)
         bits = self._register_bits(frame["register"])
-        keys = frame["key"].to_numpy()
-        for key in np.unique(keys).tolist():
+        first_key, last_key = self._key_of(lo), self._key_of(hi)
+        edges = np.array([month_bounds(k, self.tz)[0] for k in range(first_key + 1, last_key + 1)], np.int64)
+        keys = first_key + np.searchsorted(edges, ts, side="right")
+        present = np.unique(keys).tolist() if last_key > first_key else [first_key]
+        for key in present:
+            if len(present) == 1:
+                self._add(self._block(key), frame, bits)
+                continue
             mask = keys == key
             self._add(self._block(key), frame.filter(pl.Series(mask)), bits[mask])
         if self.hold_all:
@@ -129,11 +134,16 @@ class MonthAssembler:
         c = rows["member"].to_numpy().astype(np.int64)
         lines = rows["line"].to_numpy()
         n_members = block.seen.shape[1]
-        cell = (r * n_members + c) * 8 + np.log2(bits).astype(np.int64)
-        order = np.argsort(cell, kind="stable")
-        repeat_in_batch = np.zeros(cell.size, bool)
-        repeat_in_batch[order[1:]] = cell[order[1:]] == cell[order[:-1]]
+        registers = bool((bits != 1).any())
+        cell = (r * n_members + c) * 8 + np.log2(bits).astype(np.int64) if registers else r * n_members + c
+        counts = np.bincount(cell, minlength=1)
         repeat_before = (block.seen[r, c] & bits) != 0
+        if (counts > 1).any():  # rows repeated within the batch: mark all but the first of each
+            order = np.argsort(cell, kind="stable")
+            repeat_in_batch = np.zeros(cell.size, bool)
+            repeat_in_batch[order[1:]] = cell[order[1:]] == cell[order[:-1]]
+        else:
+            order, repeat_in_batch = np.arange(cell.size), np.zeros(cell.size, bool)
         dup = repeat_in_batch | repeat_before
         if dup.any():
             earlier = np.where(repeat_before, block.first_line[r, c], 0)
@@ -150,11 +160,18 @@ class MonthAssembler:
             self.problems.add("duplicate quarter-hours (never summed)", idx.size, examples)
             keep = ~dup
             r, c, bits, lines, rows = r[keep], c[keep], bits[keep], lines[keep], rows.filter(pl.Series(keep))
-        np.add.at(block.consumption, (r, c), rows["consumption_wh"].to_numpy())
-        np.add.at(block.injection, (r, c), rows["injection_wh"].to_numpy())
+        if registers:  # several rows (registers) per cell: add them up
+            np.add.at(block.consumption, (r, c), rows["consumption_wh"].to_numpy())
+            np.add.at(block.injection, (r, c), rows["injection_wh"].to_numpy())
+        else:  # one row per cell (duplicates were left out above)
+            block.consumption[r, c] = rows["consumption_wh"].to_numpy()
+            block.injection[r, c] = rows["injection_wh"].to_numpy()
         first = block.first_line[r, c]
         block.first_line[r, c] = np.where(first > 0, first, lines)
-        np.bitwise_or.at(block.seen, (r, c), bits)
+        if registers:
+            np.bitwise_or.at(block.seen, (r, c), bits)
+        else:
+            block.seen[r, c] = 1
 
     def _finish(self, key: int) -> Dataset:
         """Crop a month to the data's (or --from/--to) bounds, check it complete, hand it out."""

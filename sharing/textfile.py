@@ -23,6 +23,7 @@ MAX_LINE_BYTES = 4096
 CHUNK_BYTES = 8 << 20
 UTF8_BOM = b"\xef\xbb\xbf"
 _NUL, _LF, _CR, _QUOTE = 0, 10, 13, 34
+_QUOTE_BYTE = b'"'
 
 
 class InputError(ValueError):
@@ -70,7 +71,7 @@ def _check_chunk(path: Path, data: bytes, first_line: int) -> tuple[int, list[in
     ends = np.concatenate((newlines, [arr.size]))
     if ends[-1] == starts[-1]:  # the chunk ends with a newline: no last partial line
         starts, ends = starts[:-1], ends[:-1]
-    nul = np.flatnonzero(arr == _NUL)
+    nul = np.flatnonzero(arr == _NUL) if b"\x00" in data else np.zeros(0, np.int64)
     if nul.size:
         line = int(np.searchsorted(newlines, nul[0]))
         raise _fail(path, first_line + line, int(nul[0] - starts[line]) + 1,
@@ -82,14 +83,15 @@ def _check_chunk(path: Path, data: bytes, first_line: int) -> tuple[int, list[in
         raise _fail(path, first_line + line, MAX_LINE_BYTES + 1,
                     f"line longer than {MAX_LINE_BYTES} bytes: not a quarter-hour CSV, or a broken "
                     "export (check the file)")  # fmt: skip
-    quote_cum = np.concatenate(([0], np.cumsum(arr == _QUOTE)))
-    quotes = quote_cum[ends] - quote_cum[starts]
-    odd = np.flatnonzero(quotes % 2)
-    if odd.size:
-        line = int(odd[0])
-        column = int(np.flatnonzero(arr[starts[line] : ends[line]] == _QUOTE)[-1]) + 1
-        raise _fail(path, first_line + line, column,
-                    'unbalanced quote: a field opened with " must be closed on the same line')  # fmt: skip
+    if _QUOTE_BYTE in data:  # most data files have no quote at all
+        quote_at = np.flatnonzero(arr == _QUOTE)
+        quote_line = np.searchsorted(newlines, quote_at)  # line index of each quote
+        odd = np.flatnonzero(np.bincount(quote_line, minlength=starts.size) % 2)
+        if odd.size:
+            line = int(odd[0])
+            column = int(quote_at[quote_line == line][-1] - starts[line]) + 1
+            message = 'unbalanced quote: a field opened with " must be closed on the same line'
+            raise _fail(path, first_line + line, column, message)
     has_cr = (lengths > 0) & (arr[np.maximum(ends - 1, 0)] == _CR)
     blank = np.flatnonzero((lengths == 0) | ((lengths == 1) & has_cr))
     return int(starts.size), [first_line + int(b) for b in blank]
