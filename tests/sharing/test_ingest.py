@@ -10,6 +10,8 @@ import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
+import numpy as np
+import polars as pl
 import pytest
 
 from gateway.cli import main
@@ -17,7 +19,8 @@ from sharing import synthetic
 from sharing.assemble import OutOfOrder, members_of, months
 from sharing.cli import share as share_slices
 from sharing.clock import DEFAULT_TZ, Grid, parse_start
-from sharing.csvio import Dataset, InputError, read_data, read_members
+from sharing.csvio import Dataset, InputError, format_kwh, read_data, read_members
+from sharing.export import kwh
 from sharing.ingest import Members, Problems, iter_quarter_hours, load_quarter_hours
 from sharing.keyspec import build_key
 
@@ -208,3 +211,12 @@ def test_a_failed_run_leaves_the_previous_outputs(year_files, tmp_path: Path) ->
         handle.write("2026-03-25T00:00:00+01:00,541449000000000001,-1,0\n")
     assert share(members, broken, out, "--no-member-files") == 2
     assert (out / "allocation.csv").read_bytes() == before
+
+
+def test_kwh_floats_write_the_exact_kwh_text() -> None:
+    """The vectorised writer's kWh text equals format_kwh for every Wh up to 20,000 kWh and beyond."""
+    values = np.concatenate(
+        [np.arange(-1000, 20_000_001, 97), np.array([2**40, 10**12 - 1, 999_999_999_999])]
+    )
+    text = pl.DataFrame({"x": kwh(values)}).write_csv(include_header=False, float_precision=3)
+    assert text.splitlines() == [format_kwh(int(v)) for v in values]
