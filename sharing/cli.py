@@ -1,16 +1,18 @@
 """Allocate a community's local production per quarter-hour and write results for its members.
 
 Inputs: a members CSV (ean,name,role,weight[,meter_id][,weight_day,weight_night,weight_weekend])
-and a data CSV in one of three formats, recognised by its header: the sharing contract
-(start,ean,consumption_kwh,injection_kwh), the gateway's quarter-hour CSV (start, import_kwh,
-export_kwh and ean or meter_id) or a DSO long format (start;ean;register;kwh, decimal comma ok).
+and data files (--data, repeatable) in any format of :mod:`sharing.ingest`, recognised by the header:
+the sharing contract (start,ean,consumption_kwh,injection_kwh), the gateway's quarter-hour CSV, a DSO
+long format (start;ean;register;kwh), the Fluvius export, or Parquet. The data streams through month
+by month (memory: members x one month); bad rows are reported together and nothing is written.
 
 Keys: fixed (members' weight %), equal, static-period (weight_day/night/weekend),
 dynamic (pro rata to consumption), multi-round (--rounds), fluvius-optimal, sibelga-multi-round,
 hybrid (--fixed-part). Every key caps a member at its own consumption; the rest is surplus.
 
 Outputs in --out: allocation.csv, kpis.json, community_monthly.csv, members_monthly.csv,
-community_quarter_hours.csv, members/<ean>.csv, report.html (and sizing.csv with --size-*).
+community_quarter_hours.csv, members/<ean>.csv, report.html (and sizing.csv with --size-*,
+parquet/allocation-*.parquet with --parquet).
 
 Examples:
   p1gw share --members members.csv --data data.csv --key dynamic --out out/
