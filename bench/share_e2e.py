@@ -1,7 +1,8 @@
 """Bench: `p1gw share` end to end (read, validate, allocate, write every output) at 200 and 1,000 members.
 
-Each case runs as its own process; its wall time and peak RSS (``wait4``) are printed with the load
-average at its start. In the same run:
+Each case runs as its own process; its wall time, CPU time (user + system, all threads) and peak RSS
+(``wait4``) are printed with the load average at its start: on a shared machine the CPU time is the
+figure that does not depend on the neighbours. In the same run:
 
 1. 200 members x a year, dynamic key, ``--no-member-files``: ours against a plain polars script
    (bench/_reference_share.py: read, pivot, key; no validation or outputs), side by side -> ratio.
@@ -46,7 +47,8 @@ def measure(label: str, argv: list[str]) -> tuple[float, float]:
     if os.waitstatus_to_exitcode(status) != 0:
         raise SystemExit(f"{label} failed: {err[-2000:]}")
     rss = usage.ru_maxrss / 1024
-    print(f"  {label:<44} {seconds:7.1f} s  peak RSS {rss:6.0f} MB  (load avg {load:.1f})")
+    cpu = usage.ru_utime + usage.ru_stime
+    print(f"  {label:<44} {seconds:7.1f} s  CPU {cpu:6.1f} s  peak RSS {rss:6.0f} MB  (load avg {load:.1f})")
     print(f"    {out.splitlines()[-1] if out else ''}")
     return seconds, rss
 
