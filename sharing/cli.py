@@ -207,6 +207,8 @@ def run(args: argparse.Namespace) -> int:
     sizing = bool(args.size_pv or args.size_wind)
     try:
         if sizing:
+            if len(args.data) > 1:
+                raise ValueError("--size-* works on one --data file")
             data = read_data(args.data[0], community, start_ts=parse_bound(args.start, args.tz),
                              end_ts=parse_bound(args.end, args.tz), tz=args.tz)  # fmt: skip
             summary = share(community, data, key, args.out, top_n=args.peaks, k=args.kth_peak,
