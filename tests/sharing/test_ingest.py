@@ -220,3 +220,20 @@ def test_kwh_floats_write_the_exact_kwh_text() -> None:
     )
     text = pl.DataFrame({"x": kwh(values)}).write_csv(include_header=False, float_precision=3)
     assert text.splitlines() == [format_kwh(int(v)) for v in values]
+
+
+def test_one_fluvius_export_per_member(tmp_path: Path) -> None:
+    members = tmp_path / "members.csv"
+    other = "541448800000000025"
+    members.write_text(f"ean,name,role,weight\n{EAN},A,consumer,50\n{other},B,prosumer,50\n")
+    hours = [h for h in range(24) if h != 2]
+    first, second = tmp_path / "a.csv", tmp_path / "b.csv"
+    first.write_text(fluvius_day("29-03-2026", quarter_times(hours)))
+    second.write_text(fluvius_day("29-03-2026", quarter_times(hours)).replace(EAN, other).replace(
+        "Injectie Dag;0,000", "Injectie Dag;0,050"))  # fmt: skip
+    out = tmp_path / "out"
+    assert main(["share", "--members", str(members), "--data", str(first), "--data", str(second),
+                 "--key", "dynamic", "--out", str(out)]) == 0  # fmt: skip
+    rows = list(csv.DictReader((out / "allocation.csv").open()))
+    assert len(rows) == 92 * 2 and {r["ean"] for r in rows} == {EAN, other}
+    assert sum(int(r["shared_kwh"].replace(".", "")) for r in rows) > 0
