@@ -1,13 +1,11 @@
-"""Reading the community's CSV inputs into integer-Wh matrices, with errors that name file and line.
+"""The community's members file, its data types (Community, Dataset) and exact kWh text.
 
-Strategy: stdlib ``csv`` and NumPy only (no pandas: EANs stay text, leading zeros intact). kWh texts
-are parsed with ``Decimal`` and turned into integer Wh once (half-even if a file has more than three
-decimals). The data format is recognised from the header: the sharing contract
-(``start,ean,consumption_kwh,injection_kwh``), the gateway's quarter-hour CSV (``start``,
-``import_kwh``, ``export_kwh`` and ``ean`` or ``meter_id``), or a DSO long format
-(``start;ean;register;kwh``, ``;`` or ``,`` separated, decimal comma accepted). Rows are checked as
-they are read; the grid (first..last quarter-hour, or --from/--to) must then be complete for every
-member.
+Strategy: the members file is small, so it is read row by row with stdlib ``csv`` (EANs stay text,
+leading zeros intact) after :func:`sharing.textfile.scan` checked its bytes (bounded lines,
+encoding, no binary); every error names file, line and column. kWh texts are plain decimals turned
+into integer Wh once (half-even beyond three decimals): :func:`parse_kwh` for one value, the
+vectorised twin in :mod:`sharing.ingest`. Data files in every format are read by
+:mod:`sharing.ingest`; :func:`read_data` returns a whole period as one complete grid.
 """
 
 from __future__ import annotations
@@ -27,19 +25,8 @@ from sharing.engine import Role
 from sharing.keys import IntArray, pct_to_ppm
 from sharing.textfile import InputError, field_column, read_lines, scan, where
 
-DATA_HEADER = ("start", "ean", "consumption_kwh", "injection_kwh")
 MEMBERS_HEADER = ("ean", "name", "role", "weight")
 PERIOD_WEIGHT_COLUMNS = ("weight_day", "weight_night", "weight_weekend")
-CONSUMPTION_REGISTERS = frozenset(
-    {"consumption", "offtake", "import", "afname", "prelevement", "prélèvement",
-     "1.8.0", "1.8.1", "1.8.2", "1-0:1.8.0", "1-0:1.8.1", "1-0:1.8.2"}
-)  # fmt: skip
-INJECTION_REGISTERS = frozenset(
-    {"injection", "export", "injectie", "2.8.0", "2.8.1", "2.8.2",
-     "1-0:2.8.0", "1-0:2.8.1", "1-0:2.8.2"}
-)  # fmt: skip
-
-
 MAX_KWH_DIGITS = 9  # integer digits of a kWh value: 999,999,999 kWh in one quarter-hour is already absurd
 MAX_DECIMALS = 20
 _PLAIN_DECIMAL = re.compile(r"-?[0-9]+(?:[.,][0-9]+)?")

@@ -32,14 +32,12 @@ from pathlib import Path
 import polars as pl
 
 from sharing.clock import DEFAULT_TZ, QUARTER_S
+from sharing.csvio import MAX_DECIMALS, MAX_KWH_DIGITS, PLAIN_DECIMAL_HELP
 from sharing.textfile import MAX_LINE_BYTES, Chunk, InputError, chunks, where
 
-MAX_KWH_DIGITS = 9
-MAX_DECIMALS = 20
 ABSURD_KWH_PER_QUARTER = 10_000  # 40 MW for a quarter-hour: far beyond any community member
 EXAMPLES = 5
 DERIVED = "missing quarter-hours"
-PLAIN_DECIMAL_HELP = "write plain decimal numbers such as 1.234 (no exponent, digit groups or signs)"
 
 CONSUMPTION_REGISTERS = frozenset(
     {"consumption", "offtake", "import", "afname", "prelevement", "prélèvement",
