@@ -21,7 +21,7 @@ from sharing.textfile import InputError
 if TYPE_CHECKING:
     from sharing.ingest import Members, Problems
 
-BATCH_ROWS = 2_000_000
+BATCH_ROWS = 500_000
 
 
 def _files(path: Path) -> list[Path]:

@@ -156,16 +156,16 @@ def chunks(path: Path | str, chunk_bytes: int = CHUNK_BYTES) -> Iterator[tuple[s
         carry = head
         while True:
             block = handle.read(chunk_bytes)
-            data = carry + block
-            if not data:
+            if not block and not carry:
                 break
-            cut = data.rfind(b"\n") + 1 if block else len(data)
-            if cut == 0:  # no newline yet
-                if len(data) > MAX_LINE_BYTES:
-                    _check_chunk(path, data, line)  # raises: line too long
-                carry = data
+            cut = block.rfind(b"\n") + 1 if block else 0  # at the end: the carried last line
+            if block and cut == 0:  # no newline in this block
+                carry += block
+                if len(carry) > MAX_LINE_BYTES:
+                    _check_chunk(path, carry, line)  # raises: line too long
                 continue
-            text, carry = data[:cut], data[cut:]
+            # one copy: the carried start of a line, then the block up to its last line end
+            text, carry = (carry + block[:cut] if carry else block[:cut]), block[cut:]
             encoding = _decide_encoding(path, text, line, encoding)
             count, blank = _check_chunk(path, text, line)
             if encoding == "cp1252" and not text.isascii():
