@@ -1,16 +1,18 @@
 """Allocate a community's local production per quarter-hour and write results for its members.
 
 Inputs: a members CSV (ean,name,role,weight[,meter_id][,weight_day,weight_night,weight_weekend])
-and a data CSV in one of three formats, recognised by its header: the sharing contract
-(start,ean,consumption_kwh,injection_kwh), the gateway's quarter-hour CSV (start, import_kwh,
-export_kwh and ean or meter_id) or a DSO long format (start;ean;register;kwh, decimal comma ok).
+and data files (--data, repeatable) in any format of :mod:`sharing.ingest`, recognised by the header:
+the sharing contract (start,ean,consumption_kwh,injection_kwh), the gateway's quarter-hour CSV, a DSO
+long format (start;ean;register;kwh), the Fluvius export, or Parquet. The data streams through month
+by month (memory: members x one month); bad rows are reported together and nothing is written.
 
 Keys: fixed (members' weight %), equal, static-period (weight_day/night/weekend),
 dynamic (pro rata to consumption), multi-round (--rounds), fluvius-optimal, sibelga-multi-round,
 hybrid (--fixed-part). Every key caps a member at its own consumption; the rest is surplus.
 
 Outputs in --out: allocation.csv, kpis.json, community_monthly.csv, members_monthly.csv,
-community_quarter_hours.csv, members/<ean>.csv, report.html (and sizing.csv with --size-*).
+community_quarter_hours.csv, members/<ean>.csv, report.html (and sizing.csv with --size-*,
+parquet/allocation-*.parquet with --parquet).
 
 Examples:
   p1gw share --members members.csv --data data.csv --key dynamic --out out/
@@ -27,32 +29,27 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
-import numpy as np
-
-from sharing.clock import DEFAULT_TZ
+from sharing.assemble import OutOfOrder, members_of, months
+from sharing.clock import DEFAULT_TZ, Grid
 from sharing.csvio import Community, Dataset, InputError, parse_bound, read_data, read_members
-from sharing.engine import Allocation, allocate
-from sharing.export import (
-    kpis_document,
-    write_allocation_csv,
-    write_community_quarter_hours,
-    write_json,
-    write_member_quarter_hours,
-    write_monthly_csvs,
-)
+from sharing.engine import allocate
+from sharing.export import Outputs, kpis_document, write_json, write_monthly_csvs
+from sharing.ingest import Problems, iter_quarter_hours
 from sharing.keys import AllocationKey, key_names
 from sharing.keyspec import build_key
 from sharing.report import render
 from sharing.sizing import sweep, unit_series
-from sharing.summary import Summary, summarise
+from sharing.summary import Part, Summary, finish, part
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--members", required=True, type=Path, help="members CSV")
-    parser.add_argument("--data", required=True, type=Path, help="quarter-hour data CSV")
+    parser.add_argument("--data", required=True, type=Path, action="append",
+                        help="quarter-hour data: CSV (format from its header) or Parquet file/folder; "
+                        "repeat for several files (e.g. one Fluvius export per member)")  # fmt: skip
     parser.add_argument("--key", required=True, choices=key_names(), help="allocation key")
     parser.add_argument("--rounds", help="multi-round key: RELEASE_PCT:MODE,... (modes: fixed, "
                         "fixed_renormalised, equal, pro_rata)")  # fmt: skip
@@ -67,6 +64,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--title", default="Energy community report", help="report title")
     parser.add_argument("--no-report", action="store_true", help="skip report.html")
     parser.add_argument("--no-member-files", action="store_true", help="skip members/<ean>.csv")
+    parser.add_argument("--parquet", action="store_true", help="also write parquet/allocation-*.parquet")
     parser.add_argument("--progress", action="store_true", help="progress bar even without TTY")
     parser.add_argument("--size-pv", help="sizing: added PV kW values, comma separated")
     parser.add_argument("--size-wind", help="sizing: added wind kW values, comma separated")
@@ -97,7 +95,7 @@ class Progress:
 
 def share(
     community: Community,
-    data: Dataset,
+    data: Dataset | Iterable[Dataset],
     key: AllocationKey,
     out: Path,
     *,
@@ -106,48 +104,91 @@ def share(
     title: str = "Energy community report",
     report: bool = True,
     member_files: bool = True,
+    parquet: bool = False,
     progress: Progress | None = None,
-) -> tuple[Allocation, Summary]:
-    """Allocate and write every output into ``out``; returns the allocation and summary."""
+) -> Summary:
+    """Allocate slice by slice (e.g. months as they are read) and write every output into ``out``.
+
+    Nothing appears in ``out`` unless every slice went through: the files are written under
+    ``out/.partial`` and put in place at the end.
+    """
     progress = progress or Progress(False)
-    months, month_idx, period = data.grid.calendar()
-    allocation = allocate(
-        data.consumption_wh,
-        data.injection_wh,
-        community.roles,
-        key,
-        period,
-        on_progress=progress.bar("allocating"),
-    )
-    summary = summarise(community, data, allocation, month_idx, months, top_n=top_n, k=k)
-    out.mkdir(parents=True, exist_ok=True)
-    write_allocation_csv(out / "allocation.csv", community, data, allocation, progress.bar("writing"))
-    write_json(out / "kpis.json", kpis_document(community, data.grid, key.name, summary))
-    write_monthly_csvs(out, community, summary)
-    write_community_quarter_hours(out / "community_quarter_hours.csv", data, summary)
-    if member_files:
-        write_member_quarter_hours(out / "members", community, data, allocation)
-    if report:
-        rows = [np.flatnonzero(month_idx == g) for g in range(len(months))]
-        html = render(community, summary, key.name, title, rows, top_n)
-        (out / "report.html").write_text(html, encoding="utf-8")
-    return allocation, summary
+    slices = [data] if isinstance(data, Dataset) else data
+    outputs = Outputs(out, community, member_files=member_files, parquet=parquet)
+    parts: list[Part] = []
+    grids: list[Grid] = []
+    try:
+        for piece in slices:
+            months, month_idx, period = piece.grid.calendar()
+            allocation = allocate(piece.consumption_wh, piece.injection_wh, community.roles, key, period,
+                                  on_progress=progress.bar(f"{months[0]} alloc"))  # fmt: skip
+            parts.append(part(community, piece, allocation, month_idx, months))
+            outputs.write(piece, allocation, parts[-1])
+            grids.append(piece.grid)
+        if not parts:
+            raise InputError("no quarter-hours in the selected period")
+        summary = finish(community, parts, top_n=top_n, k=k)
+        grid = Grid(grids[0].start_ts, sum(g.count for g in grids), grids[0].tz)
+        write_json(outputs.tmp / "kpis.json", kpis_document(community, grid, key.name, summary))
+        write_monthly_csvs(outputs.tmp, community, summary)
+        if report:
+            html = render(community, summary, key.name, title, summary.month_rows(), top_n)
+            (outputs.tmp / "report.html").write_text(html, encoding="utf-8")
+    except BaseException:
+        outputs.abort()
+        raise
+    outputs.commit()
+    return summary
 
 
 def _floats(text: str | None) -> list[float]:
     return [float(x) for x in text.split(",")] if text else [0.0]
 
 
+def _stream(
+    args: argparse.Namespace, community: Community, key: AllocationKey, progress: Progress
+) -> Summary:
+    """Read the data files month by month into :func:`share`; when the rows are not in time order,
+    read again holding the whole period (memory then grows with the period)."""
+    start_ts, end_ts = parse_bound(args.start, args.tz), parse_bound(args.end, args.tz)
+    members = members_of(community)
+    for hold_all in (False, True):
+        problems = Problems()
+        frames = (
+            frame
+            for path in args.data
+            for frame in iter_quarter_hours(
+                path,
+                tz=args.tz,
+                members=members,
+                problems=problems,
+                on_bytes=progress.bar("reading"),
+            )
+        )
+        slices = months(community, args.data[0], frames, problems, start_ts=start_ts, end_ts=end_ts,
+                        tz=args.tz, hold_all=hold_all)  # fmt: skip
+        try:
+            return share(community, _checked(slices, problems, args.data), key, args.out,
+                         top_n=args.peaks, k=args.kth_peak, title=args.title, report=not args.no_report,
+                         member_files=not args.no_member_files, parquet=args.parquet,
+                         progress=progress)  # fmt: skip
+        except OutOfOrder:
+            print("p1gw share: rows are not in time order; reading again with the whole period in memory",
+                  file=sys.stderr)  # fmt: skip
+    raise AssertionError("unreachable")
+
+
+def _checked(slices: Iterable[Dataset], problems: Problems, paths: list[Path]) -> Iterator[Dataset]:
+    """Slices while the data has no problem; every problem is raised once the files are read."""
+    for piece in slices:
+        if not problems:
+            yield piece
+    problems.raise_if_any(", ".join(str(p) for p in paths))
+
+
 def run(args: argparse.Namespace) -> int:
     try:
         community = read_members(args.members)
-        data = read_data(
-            args.data,
-            community,
-            start_ts=parse_bound(args.start, args.tz),
-            end_ts=parse_bound(args.end, args.tz),
-            tz=args.tz,
-        )
 
         def make(name: str) -> Callable[[Community], AllocationKey]:
             return lambda c: build_key(
@@ -163,11 +204,17 @@ def run(args: argparse.Namespace) -> int:
         print(f"p1gw share: {exc}", file=sys.stderr)
         return 2
     progress = Progress(args.progress or sys.stderr.isatty())
+    sizing = bool(args.size_pv or args.size_wind)
     try:
-        _, summary = share(community, data, key, args.out, top_n=args.peaks, k=args.kth_peak,
-                           title=args.title, report=not args.no_report,
-                           member_files=not args.no_member_files, progress=progress)  # fmt: skip
-        if args.size_pv or args.size_wind:
+        if sizing:
+            if len(args.data) > 1:
+                raise ValueError("--size-* works on one --data file")
+            data = read_data(args.data[0], community, start_ts=parse_bound(args.start, args.tz),
+                             end_ts=parse_bound(args.end, args.tz), tz=args.tz)  # fmt: skip
+            summary = share(community, data, key, args.out, top_n=args.peaks, k=args.kth_peak,
+                            title=args.title, report=not args.no_report,
+                            member_files=not args.no_member_files, parquet=args.parquet,
+                            progress=progress)  # fmt: skip
             _, _, period = data.grid.calendar()
             pv_unit, pv_note = unit_series("pv", community, data)
             wind_unit, wind_note = unit_series("wind", community, data)
@@ -183,13 +230,15 @@ def run(args: argparse.Namespace) -> int:
                                  f"{j['self_consumption_pct']},{j['coverage_pct']},"
                                  f"{j['surplus_pct']},{j['production_kwh']},{j['shared_kwh']}\n")  # fmt: skip
             print(f"sizing: pv profile = {pv_note}; wind profile = {wind_note}", file=sys.stderr)
+        else:
+            summary = _stream(args, community, key, progress)
     except (InputError, ValueError) as exc:
         print(f"p1gw share: {exc}", file=sys.stderr)
         return 2
     total = summary.total_rates().to_json()
     print(
-        f"{data.grid.count} quarter-hours x {len(community.members)} members, key {key.name}: "
-        f"self-consumption {total['self_consumption_pct']} %, coverage {total['coverage_pct']} %"
-        f", surplus {total['surplus_pct']} % -> {args.out}"
+        f"{summary.community_before_wh.size} quarter-hours x {len(community.members)} members, key "
+        f"{key.name}: self-consumption {total['self_consumption_pct']} %, coverage "
+        f"{total['coverage_pct']} %, surplus {total['surplus_pct']} % -> {args.out}"
     )
     return 0

@@ -1,46 +1,37 @@
-"""Reading the community's CSV inputs into integer-Wh matrices, with errors that name file and line.
+"""The community's members file, its data types (Community, Dataset) and exact kWh text.
 
-Strategy: stdlib ``csv`` and NumPy only (no pandas: EANs stay text, leading zeros intact). kWh texts
-are parsed with ``Decimal`` and turned into integer Wh once (half-even if a file has more than three
-decimals). The data format is recognised from the header: the sharing contract
-(``start,ean,consumption_kwh,injection_kwh``), the gateway's quarter-hour CSV (``start``,
-``import_kwh``, ``export_kwh`` and ``ean`` or ``meter_id``), or a DSO long format
-(``start;ean;register;kwh``, ``;`` or ``,`` separated, decimal comma accepted). Rows are checked as
-they are read; the grid (first..last quarter-hour, or --from/--to) must then be complete for every
-member.
+Strategy: the members file is small, so it is read row by row with stdlib ``csv`` (EANs stay text,
+leading zeros intact) after :func:`sharing.textfile.scan` checked its bytes (bounded lines,
+encoding, no binary); every error names file, line and column. kWh texts are plain decimals turned
+into integer Wh once (half-even beyond three decimals): :func:`parse_kwh` for one value, the
+vectorised twin in :mod:`sharing.ingest`. Data files in every format are read by
+:mod:`sharing.ingest`; :func:`read_data` returns a whole period as one complete grid.
 """
 
 from __future__ import annotations
 
 import csv
-from collections.abc import Iterator, Sequence
+import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
-from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import numpy as np
 
-from sharing.clock import DEFAULT_TZ, QUARTER_S, Grid, parse_start
+from sharing.clock import DEFAULT_TZ, Grid, parse_start
 from sharing.engine import Role
 from sharing.keys import IntArray, pct_to_ppm
+from sharing.textfile import InputError, field_column, read_lines, scan, where
 
-DATA_HEADER = ("start", "ean", "consumption_kwh", "injection_kwh")
 MEMBERS_HEADER = ("ean", "name", "role", "weight")
 PERIOD_WEIGHT_COLUMNS = ("weight_day", "weight_night", "weight_weekend")
-CONSUMPTION_REGISTERS = frozenset(
-    {"consumption", "offtake", "import", "afname", "prelevement", "prélèvement",
-     "1.8.0", "1.8.1", "1.8.2", "1-0:1.8.0", "1-0:1.8.1", "1-0:1.8.2"}
-)  # fmt: skip
-INJECTION_REGISTERS = frozenset(
-    {"injection", "export", "injectie", "2.8.0", "2.8.1", "2.8.2",
-     "1-0:2.8.0", "1-0:2.8.1", "1-0:2.8.2"}
-)  # fmt: skip
-
-
-class InputError(ValueError):
-    """Bad input; the message names the file and, where there is one, the line."""
+MAX_KWH_DIGITS = 9  # integer digits of a kWh value: 999,999,999 kWh in one quarter-hour is already absurd
+MAX_DECIMALS = 20
+_PLAIN_DECIMAL = re.compile(r"-?[0-9]+(?:[.,][0-9]+)?")
+PLAIN_DECIMAL_HELP = "write plain decimal numbers such as 1.234 (no exponent, digit groups or signs)"
+__all__ = ["InputError"]
 
 
 @dataclass(frozen=True)
@@ -97,22 +88,29 @@ class Dataset:
     injection_wh: IntArray
 
 
-def _where(path: Path | str, line: int | None = None) -> str:
-    return f"{path}:{line}" if line is not None else str(path)
-
-
 def parse_kwh(text: str, *, decimal_comma: bool = False) -> int:
-    """kWh text -> integer Wh (half-even beyond 3 decimals); ValueError if not a finite number."""
+    """Plain decimal kWh text -> integer Wh (half-even beyond 3 decimals).
+
+    Only ASCII digits with at most one decimal point (or comma when ``decimal_comma``) and a
+    leading ``-`` are numbers here: no exponent, digit groups, ``_``, other scripts' digits, NaN or
+    infinity. ValueError says what is wrong.
+    """
     raw = text.strip()
-    if decimal_comma:
-        raw = raw.replace(",", ".")
-    try:
-        value = Decimal(raw)
-    except InvalidOperation:
-        raise ValueError(f"not a number: {text!r}") from None
-    if not value.is_finite():
-        raise ValueError(f"not a finite number: {text!r}")
-    return int((value * 1000).quantize(Decimal(1), rounding=ROUND_HALF_EVEN))
+    if not _PLAIN_DECIMAL.fullmatch(raw) or ("," in raw and not decimal_comma):
+        raise ValueError(f"not a plain decimal number: {text[:40]!r}: {PLAIN_DECIMAL_HELP}")
+    negative = raw.startswith("-")
+    whole, _, frac = raw.lstrip("-").replace(",", ".").partition(".")
+    whole = whole.lstrip("0") or "0"
+    if len(whole) > MAX_KWH_DIGITS:
+        raise ValueError(f"kWh value {text[:20]!r}... has {len(whole)} digits before the decimal point "
+                         f"(at most {MAX_KWH_DIGITS}): is this the right column?")  # fmt: skip
+    if len(frac) > MAX_DECIMALS:
+        raise ValueError(f"kWh value {text[:30]!r}... has {len(frac)} decimals (at most {MAX_DECIMALS})")
+    wh = int(whole) * 1000 + int((frac + "000")[:3])
+    rest = frac[3:]
+    if rest and (rest[0] > "5" or (rest[0] == "5" and (rest[1:].strip("0") or wh % 2))):
+        wh += 1  # half-even
+    return -wh if negative else wh
 
 
 def format_kwh(wh: int) -> str:
@@ -127,28 +125,39 @@ def _valid_ean(ean: str) -> bool:
 
 
 def _open_rows(path: Path) -> tuple[list[str], Iterator[tuple[int, list[str]]], str]:
-    """(lower-cased header, iterator of (line number, row), delimiter); sniffs ``;`` vs ``,``."""
-    try:
-        handle = path.open(newline="", encoding="utf-8-sig")
-    except OSError as exc:
-        raise InputError(f"{path}: cannot open: {exc.strerror}") from None
-    first = handle.readline()
+    """(lower-cased header, iterator of (line number, row), delimiter); sniffs ``;`` vs ``,``.
+
+    The bytes are checked first (:func:`sharing.textfile.scan`: bounded lines, encoding, no
+    binary), so every row is one line and no field can be larger than a line.
+    """
+    lines = read_lines(scan(path))
+    number, first = next(lines, (1, ""))
+    if number != 1:
+        raise InputError(f"{where(path, 1)}: the first line must be the header, not blank")
     delimiter = ";" if first.count(";") > first.count(",") else ","
     header = [h.strip().lower() for h in next(csv.reader([first], delimiter=delimiter), [])]
 
     def rows() -> Iterator[tuple[int, list[str]]]:
-        with handle:
-            for offset, row in enumerate(csv.reader(handle, delimiter=delimiter)):
-                if row and any(cell.strip() for cell in row):
-                    yield offset + 2, row
+        for line, text in lines:
+            row = next(csv.reader([text], delimiter=delimiter), [])
+            if row and any(cell.strip() for cell in row):
+                yield line, row
 
     return header, rows(), delimiter
+
+
+def _field_error(
+    path: Path, line: int, row: list[str], delimiter: str, index: int, message: str
+) -> InputError:
+    """An error at the start of field ``index`` of a row read by :func:`_open_rows`."""
+    column = field_column(delimiter.join(row), delimiter, index)
+    return InputError(f"{where(path, line, column)}: {message}")
 
 
 def read_members(path: Path | str) -> Community:
     """Read ``ean,name,role,weight[,meter_id][,weight_day,weight_night,weight_weekend]``."""
     path = Path(path)
-    header, rows, _ = _open_rows(path)
+    header, rows, delimiter = _open_rows(path)
     missing = [c for c in MEMBERS_HEADER if c not in header]
     if missing:
         raise InputError(f"{path}:1: members header lacks {', '.join(missing)} (got {header})")
@@ -158,18 +167,24 @@ def read_members(path: Path | str) -> Community:
     seen: dict[str, int] = {}
     for line, row in rows:
         if len(row) != len(header):
-            raise InputError(f"{_where(path, line)}: expected {len(header)} fields, got {len(row)}")
+            raise InputError(f"{where(path, line, 1)}: expected {len(header)} fields ({delimiter!r} "
+                             f"separated, as the header), got {len(row)}")  # fmt: skip
+
+        def error(name: str, message: str, row: list[str] = row, line: int = line) -> InputError:
+            return _field_error(path, line, row, delimiter, col[name], message)
+
         ean = row[col["ean"]].strip()
         if not _valid_ean(ean):
-            raise InputError(f"{_where(path, line)}: EAN {ean!r} is not 18 digits")
+            raise error("ean", f"EAN {ean[:40]!r} is not 18 digits (format the column as text in "
+                        "the spreadsheet, or Excel writes 5.41449E+17)")  # fmt: skip
         if ean in seen:
-            raise InputError(f"{_where(path, line)}: EAN {ean} already on line {seen[ean]}")
+            raise error("ean", f"EAN {ean} already on line {seen[ean]}: one line per member")
         seen[ean] = line
         try:
             role = Role(row[col["role"]].strip().lower())
         except ValueError:
-            raise InputError(
-                f"{_where(path, line)}: role {row[col['role']]!r} is not consumer, producer or prosumer"
+            raise error(
+                "role", f"role {row[col['role']][:40]!r} is not consumer, producer or prosumer"
             ) from None
         try:
             weight = pct_to_ppm(row[col["weight"]] or "0")
@@ -177,7 +192,7 @@ def read_members(path: Path | str) -> Community:
                 tuple(pct_to_ppm(row[col[c]] or "0") for c in PERIOD_WEIGHT_COLUMNS) if has_periods else None
             )
         except ValueError as exc:
-            raise InputError(f"{_where(path, line)}: {exc}") from None
+            raise error("weight", f"{exc} (weights are percentages such as 12.5)") from None
         meter_id = row[col["meter_id"]].strip() or None if "meter_id" in col else None
         members.append(
             Member(
@@ -205,22 +220,6 @@ def parse_bound(text: str | None, tz: str = DEFAULT_TZ) -> int | None:
     return parse_start(text)
 
 
-def detect_format(header: Sequence[str]) -> str:
-    """``sharing`` | ``gateway`` | ``dso`` from a lower-cased header."""
-    if all(c in header for c in DATA_HEADER):
-        return "sharing"
-    gateway_columns = ("start", "import_kwh", "export_kwh")
-    if all(c in header for c in gateway_columns) and ("ean" in header or "meter_id" in header):
-        return "gateway"
-    if all(c in header for c in ("start", "ean", "register", "kwh")):
-        return "dso"
-    raise InputError(
-        "unrecognised data header: expected start,ean,consumption_kwh,injection_kwh (sharing), "
-        "start,...,import_kwh,export_kwh with ean or meter_id (gateway) or start;ean;register;kwh"
-        f" (DSO); got {list(header)}"
-    )
-
-
 def read_data(
     path: Path | str,
     community: Community,
@@ -229,95 +228,8 @@ def read_data(
     end_ts: int | None = None,
     tz: str = DEFAULT_TZ,
 ) -> Dataset:
-    """Read a data CSV in any supported format into a complete grid (rows in [start, end))."""
-    path = Path(path)
-    header, rows, delimiter = _open_rows(path)
-    try:
-        fmt = detect_format(header)
-    except InputError as exc:
-        raise InputError(f"{path}:1: {exc}") from None
-    col = {name: i for i, name in enumerate(header)}
-    decimal_comma = delimiter == ";"
-    n_members = len(community.members)
-    records: list[tuple[int, int, int, int, int]] = []  # ts, member, cons, inj, line
-    seen: dict[tuple[int, int, str], int] = {}
-    for line, row in rows:
-        where = _where(path, line)
-        if len(row) != len(header):
-            raise InputError(f"{where}: expected {len(header)} fields, got {len(row)}")
-        try:
-            ts = parse_start(row[col["start"]])
-        except ValueError as exc:
-            raise InputError(f"{where}: {exc}") from None
-        if (start_ts is not None and ts < start_ts) or (end_ts is not None and ts >= end_ts):
-            continue
-        member = _member_of(row, col, community, where, fmt)
-        try:
-            if fmt == "dso":
-                register = row[col["register"]].strip().lower()
-                amount = parse_kwh(row[col["kwh"]], decimal_comma=decimal_comma)
-                if register in CONSUMPTION_REGISTERS:
-                    cons, inj = amount, 0
-                elif register in INJECTION_REGISTERS:
-                    cons, inj = 0, amount
-                else:
-                    raise ValueError(f"unknown register {register!r}")
-            else:
-                names = (
-                    ("consumption_kwh", "injection_kwh") if fmt == "sharing" else ("import_kwh", "export_kwh")
-                )
-                register = ""
-                cons = parse_kwh(row[col[names[0]]], decimal_comma=decimal_comma)
-                inj = parse_kwh(row[col[names[1]]], decimal_comma=decimal_comma)
-        except ValueError as exc:
-            raise InputError(f"{where}: {exc}") from None
-        if cons < 0 or inj < 0:
-            raise InputError(f"{where}: negative energy is not allowed")
-        dup_key = (ts, member, register)
-        if dup_key in seen:
-            raise InputError(
-                f"{where}: duplicate quarter-hour {row[col['start']].strip()} for EAN "
-                f"{community.members[member].ean} (first on line {seen[dup_key]})"
-            )
-        seen[dup_key] = line
-        records.append((ts, member, cons, inj, line))
-    if not records:
-        raise InputError(f"{path}: no quarter-hours in the selected period")
-    first = start_ts if start_ts is not None else min(r[0] for r in records)
-    last_end = end_ts if end_ts is not None else max(r[0] for r in records) + QUARTER_S
-    if first % QUARTER_S or last_end % QUARTER_S:
-        raise InputError(f"{path}: --from/--to must be on quarter-hour boundaries")
-    grid = Grid(first, (last_end - first) // QUARTER_S, tz)
-    arr = np.array(records, dtype=np.int64)
-    rows_idx = (arr[:, 0] - first) // QUARTER_S
-    consumption = np.zeros((grid.count, n_members), dtype=np.int64)
-    injection = np.zeros((grid.count, n_members), dtype=np.int64)
-    present = np.zeros((grid.count, n_members), dtype=bool)
-    np.add.at(consumption, (rows_idx, arr[:, 1]), arr[:, 2])
-    np.add.at(injection, (rows_idx, arr[:, 1]), arr[:, 3])
-    present[rows_idx, arr[:, 1]] = True
-    if not present.all():
-        missing_rows, missing_cols = np.nonzero(~present)
-        examples = "; ".join(
-            f"EAN {community.members[int(c)].ean} at {grid.iso(int(r))}"
-            for r, c in zip(missing_rows[:5], missing_cols[:5], strict=True)
-        )
-        raise InputError(
-            f"{path}: {missing_rows.size} missing quarter-hours between {grid.iso(0)} and "
-            f"{grid.iso(grid.count - 1)} (first: {examples})"
-        )
-    return Dataset(grid, consumption, injection)
+    """Read a data file in any supported format (see :mod:`sharing.ingest`) into one complete grid
+    of the rows in [start, end); InputError lists bad rows by file, line and column."""
+    from sharing.assemble import read_dataset
 
-
-def _member_of(row: list[str], col: dict[str, int], community: Community, where: str, fmt: str) -> int:
-    ean = row[col["ean"]].strip() if "ean" in col else ""
-    if ean:
-        if ean not in community.by_ean:
-            raise InputError(f"{where}: unknown EAN {ean} (not in the members file)")
-        return community.by_ean[ean]
-    if fmt == "gateway" and "meter_id" in col:
-        meter_id = row[col["meter_id"]].strip()
-        if meter_id in community.by_meter_id:
-            return community.by_meter_id[meter_id]
-        raise InputError(f"{where}: unknown meter_id {meter_id!r} (add a meter_id column)")
-    raise InputError(f"{where}: row has no EAN")
+    return read_dataset(path, community, start_ts=start_ts, end_ts=end_ts, tz=tz)

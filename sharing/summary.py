@@ -1,9 +1,11 @@
 """Monthly and whole-period totals of an allocation, ready for kpis.json, CSVs and the report.
 
-Strategy: one pass of ``np.add.reduceat`` over the contiguous month groups gives (months, members)
-totals of consumption, injection, received and shared injection; everything else (residual,
-surplus, rates, real keys) is derived from those exact integer totals. Peaks use the community's
-summed consumption of receiving members before sharing and its residual after.
+Strategy: the period is summarised in slices (a month at a time when streaming, :func:`part`),
+then :func:`finish` joins them. One pass of ``np.add.reduceat`` over the contiguous month groups of
+a slice gives (months, members) totals of consumption, injection, received and shared injection;
+everything else (residual, surplus, rates, real keys) is derived from those exact integer totals.
+Peaks use the community's summed consumption of receiving members before sharing and its residual
+after.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ import numpy.typing as npt
 from sharing.csvio import Community, Dataset
 from sharing.engine import Allocation, role_masks
 from sharing.keys import IntArray
-from sharing.kpis import FloatArray, PeakAnalysis, Rates, kth_peak_by_group, peaks, sum_by_group
+from sharing.kpis import FloatArray, PeakAnalysis, Rates, group_starts, kth_peak_by_group, peaks, sum_by_group
 
 
 @dataclass(frozen=True, eq=False)
@@ -38,6 +40,11 @@ class Summary:
     max_after_kw: FloatArray
     k: int
     receives: npt.NDArray[np.bool_]
+    month_idx: IntArray  # (T,) month of each quarter-hour
+
+    def month_rows(self) -> list[IntArray]:
+        """The quarter-hour rows of each month."""
+        return [np.flatnonzero(self.month_idx == g) for g in range(len(self.months))]
 
     def month_rates(self, g: int) -> Rates:
         return Rates(
@@ -64,6 +71,70 @@ class Summary:
         )
 
 
+@dataclass(frozen=True, eq=False)
+class Part:
+    """The totals of one slice of the period (e.g. a month) before the whole-period analyses."""
+
+    months: list[str]
+    month_idx: IntArray  # (T,) index into ``months``
+    consumption: IntArray  # (G, M)
+    injection: IntArray
+    received: IntArray
+    shared_injection: IntArray
+    before: IntArray  # (T,)
+    after: IntArray
+
+
+def part(
+    community: Community, data: Dataset, allocation: Allocation, month_idx: IntArray, months: list[str]
+) -> Part:
+    """Totals of one slice (``month_idx`` from :meth:`Grid.calendar` of the slice's grid)."""
+    receives, gives = role_masks(community.roles)
+    shared_injection_full = np.zeros_like(data.injection_wh)
+    shared_injection_full[:, allocation.giver_columns] = allocation.shared_injection_wh
+    injection = data.injection_wh * gives  # a consumer never injects (validated)
+    before = (data.consumption_wh * receives).sum(axis=1)
+    return Part(
+        months=months,
+        month_idx=month_idx,
+        consumption=sum_by_group(data.consumption_wh, month_idx),
+        injection=sum_by_group(injection, month_idx),
+        received=sum_by_group(allocation.received_wh, month_idx),
+        shared_injection=sum_by_group(shared_injection_full, month_idx),
+        before=before,
+        after=before - allocation.received_wh.sum(axis=1),
+    )
+
+
+def finish(community: Community, parts: list[Part], *, top_n: int = 1000, k: int = 11) -> Summary:
+    """The :class:`Summary` of consecutive slices (each month in exactly one slice)."""
+    receives, _ = role_masks(community.roles)
+    months = [m for p in parts for m in p.months]
+    offsets = np.cumsum([0] + [len(p.months) for p in parts])
+    month_idx = np.concatenate([p.month_idx + offsets[i] for i, p in enumerate(parts)])
+    before = np.concatenate([p.before for p in parts])
+    after = np.concatenate([p.after for p in parts])
+    starts = group_starts(month_idx)
+    maxima = [np.maximum.reduceat(s, starts) * 4 / 1000 if s.size else np.zeros(0) for s in (before, after)]
+    return Summary(
+        months=months,
+        consumption=np.concatenate([p.consumption for p in parts]),
+        injection=np.concatenate([p.injection for p in parts]),
+        received=np.concatenate([p.received for p in parts]),
+        shared_injection=np.concatenate([p.shared_injection for p in parts]),
+        community_before_wh=before,
+        community_after_wh=after,
+        peak_analysis=peaks(before, after, top_n),
+        kth_before_kw=kth_peak_by_group(before, month_idx, k),
+        kth_after_kw=kth_peak_by_group(after, month_idx, k),
+        max_before_kw=maxima[0],
+        max_after_kw=maxima[1],
+        k=k,
+        receives=receives,
+        month_idx=month_idx,
+    )
+
+
 def summarise(
     community: Community,
     data: Dataset,
@@ -75,28 +146,4 @@ def summarise(
     k: int = 11,
 ) -> Summary:
     """Build the :class:`Summary` of an allocation (``month_idx`` from :meth:`Grid.calendar`)."""
-    receives, gives = role_masks(community.roles)
-    shared_injection_full = np.zeros_like(data.injection_wh)
-    shared_injection_full[:, allocation.giver_columns] = allocation.shared_injection_wh
-    injection = data.injection_wh * gives  # a consumer never injects (validated)
-    before = (data.consumption_wh * receives).sum(axis=1)
-    after = before - allocation.received_wh.sum(axis=1)
-    maxima = [
-        np.array([np.max(s[month_idx == g]) * 4 / 1000 for g in range(len(months))]) for s in (before, after)
-    ]
-    return Summary(
-        months=months,
-        consumption=sum_by_group(data.consumption_wh, month_idx),
-        injection=sum_by_group(injection, month_idx),
-        received=sum_by_group(allocation.received_wh, month_idx),
-        shared_injection=sum_by_group(shared_injection_full, month_idx),
-        community_before_wh=before,
-        community_after_wh=after,
-        peak_analysis=peaks(before, after, top_n),
-        kth_before_kw=kth_peak_by_group(before, month_idx, k),
-        kth_after_kw=kth_peak_by_group(after, month_idx, k),
-        max_before_kw=maxima[0],
-        max_after_kw=maxima[1],
-        k=k,
-        receives=receives,
-    )
+    return finish(community, [part(community, data, allocation, month_idx, months)], top_n=top_n, k=k)

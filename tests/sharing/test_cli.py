@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -86,7 +87,30 @@ def test_bad_input_exits_2_with_file_and_line(community_files, tmp_path: Path, c
     code = main(["share", "--members", str(members), "--data", str(broken), "--key", "dynamic",
                  "--out", str(tmp_path / "o")])  # fmt: skip
     assert code == 2
-    assert "broken.csv:6: negative energy" in capsys.readouterr().err
+    assert "broken.csv:6:46: negative energy" in capsys.readouterr().err
     code = main(["share", "--members", str(members), "--data", str(data), "--key", "multi-round",
                  "--out", str(tmp_path / "o")])  # fmt: skip
     assert code == 2 and "--rounds" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("tail", "message"),
+    [
+        (b"," + b"1" * 41 + b",0\n", r"hostile.csv:\d+:\d+: kWh value has more than 9 digits"),
+        (b",0.1,0" + b" " * 300_000 + b"\n", r"hostile.csv:\d+:4097: line longer than 4096 bytes"),
+        (b",\xb0,0\n", r"hostile.csv:\d+:\d+: not a plain decimal number: .*'\xb0'"),
+        (b",1e3,0\n", r"hostile.csv:\d+:\d+: not a plain decimal number: .*'1e3'"),
+    ],
+)
+def test_hostile_values_exit_2_with_file_line_column(community_files, tmp_path: Path, capsys, tail: bytes,
+                                                     message: str) -> None:  # type: ignore[no-untyped-def]  # fmt: skip
+    members, data = community_files
+    lines = data.read_bytes().splitlines(keepends=True)
+    start_ean = b",".join(lines[1].split(b",")[:2])
+    hostile = tmp_path / "hostile.csv"
+    hostile.write_bytes(b"".join(lines[:3]) + start_ean + tail)
+    code = main(["share", "--members", str(members), "--data", str(hostile), "--key", "dynamic",
+                 "--out", str(tmp_path / "o")])  # fmt: skip
+    err = capsys.readouterr().err
+    assert code == 2 and "Traceback" not in err
+    assert re.search(message, err), err

@@ -1,0 +1,267 @@
+"""Ingest frames -> complete month grids of integer Wh, one local month at a time.
+
+Strategy: each row lands in the dense (quarter-hours x members) block of its local month; a
+``seen`` bit per register (one bit for formats without registers) catches duplicate (EAN, start,
+register) rows across batches, and the line that first filled a cell is kept to name it. While rows
+arrive in month order (as every export writes them), a month is handed out as soon as a later
+month's rows appear, so memory holds members x one month whatever the period. A row for a month
+already handed out raises :class:`OutOfOrder`; the caller then reads again holding every month
+(``hold_all``). Months are cropped to the first and last quarter-hour of the data (or --from/--to),
+then checked complete: a missing quarter-hour is a problem, never a silent zero.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import numpy as np
+import numpy.typing as npt
+import polars as pl
+
+from sharing.clock import QUARTER_S, Grid
+from sharing.csvio import Community, Dataset
+from sharing.ingest import DERIVED, EXAMPLES, Members, Problems, iter_quarter_hours
+from sharing.textfile import where
+
+
+class OutOfOrder(Exception):
+    """A row for a month that was already handed out (the file is not in time order)."""
+
+
+def month_bounds(key: int, tz: str) -> tuple[int, int]:
+    """Unix start and end of local month ``key`` (= year * 12 + month - 1)."""
+    zone = ZoneInfo(tz)
+    year, month = divmod(key, 12)
+    nxt_year, nxt_month = divmod(key + 1, 12)
+    start = datetime(year, month + 1, 1, tzinfo=zone).timestamp()
+    end = datetime(nxt_year, nxt_month + 1, 1, tzinfo=zone).timestamp()
+    return int(start), int(end)
+
+
+@dataclass
+class _Block:
+    key: int
+    start_ts: int
+    consumption: npt.NDArray[np.int64]
+    injection: npt.NDArray[np.int64]
+    seen: npt.NDArray[np.uint8]
+    first_line: npt.NDArray[np.int64]
+
+
+class MonthAssembler:
+    """Feed ingest frames (with ``member``); get complete months back as :class:`Dataset`."""
+
+    def __init__(
+        self,
+        community: Community,
+        path: Path | str,
+        problems: Problems,
+        *,
+        start_ts: int | None = None,
+        end_ts: int | None = None,
+        tz: str,
+        hold_all: bool = False,
+    ) -> None:
+        self.community = community
+        self.path = path
+        self.problems = problems
+        self.start_ts, self.end_ts, self.tz = start_ts, end_ts, tz
+        self.hold_all = hold_all
+        self.blocks: dict[int, _Block] = {}
+        self.done_through = -1  # months <= this key were handed out
+        self.first_ts: int | None = None
+        self.last_ts: int | None = None
+        self.registers: dict[str | None, int] = {None: 1}
+        self.rows = 0
+
+    def _block(self, key: int) -> _Block:
+        if key <= self.done_through:
+            raise OutOfOrder(key)
+        if key not in self.blocks:
+            start, end = month_bounds(key, self.tz)
+            shape = ((end - start) // QUARTER_S, len(self.community.members))
+            self.blocks[key] = _Block(
+                key, start, np.zeros(shape, np.int64), np.zeros(shape, np.int64), np.zeros(shape, np.uint8),
+                np.zeros(shape, np.int64),
+            )  # fmt: skip
+        return self.blocks[key]
+
+    def _register_bits(self, registers: pl.Series) -> npt.NDArray[np.uint8]:
+        names = registers.str.to_lowercase()
+        for name in names.unique().to_list():
+            if name not in self.registers:
+                self.registers[name] = 1 << min(len(self.registers), 7)
+        mapping = {k: v for k, v in self.registers.items() if k is not None}
+        if not mapping:
+            return np.ones(len(names), np.uint8)
+        return names.replace_strict(mapping, default=1, return_dtype=pl.UInt8).to_numpy()
+
+    def feed(self, frame: pl.DataFrame) -> list[Dataset]:
+        """Add one batch; returns the months it completed (none when ``hold_all``)."""
+        if self.start_ts is not None:
+            frame = frame.filter(pl.col("start_ts") >= self.start_ts)
+        if self.end_ts is not None:
+            frame = frame.filter(pl.col("start_ts") < self.end_ts)
+        if frame.height == 0:
+            return []
+        self.rows += frame.height
+        ts = frame["start_ts"].to_numpy()
+        lo, hi = int(ts.min()), int(ts.max())
+        self.first_ts = lo if self.first_ts is None else min(self.first_ts, lo)
+        self.last_ts = hi if self.last_ts is None else max(self.last_ts, hi)
+        bits = self._register_bits(frame["register"])
+        first_key, last_key = self._key_of(lo), self._key_of(hi)
+        edges = np.array([month_bounds(k, self.tz)[0] for k in range(first_key + 1, last_key + 1)], np.int64)
+        keys = first_key + np.searchsorted(edges, ts, side="right")
+        present = np.unique(keys).tolist() if last_key > first_key else [first_key]
+        for key in present:
+            if len(present) == 1:
+                self._add(self._block(key), frame, bits)
+                continue
+            mask = keys == key
+            self._add(self._block(key), frame.filter(pl.Series(mask)), bits[mask])
+        if self.hold_all:
+            return []
+        newest = int(keys.max())
+        return [self._finish(k) for k in sorted(self.blocks) if k < newest]
+
+    def _add(self, block: _Block, rows: pl.DataFrame, bits: npt.NDArray[np.uint8]) -> None:
+        r = (rows["start_ts"].to_numpy() - block.start_ts) // QUARTER_S
+        c = rows["member"].to_numpy().astype(np.int64)
+        lines = rows["line"].to_numpy()
+        n_members = block.seen.shape[1]
+        registers = bool((bits != 1).any())
+        cell = (r * n_members + c) * 8 + np.log2(bits).astype(np.int64) if registers else r * n_members + c
+        counts = np.bincount(cell, minlength=1)
+        repeat_before = (block.seen[r, c] & bits) != 0
+        if (counts > 1).any():  # rows repeated within the batch: mark all but the first of each
+            order = np.argsort(cell, kind="stable")
+            repeat_in_batch = np.zeros(cell.size, bool)
+            repeat_in_batch[order[1:]] = cell[order[1:]] == cell[order[:-1]]
+        else:
+            order, repeat_in_batch = np.arange(cell.size), np.zeros(cell.size, bool)
+        dup = repeat_in_batch | repeat_before
+        if dup.any():
+            earlier = np.where(repeat_before, block.first_line[r, c], 0)
+            first_in_batch = np.zeros(cell.size, np.int64)
+            first_in_batch[order[1:]] = lines[order[:-1]]
+            earlier = np.where(earlier > 0, earlier, first_in_batch)
+            idx = np.flatnonzero(dup)
+            examples = [
+                f"{where(self.path, int(lines[i]), 1)}: duplicate quarter-hour "
+                f"{Grid(block.start_ts, 1, self.tz).local(int(r[i])).isoformat()} for EAN "
+                f"{self.community.members[int(c[i])].ean} (first on line {int(earlier[i])}): keep one of them"
+                for i in idx[:EXAMPLES]
+            ]
+            self.problems.add("duplicate quarter-hours (never summed)", idx.size, examples)
+            keep = ~dup
+            r, c, bits, lines, rows = r[keep], c[keep], bits[keep], lines[keep], rows.filter(pl.Series(keep))
+        if registers:  # several rows (registers) per cell: add them up
+            np.add.at(block.consumption, (r, c), rows["consumption_wh"].to_numpy())
+            np.add.at(block.injection, (r, c), rows["injection_wh"].to_numpy())
+        else:  # one row per cell (duplicates were left out above)
+            block.consumption[r, c] = rows["consumption_wh"].to_numpy()
+            block.injection[r, c] = rows["injection_wh"].to_numpy()
+        first = block.first_line[r, c]
+        block.first_line[r, c] = np.where(first > 0, first, lines)
+        if registers:
+            np.bitwise_or.at(block.seen, (r, c), bits)
+        else:
+            block.seen[r, c] = 1
+
+    def _finish(self, key: int) -> Dataset:
+        """Crop a month to the data's (or --from/--to) bounds, check it complete, hand it out."""
+        block = self.blocks.pop(key)
+        self.done_through = max(self.done_through, key)
+        first = self.start_ts if self.start_ts is not None else self.first_ts
+        last_end = self.end_ts if self.end_ts is not None else (self.last_ts or 0) + QUARTER_S
+        lo = max(0, ((first or block.start_ts) - block.start_ts) // QUARTER_S)
+        hi = min(block.seen.shape[0], (last_end - block.start_ts) // QUARTER_S)
+        grid = Grid(block.start_ts + lo * QUARTER_S, max(0, hi - lo), self.tz)
+        seen = block.seen[lo:hi]
+        if not seen.all():
+            rows, cols = np.nonzero(seen == 0)
+            examples = [
+                f"{self.path}: missing quarter-hour {grid.iso(int(t))} for EAN "
+                f"{self.community.members[int(m)].ean}"
+                for t, m in zip(rows[:EXAMPLES], cols[:EXAMPLES], strict=True)
+            ]
+            self.problems.add(f"{DERIVED} (add them; a gap is never taken as 0)", rows.size, examples)
+        return Dataset(grid, block.consumption[lo:hi], block.injection[lo:hi])
+
+    def finish(self) -> list[Dataset]:
+        """Hand out every month still held (call after the last batch)."""
+        if self.rows == 0:
+            self.problems.add("no data", 1, [f"{self.path}: no quarter-hours in the selected period"])
+            return []
+        if self.start_ts is None:
+            self.start_ts = self.first_ts
+        if self.end_ts is None and self.last_ts is not None:
+            self.end_ts = self.last_ts + QUARTER_S
+        first_key = self._key_of(self.start_ts or 0)
+        last_key = self._key_of((self.end_ts or QUARTER_S) - QUARTER_S)
+        for key in range(max(first_key, self.done_through + 1), last_key + 1):
+            self._block(key)  # a month without any row is all missing
+        return [self._finish(k) for k in sorted(self.blocks)]
+
+    def _key_of(self, ts: int) -> int:
+        local = datetime.fromtimestamp(ts, ZoneInfo(self.tz))
+        return local.year * 12 + local.month - 1
+
+
+def months(
+    community: Community,
+    path: Path | str,
+    frames: Iterable[pl.DataFrame],
+    problems: Problems,
+    *,
+    start_ts: int | None,
+    end_ts: int | None,
+    tz: str,
+    hold_all: bool,
+) -> Iterator[Dataset]:
+    """Complete months of ``frames`` in order (see :class:`MonthAssembler`)."""
+    if (start_ts is not None and start_ts % QUARTER_S) or (end_ts is not None and end_ts % QUARTER_S):
+        raise ValueError("--from/--to must be on quarter-hour boundaries")
+    assembler = MonthAssembler(community, path, problems, start_ts=start_ts, end_ts=end_ts, tz=tz,
+                               hold_all=hold_all)  # fmt: skip
+    for frame in frames:
+        yield from assembler.feed(frame)
+    yield from assembler.finish()
+
+
+def members_of(community: Community) -> Members:
+    """The ingest's member look-up for a community."""
+    return Members(dict(community.by_ean), dict(community.by_meter_id))
+
+
+def read_dataset(
+    path: Path | str,
+    community: Community,
+    *,
+    start_ts: int | None = None,
+    end_ts: int | None = None,
+    tz: str,
+) -> Dataset:
+    """A whole data file (any format) as one complete grid; InputError lists every problem."""
+    problems = Problems()
+    frames = iter_quarter_hours(path, tz=tz, members=members_of(community), problems=problems)
+    parts = list(months(community, path, frames, problems, start_ts=start_ts, end_ts=end_ts, tz=tz,
+                        hold_all=True))  # fmt: skip
+    problems.raise_if_any(path)
+    return concat(parts)
+
+
+def concat(parts: list[Dataset]) -> Dataset:
+    """Consecutive month datasets as one."""
+    first = parts[0].grid
+    count = sum(p.grid.count for p in parts)
+    return Dataset(
+        Grid(first.start_ts, count, first.tz),
+        np.concatenate([p.consumption_wh for p in parts]),
+        np.concatenate([p.injection_wh for p in parts]),
+    )
