@@ -1,11 +1,10 @@
 """Quarter-hour inputs for `p1gw advise` and `p1gw statement`: files and the gateway's store -> `Usage`.
 
-Strategy: one entry point per source. `read_quarter_hours(path)` is THE file reader: it recognises the
-format from the header with `sharing.csvio.detect_format` (the sharing contract, the gateway's
-quarter-hour CSV, the DSO long format) and parses values with the same public helpers as `p1gw share`
-(`parse_start`, `parse_kwh`), so the formats and their error messages are one. Unlike the community
-reader it accepts gaps (the advisor completes the year and says how). A new file format (e.g. the Mijn
-Fluvius export) is added here and both commands get it. `read_store(db)` reads the gateway's database.
+Strategy: one entry point per source. `read_quarter_hours(path)` is THE file reader: it reads through
+`sharing.ingest`, the reader of `p1gw share` (format recognised by the header: the sharing contract, the
+gateway's quarter-hour CSV, the DSO long format, the Mijn Fluvius export, Parquet), so the formats, the
+hostile-input checks and the error messages are one. Unlike the community reader it accepts gaps (the
+advisor completes the year and says how). `read_store(db)` reads the gateway's database.
 """
 
 from __future__ import annotations
@@ -22,13 +21,7 @@ from typing import Any
 import numpy as np
 
 from sharing.clock import parse_start
-from sharing.csvio import (
-    CONSUMPTION_REGISTERS,
-    INJECTION_REGISTERS,
-    InputError,
-    detect_format,
-    parse_kwh,
-)
+from sharing.csvio import InputError, parse_kwh
 from tariffs.series import Usage
 
 
@@ -52,70 +45,40 @@ def _usage(rows: dict[int, list[int]]) -> Usage:
 def read_quarter_hours(path: Path | str) -> dict[str, Usage]:
     """Every meter's quarter-hours in a data file, keyed by EAN (or meter id when the EAN is empty).
 
+    Any format `p1gw share` reads (`sharing.ingest`: the sharing contract, the gateway's quarter-hour CSV,
+    the DSO long format, the Mijn Fluvius export, Parquet), with its checks. A meter's registers in one
+    quarter-hour (day and night, or one row per register) are added; the same register twice is refused.
     Raises InputError naming the file, line and what to do.
     """
-    path = Path(path)
-    try:
-        handle = path.open(newline="", encoding="utf-8-sig")
-    except OSError as exc:
-        raise InputError(f"{path}: cannot open: {exc.strerror}") from None
-    with handle:
-        first = handle.readline()
-        delimiter = ";" if first.count(";") > first.count(",") else ","
-        header = [h.strip().lower() for h in next(csv.reader([first], delimiter=delimiter), [])]
-        try:
-            fmt = detect_format(header)
-        except InputError as exc:
-            raise InputError(f"{path}:1: {exc}") from None
-        col = {name: i for i, name in enumerate(header)}
-        names = {"sharing": ("consumption_kwh", "injection_kwh"), "gateway": ("import_kwh", "export_kwh")}
-        meters: dict[str, dict[int, list[int]]] = defaultdict(dict)
-        seen: dict[tuple[str, int, str], int] = {}
-        for offset, row in enumerate(csv.reader(handle, delimiter=delimiter)):
-            line = offset + 2
-            if not row or not any(cell.strip() for cell in row):
-                continue
-            where = f"{path}:{line}"
-            if len(row) != len(header):
-                raise InputError(f"{where}: expected {len(header)} fields, got {len(row)}")
-            meter = row[col["ean"]].strip() if "ean" in col else ""
-            if not meter and "meter_id" in col:
-                meter = row[col["meter_id"]].strip()
-            if not meter:
-                raise InputError(f"{where}: row has no EAN or meter_id")
-            try:
-                ts = parse_start(row[col["start"]])
-                register = ""
-                if fmt == "dso":
-                    register = row[col["register"]].strip().lower()
-                    amount = parse_kwh(row[col["kwh"]], decimal_comma=delimiter == ";")
-                    if register in CONSUMPTION_REGISTERS:
-                        values = [amount, 0]
-                    elif register in INJECTION_REGISTERS:
-                        values = [0, amount]
-                    else:
-                        raise ValueError(
-                            f"unknown register {register!r} (use e.g. 1.8.1, 1.8.2, 2.8.1, 2.8.2)"
-                        )
-                else:
-                    imp, exp = names[fmt]
-                    values = [
-                        parse_kwh(row[col[imp]], decimal_comma=delimiter == ";"),
-                        parse_kwh(row[col[exp]], decimal_comma=delimiter == ";"),
-                    ]
-            except ValueError as exc:
-                raise InputError(f"{where}: {exc}") from None
-            if values[0] < 0 or values[1] < 0:
-                raise InputError(f"{where}: negative energy is not allowed")
-            key = (meter, ts, register)
-            if key in seen:
-                raise InputError(f"{where}: duplicate quarter-hour for {meter} (first on line {seen[key]})")
-            seen[key] = line
-            slot = meters[meter].setdefault(ts, [0, 0])
-            slot[0] += values[0]
-            slot[1] += values[1]
-    if not meters:
+    import polars as pl
+
+    from sharing.ingest import load_quarter_hours
+
+    frame = load_quarter_hours(path)
+    if frame.is_empty():
         raise InputError(f"{path}: no quarter-hours")
+    frame = frame.with_columns(
+        pl.when(pl.col("ean") != "").then(pl.col("ean")).otherwise(pl.col("meter_id")).alias("key")
+    )
+    twice = (
+        frame.group_by("key", "start_ts", "register")
+        .agg(pl.col("line").sort().alias("lines"))
+        .filter(pl.col("lines").list.len() > 1)
+        .sort(pl.col("lines").list.first())
+    )
+    if not twice.is_empty():
+        first = twice.row(0, named=True)
+        raise InputError(
+            f"{path}:{first['lines'][1]}: duplicate quarter-hour for {first['key']} (first on line "
+            f"{first['lines'][0]}; {twice.height} duplicated in all): keep one row per quarter-hour and "
+            "register"
+        )
+    summed = frame.group_by("key", "start_ts").agg(
+        pl.col("consumption_wh").sum(), pl.col("injection_wh").sum()
+    )
+    meters: dict[str, dict[int, list[int]]] = defaultdict(dict)
+    for key, ts, imp, exp in summed.iter_rows():
+        meters[str(key)][int(ts)] = [int(imp), int(exp)]
     return {meter: _usage(rows) for meter, rows in meters.items()}
 
 

@@ -112,13 +112,13 @@ def test_advise_from_the_gateway_database(tmp_path: Path) -> None:
     [
         (
             "start,ean,consumption_kwh,injection_kwh\n2026-03-01T00:00:00+01:00,541449000000000001,abc,0\n",
-            "qh.csv:2: not a number",
+            "qh.csv:2:46: not a plain decimal number",
         ),
         (
             "start,ean,consumption_kwh,injection_kwh\n2026-03-01T00:00:00,541449000000000001,1,0\n",
-            "qh.csv:2: start '2026-03-01T00:00:00' has no UTC offset",
+            "qh.csv:2:1: start has no UTC offset",
         ),
-        ("when,what\n1,2\n", "qh.csv:1: unrecognised data header"),
+        ("when,what\n1,2\n", "qh.csv:1:1: unrecognised data header"),
     ],
 )
 def test_advise_bad_input_names_file_and_line(
@@ -280,3 +280,57 @@ def test_statement_reconciles_with_the_dso_allocation(
     # computing the allocation (dynamic key) gives the same statement as reading share's allocation.csv
     assert main([*base, "--key", "dynamic", "--out", str(tmp_path / "computed")]) == 0
     assert (out / "statement.csv").read_text() == (tmp_path / "computed" / "statement.csv").read_text()
+
+
+def write_fluvius_export(path: Path, usage: Usage) -> None:
+    """`usage` as Mijn Fluvius exports it: `;`, decimal comma, local `dd-mm-yyyy`, `="EAN"`, a row per
+    register (import on `Afname Dag`, export on `Injectie Dag`, the night registers at 0)."""
+    from zoneinfo import ZoneInfo
+
+    zone = ZoneInfo("Europe/Brussels")
+    lines = [
+        "Van Datum;Van Tijdstip;Tot Datum;Tot Tijdstip;EAN;Meter;Metertype;Register;Volume;Eenheid;"
+        "Validatiestatus"
+    ]
+    for ts, imp, exp in zip(
+        usage.start_ts.tolist(), usage.import_wh.tolist(), usage.export_wh.tolist(), strict=True
+    ):
+        start = datetime.fromtimestamp(ts, zone)
+        end = datetime.fromtimestamp(ts + 900, zone)
+        when = f"{start:%d-%m-%Y;%H:%M:%S};{end:%d-%m-%Y;%H:%M:%S}"
+        for register, wh in (
+            ("Afname Dag", imp),
+            ("Afname Nacht", 0),
+            ("Injectie Dag", exp),
+            ("Injectie Nacht", 0),
+        ):
+            volume = format_kwh(wh).replace(".", ",")
+            lines.append(
+                f'{when};="541448800000000017";1SAG1100000017;Digitale Meter;{register};{volume};kWh;Gevalideerd'
+            )
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def test_advise_reads_the_mijn_fluvius_export(tmp_path: Path) -> None:
+    """The export as Flemish users download it is recognised by its header and priced like the same
+    quarter-hours in the gateway's own CSV."""
+    usage = spring("prosumer")
+    write_fluvius_export(tmp_path / "Verbruikshistoriek.csv", usage)
+    out = tmp_path / "out"
+    args = [
+        "advise",
+        "--data",
+        str(tmp_path / "Verbruikshistoriek.csv"),
+        "--region",
+        "flanders",
+        "--out",
+        str(out),
+    ]
+    assert main(args) == 0
+    doc = json.loads((out / "advice.json").read_text(encoding="utf-8"))
+    expected = advise(
+        usage, load_tariff("flanders"), compensation_eligible=False, inverter_kva=None, community=None
+    )
+    by_key = {(o["option"], o["regime"]): o["total_eur"] for o in doc["options"]}
+    for p in expected.ranked:
+        assert by_key[(p.option, p.regime.value)] == str(p.total_eur)
