@@ -16,7 +16,9 @@ Strategy: the pipeline calls non-blocking methods; one background task owns the 
   connection so paho never re-sends on its own behind the queue's back. When the queue file cannot be
   written (disk full), the queue keeps the messages in a bounded in-memory overflow behind the stored ones
   (same ids, same order) and a small task retries writing them every `queue_retry_s`; the drain publishes
-  them meanwhile, so a full disk delays nothing while the broker is reachable.
+  them meanwhile, so a full disk delays nothing while the broker is reachable. With each quarter-hour the
+  file keeps its meter's newest queued start (`quarter_hours_queued`): the gateway re-queues at start-up the
+  stored quarter-hours after it, those a crash caught between the store's commit and this file's.
 - The connection loop reconnects with capped exponential backoff (with jitter) and never lets an error
   escape: `status()` reports connected, the last error and its kind (auth, tls, network), counts.
 - Logs go to the `p1gw.mqtt` logger (`gateway.logs`: the configured text/JSON format, `key=value` fields),
@@ -48,7 +50,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -243,6 +245,18 @@ def _json_bytes(payload: Mapping[str, Any] | str | bytes) -> bytes:
     if isinstance(payload, str):
         return payload.encode()
     return json.dumps(_jsonable(payload), separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def _quarter_hour_mark(record: Mapping[str, Any]) -> tuple[str, float] | None:
+    """(meter id, start as Unix time) of a quarter-hour record; None without a usable meter id or start."""
+    meter_id, start = record.get("meter_id"), record.get("start")
+    if not meter_id or not isinstance(start, str):
+        return None
+    try:
+        moment = datetime.fromisoformat(start)
+    except ValueError:
+        return None
+    return (str(meter_id), moment.timestamp()) if moment.tzinfo is not None else None
 
 
 def _error_kind(exc: BaseException) -> str:
@@ -525,10 +539,18 @@ class MqttPublisher:
         self._live.put_nowait(item)
 
     def publish_quarter_hour(self, record: Mapping[str, Any] | str | bytes) -> int | None:
-        """Queue a closed quarter-hour record (QoS 1, retained); returns the queue id (None: dropped)."""
+        """Queue a closed quarter-hour record (QoS 1, retained); returns the queue id (None: dropped).
+        A record dict also advances the durable outbox mark of its meter (`quarter_hours_queued`)."""
+        mark = None
         if isinstance(record, Mapping):
             self._learn_meter_id(record.get("meter_id"))
-        return self._enqueue("quarter_hour", _json_bytes(record), retain=True)
+            mark = _quarter_hour_mark(record)
+        return self._enqueue("quarter_hour", _json_bytes(record), retain=True, mark=mark)
+
+    def quarter_hours_queued(self) -> dict[str, datetime]:
+        """Per meter id, the newest quarter-hour start written to the queue file (published since, or
+        still waiting): the store's newer quarter-hours never reached MQTT (the outbox rule, docs/mqtt.md)."""
+        return {key: datetime.fromtimestamp(ts, UTC) for key, ts in self.queue.marks().items()}
 
     def publish_prepayment(self, state: Mapping[str, Any] | str | bytes) -> int | None:
         """Queue the prepayment credit state (QoS 1, retained; an unsent older state is replaced)."""
@@ -544,10 +566,12 @@ class MqttPublisher:
                 event = {"id": uuid.uuid4().hex, **event}
         return self._enqueue("event", _json_bytes(event), retain=False)
 
-    def _enqueue(self, kind: str, payload: bytes, *, retain: bool) -> int | None:
+    def _enqueue(
+        self, kind: str, payload: bytes, *, retain: bool, mark: tuple[str, float] | None = None
+    ) -> int | None:
         """Into the queue: the file, or its in-memory overflow when the file cannot be written."""
         try:
-            message_id = self.queue.put(kind, kind, payload, qos=1, retain=retain)
+            message_id = self.queue.put(kind, kind, payload, qos=1, retain=retain, mark=mark)
         except Exception as exc:  # a closed queue (after aclose) or a bug: report, never break the pipeline
             self._errors += 1
             self._note_error(exc, "internal")

@@ -24,6 +24,11 @@ not by SQLite, so a message keeps its id when it moves from memory to the file. 
 written (a message already acknowledged) is remembered and retried; the message is hidden from `peek`
 meanwhile. The overflow has the same drop order as the file (its own caps); only the overflow is lost if the
 process dies before the file can be written again.
+
+Outbox marks: a message may carry a `mark` (key, position), e.g. (meter id, quarter-hour start as Unix
+time). The newest position per key is written in the same transaction as the message, so `marks()` tells
+exactly what reached the file (then the broker); the gateway re-queues at start-up what its store holds
+beyond the mark (lost between the store's commit and this file's). A mark never goes back.
 """
 
 from __future__ import annotations
@@ -52,6 +57,7 @@ CREATE TABLE IF NOT EXISTS message (
     created REAL NOT NULL
 );
 CREATE TABLE IF NOT EXISTS counter (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS mark (key TEXT PRIMARY KEY, position REAL NOT NULL);
 """
 
 
@@ -66,6 +72,7 @@ class QueuedMessage:
     qos: int
     retain: bool
     created: float  # Unix time when queued
+    mark: tuple[str, float] | None = None  # (key, position) recorded with the message (not read back)
 
 
 # SQLite result codes that say "cannot write/open now", not "this file is not a queue": BUSY, LOCKED,
@@ -200,6 +207,13 @@ class PersistentQueue:
         counts.update(self._unsaved)
         return dict(counts)
 
+    def marks(self) -> dict[str, float]:
+        """The newest `mark` position per key among the messages that reached the file (sent or not);
+        marks of messages only in the in-memory overflow are not included (not durable yet)."""
+        return {
+            str(key): float(position) for key, position in self._db.execute("SELECT key, position FROM mark")
+        }
+
     def dropped(self) -> dict[str, int]:
         """Messages dropped because the queue was full, per kind."""
         return {
@@ -210,9 +224,19 @@ class PersistentQueue:
 
     # -- operations --------------------------------------------------------------------------------------
 
-    def put(self, kind: str, topic: str, payload: bytes, *, qos: int = 1, retain: bool = False) -> int | None:
+    def put(
+        self,
+        kind: str,
+        topic: str,
+        payload: bytes,
+        *,
+        qos: int = 1,
+        retain: bool = False,
+        mark: tuple[str, float] | None = None,
+    ) -> int | None:
         """Append a message; returns its id, or None when it was dropped (too large, or an event that
         does not fit in a queue full of quarter-hours). May drop older messages (see module docstring).
+        `mark` (key, position) is recorded with the message when it reaches the file (see `marks()`).
         Never raises for a file that cannot be written: the message is kept in the overflow."""
         if kind not in _RANK:
             raise ValueError(f"unknown message kind {kind!r} (expected one of {sorted(_RANK)})")
@@ -228,7 +252,7 @@ class PersistentQueue:
             )
             self._write([])
             return None
-        message = QueuedMessage(self._next_id, kind, topic, payload, qos, retain, time.time())
+        message = QueuedMessage(self._next_id, kind, topic, payload, qos, retain, time.time(), mark)
         self._next_id += 1
         if self._overflow:
             self._hold(message)  # behind the older overflow: order first; retry() moves them all
@@ -318,6 +342,12 @@ class PersistentQueue:
         )
         self._depth += 1
         self._bytes += size
+        if message.mark is not None:
+            self._db.execute(
+                "INSERT INTO mark (key, position) VALUES (?, ?)"
+                " ON CONFLICT(key) DO UPDATE SET position = max(position, excluded.position)",
+                message.mark,
+            )
         return True
 
     def _note_write_error(self, exc: BaseException) -> None:

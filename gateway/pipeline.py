@@ -65,6 +65,7 @@ FLOOR_SAVE_S = 60.0  # the register floor goes to the store at most this often (
 UNSTORED_MAX = 96 * 4  # closed quarter-hours kept in memory while the store refuses writes: four days
 RETENTION_EVERY = timedelta(days=1)
 RETENTION_RETRY = timedelta(hours=1)  # after a failed retention (a full disk is when it matters most)
+REPUBLISH_DAYS = 400  # at start-up, stored quarter-hours this recent that never reached MQTT are re-queued
 HISTORY_EXACT = frozenset(
     {
         "energy_import_day",
@@ -177,6 +178,40 @@ def _prepayment_events(old: Mapping[str, Any] | None, new: Mapping[str, Any]) ->
     for event in out:
         event.update(energy=new.get("energy"), balance_eur=new.get("balance_eur"))
     return out
+
+
+def not_yet_queued(
+    records: list[dict[str, Any]], queued: Mapping[str, datetime], since: datetime
+) -> list[dict[str, Any]]:
+    """The quarter-hour records (oldest first, as given) starting at or after `since` and after the newest
+    start queued for their meter (`queued`; a meter absent from it has none queued)."""
+    out = []
+    for record in records:
+        start = datetime.fromisoformat(record["start"])
+        mark = queued.get(record["meter_id"])
+        if start >= since and (mark is None or start > mark):
+            out.append(record)
+    return out
+
+
+def _republish(publisher: Any, records: list[dict[str, Any]], since: datetime) -> None:
+    """The outbox rule at start-up: stored quarter-hours (oldest first) newer than the publisher's durable
+    mark of their meter never reached the MQTT queue (a crash between the two commits): queue them now,
+    at most the queue's capacity (the newest)."""
+    missing = not_yet_queued(records, publisher.quarter_hours_queued(), since)
+    if not missing:
+        return
+    skipped = max(0, len(missing) - publisher.queue.max_messages)
+    log(
+        logger,
+        logging.WARNING if skipped else logging.INFO,
+        "quarter-hours stored but never queued for MQTT: publishing them",
+        count=len(missing) - skipped,
+        first=missing[skipped]["start"],
+        skipped_oldest=skipped,
+    )
+    for record in missing[skipped:]:
+        publisher.publish_quarter_hour(record)
 
 
 class Gateway:
@@ -306,6 +341,8 @@ class Gateway:
         )
         records = await asyncio.to_thread(self.store.quarter_hours, since, now + timedelta(days=1))
         self.guard.load(records)
+        if self.publisher is not None:
+            _republish(self.publisher, records, now - timedelta(days=REPUBLISH_DAYS))
         self._recent_qh.extend(records[-self._recent_qh.maxlen :] if self._recent_qh.maxlen else [])
         newer = await asyncio.to_thread(self.store.get_checkpoint, "registers")
         if newer is not None:

@@ -113,3 +113,14 @@ def test_foreign_sqlite_schema_is_kept_aside(tmp_path):
     with PersistentQueue(path) as q:
         assert q.recovered_from is not None and q.recovered_from.exists()
         assert q.put("event", "event", b"x") is not None
+
+
+def test_marks_keep_the_newest_position_per_key_with_the_message_across_reopen(tmp_path):
+    with PersistentQueue(tmp_path / "q.sqlite", max_bytes=4) as q:
+        q.put("quarter_hour", "quarter_hour", b"a", mark=("M1", 200.0))
+        q.put("quarter_hour", "quarter_hour", b"b", mark=("M1", 100.0))  # older: the mark never goes back
+        q.put("quarter_hour", "quarter_hour", b"c", mark=("M2", 50.0))
+        assert q.put("quarter_hour", "quarter_hour", b"too large", mark=("M2", 900.0)) is None
+        q.remove(q.peek()[0].id)  # sent: the mark stays
+    with PersistentQueue(tmp_path / "q.sqlite") as q:
+        assert q.marks() == {"M1": 200.0, "M2": 50.0}  # the dropped message marked nothing
