@@ -306,7 +306,8 @@ def write_fluvius_export(path: Path, usage: Usage) -> None:
         ):
             volume = format_kwh(wh).replace(".", ",")
             lines.append(
-                f'{when};="541448800000000017";1SAG1100000017;Digitale Meter;{register};{volume};kWh;Gevalideerd'
+                f'{when};="541448800000000017";1SAG1100000017;Digitale Meter;{register};{volume};kWh;'
+                "Gevalideerd"
             )
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
