@@ -127,3 +127,23 @@ def test_tariff_section_of_the_configuration(tmp_path: Path) -> None:
         config.write_text(f"[tariff]\n{bad}\n")
         with pytest.raises(ConfigError, match=key.replace(".", r"\.")):
             load_config(config, environ={})
+
+
+def test_configured_tariff_prices_the_http_appliance_report(tmp_path: Path) -> None:
+    from fastapi.testclient import TestClient
+
+    from gateway.http_api import create_app
+    from gateway.pipeline import Gateway
+    from gateway.sources import make_source
+
+    db = tmp_path / "p1gw.db"
+    small_store(db)
+    gateway = Gateway(make_source("sim:be-1ph"), store=open_store(db))
+    now = at("2026-06-05T12:00")
+    client = TestClient(create_app(gateway, clock=lambda: now, tariff=DUAL))
+    span = {"from": "2026-06-03", "to": "2026-06-04"}
+    report = client.get("/api/v1/appliances", params=span).json()
+    assert report["clusters"][0]["eur"] == 0.64 and report["tariff"]["option"] == "dual"
+    flat = client.get("/api/v1/appliances", params={**span, "price": "0.30"}).json()
+    assert flat["clusters"][0]["eur"] == 0.6 and "tariff" not in flat
+    gateway.store.close()
