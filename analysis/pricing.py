@@ -11,6 +11,7 @@ no price is derived here. Money is Decimal, rounded to the cent at the end.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -94,21 +95,23 @@ class TariffPrice:
 
     def cost_eur(self, kwh: Decimal, start: datetime, end: datetime) -> Decimal:
         """``kwh`` spread evenly over [start, end), each local hour's share at its band's price."""
-        lo, hi = start.timestamp(), end.timestamp()
+        lo, hi = Fraction(start.timestamp()), Fraction(end.timestamp())
         if hi <= lo:  # an instant: its band's price
             return _decimal(Fraction(kwh) * self._eur_kwh(start))
-        total = Fraction(0)
-        cut = Fraction(lo)
-        while cut < hi:
-            nxt = min(Fraction((int(cut) // HOUR_S + 1) * HOUR_S), Fraction(hi))
-            band_price = self._eur_kwh(datetime.fromtimestamp(float(cut), UTC))
-            total += (nxt - cut) * band_price
-            cut = nxt
-        return _decimal(Fraction(kwh) * total / (Fraction(hi) - Fraction(lo)))
+        seconds: dict[str, Fraction] = {}  # time spent in each band
+        for hour in range(math.floor(lo) // HOUR_S, math.ceil(hi) // HOUR_S + 1):
+            piece = min(hi, Fraction((hour + 1) * HOUR_S)) - max(lo, Fraction(hour * HOUR_S))
+            if piece > 0:
+                band = self.calendar.band_at(datetime.fromtimestamp(hour * HOUR_S, UTC).astimezone(ZONE))
+                seconds[band] = seconds.get(band, Fraction(0)) + piece
+        total = sum((s * self._band_price(band) for band, s in seconds.items()), Fraction(0))
+        return _decimal(Fraction(kwh) * total / (hi - lo))
 
     def _eur_kwh(self, at: datetime) -> Fraction:
-        band = self.band_at(at)
-        if band not in self.band_eur_kwh:  # a band only forced on holidays, say: priced once, when met
+        return self._band_price(self.band_at(at))
+
+    def _band_price(self, band: str) -> Fraction:
+        if band not in self.band_eur_kwh:  # a band met in no week of the calendar (none is shipped)
             raise ValueError(f"band {band!r} of {self.calendar.name} was not priced")
         return self.band_eur_kwh[band]
 
