@@ -147,3 +147,24 @@ def test_configured_tariff_prices_the_http_appliance_report(tmp_path: Path) -> N
     flat = client.get("/api/v1/appliances", params={**span, "price": "0.30"}).json()
     assert flat["clusters"][0]["eur"] == 0.6 and "tariff" not in flat
     gateway.store.close()
+
+
+def test_run_refuses_a_tariff_it_cannot_load_before_starting(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import asyncio
+    import socket
+
+    from gateway.cmd_run import serve
+
+    with socket.socket() as probe:  # a free port for the listener `p1gw run` binds first
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    config = tmp_path / "p1gw.toml"
+    config.write_text(
+        f"[source]\nport = 'sim:be-1ph'\n[http]\nport = {port}\n[storage]\npath = '{tmp_path / 'p.db'}'\n"
+        "[tariff]\nregion = 'wallonia'\ndso = 'acme'\n"
+    )
+    assert asyncio.run(serve(load_config(config, environ={}), duration_s=60)) == 1
+    assert "p1gw run: [tariff]: no shipped tariff for DSO 'acme' in wallonia" in capsys.readouterr().err
+    assert not (tmp_path / "p.db").exists()  # nothing was started
