@@ -1,19 +1,34 @@
 """What a kWh costs, behind one function: `energy_cost_eur`.
 
-Strategy: today a flat price (€/kWh, from the configuration or `--price`); the tariffs package, when it lands,
-plugs in here by giving `energy_cost_eur` an object with the same `cost_eur(kwh, start, end)` method (a
-time-of-use or dynamic tariff prices a run by when it ran). Money is Decimal, rounded to the cent at the end.
+Strategy: a price is anything with `cost_eur(kwh, start, end)`. `FlatPrice` is one €/kWh for every kWh
+(the configuration's `meter.price_eur_kwh` or `--price`). `TariffPrice` prices by WHEN the energy was
+drawn: [start, end) is cut at every local hour (the band calendars change band on whole local hours,
+and Belgian UTC offsets are whole hours), the energy is spread evenly over the time, and each piece
+costs its kWh x the all-in price of its band. A band's price is the marginal kWh as `tariffs.bill.price`
+bills it — one Wh more in a quarter-hour of that band, every component, levy and the VAT included — so
+no price is derived here. Money is Decimal, rounded to the cent at the end.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import math
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import ROUND_HALF_EVEN, Decimal
+from fractions import Fraction
 from typing import Protocol
 
+import numpy as np
+
+from tariffs.bands import ZONE, BandCalendar, get_calendar
+from tariffs.bill import price as price_bill
+from tariffs.model import Kind, Regime, Tariff
+from tariffs.series import Usage
+
 CENT = Decimal("0.01")
+HOUR_S = 3600
+QUARTER_S = 900
 
 
 class EnergyPrice(Protocol):
@@ -30,6 +45,106 @@ class FlatPrice:
 
     def cost_eur(self, kwh: Decimal, start: datetime, end: datetime) -> Decimal:
         return kwh * self.eur_per_kwh
+
+
+def band_price_eur_kwh(tariff: Tariff, option: str, band_ts: int) -> Fraction:
+    """The all-in price (€/kWh, VAT included) of one more kWh imported in the quarter-hour holding Unix
+    second `band_ts`, as `tariffs.bill.price` bills it (standard regime: import billed as measured)."""
+    start = np.array([band_ts - band_ts % QUARTER_S], dtype=np.int64)
+    zero = np.zeros(1, dtype=np.int64)
+    bills = [
+        price_bill(Usage(start, np.array([wh], dtype=np.int64), zero), tariff, option, Regime.STANDARD)
+        for wh in (0, 1)
+    ]
+    return (bills[1].exact_total - bills[0].exact_total) * 1000
+
+
+@dataclass(frozen=True)
+class TariffPrice:
+    """A tariff option's price per band of its calendar (€/kWh, all in), applied by when energy is drawn."""
+
+    tariff: Tariff
+    option: str
+    calendar: BandCalendar
+    band_eur_kwh: Mapping[str, Fraction]
+
+    @classmethod
+    def of(cls, tariff: Tariff, option: str) -> TariffPrice:
+        """Price each band of ``option`` under ``tariff``; ValueError for an unknown option or an indexed
+        offer (its price changes every quarter-hour: give a flat price instead)."""
+        if option not in tariff.options:
+            raise ValueError(f"{tariff.name} has no {option!r} option (has {', '.join(tariff.options)})")
+        if any(c.kind is Kind.INDEXED for c in tariff.components):
+            raise ValueError(
+                f"{tariff.offer or tariff.name} is indexed (a price per quarter-hour): appliances are "
+                "priced with a fixed offer or a flat price (--price)"
+            )
+        calendar = get_calendar(tariff.options[option])
+        found: dict[str, int] = {}
+        first = datetime(tariff.valid_from.year, tariff.valid_from.month, tariff.valid_from.day, tzinfo=ZONE)
+        ts = int(first.timestamp())
+        for hour in range(24 * 8):  # a week and a day meet every weekday and weekend band
+            at = ts + hour * HOUR_S
+            found.setdefault(calendar.band_at(datetime.fromtimestamp(at, UTC).astimezone(ZONE)), at)
+        return cls(
+            tariff, option, calendar, {b: band_price_eur_kwh(tariff, option, t) for b, t in found.items()}
+        )
+
+    def band_at(self, at: datetime) -> str:
+        return self.calendar.band_at(at.astimezone(ZONE))
+
+    def cost_eur(self, kwh: Decimal, start: datetime, end: datetime) -> Decimal:
+        """``kwh`` spread evenly over [start, end), each local hour's share at its band's price."""
+        lo, hi = Fraction(start.timestamp()), Fraction(end.timestamp())
+        if hi <= lo:  # an instant: its band's price
+            return _decimal(Fraction(kwh) * self._eur_kwh(start))
+        seconds: dict[str, Fraction] = {}  # time spent in each band
+        for hour in range(math.floor(lo) // HOUR_S, math.ceil(hi) // HOUR_S + 1):
+            piece = min(hi, Fraction((hour + 1) * HOUR_S)) - max(lo, Fraction(hour * HOUR_S))
+            if piece > 0:
+                band = self.calendar.band_at(datetime.fromtimestamp(hour * HOUR_S, UTC).astimezone(ZONE))
+                seconds[band] = seconds.get(band, Fraction(0)) + piece
+        total = sum((s * self._band_price(band) for band, s in seconds.items()), Fraction(0))
+        return _decimal(Fraction(kwh) * total / (hi - lo))
+
+    def _eur_kwh(self, at: datetime) -> Fraction:
+        return self._band_price(self.band_at(at))
+
+    def _band_price(self, band: str) -> Fraction:
+        if band not in self.band_eur_kwh:  # a band met in no week of the calendar (none is shipped)
+            raise ValueError(f"band {band!r} of {self.calendar.name} was not priced")
+        return self.band_eur_kwh[band]
+
+    def describe(self) -> dict[str, object]:
+        """What priced the report: the tariff, the option, each band's hours and €/kWh (4 decimals)."""
+        return {
+            "tariff": self.tariff.id,
+            "name": self.tariff.name,
+            "offer": self.tariff.offer,
+            "offer_is_example": self.tariff.offer_is_example,
+            "option": self.option,
+            "valid_from": self.tariff.valid_from.isoformat(),
+            "valid_until": self.tariff.valid_until.isoformat(),
+            "bands": [
+                {
+                    "band": band,
+                    "hours": self.calendar.describe_band(band),
+                    "eur_per_kwh": str(to_eur_kwh(value)),
+                }
+                for band in self.calendar.bands
+                if (value := self.band_eur_kwh.get(band)) is not None
+            ],
+        }
+
+
+def _decimal(value: Fraction) -> Decimal:
+    """An exact amount as a Decimal (28 significant digits: far below the cent the total is rounded to)."""
+    return Decimal(value.numerator) / Decimal(value.denominator)
+
+
+def to_eur_kwh(value: Fraction) -> Decimal:
+    """A €/kWh price shown with 4 decimals."""
+    return _decimal(value).quantize(Decimal("0.0001"))
 
 
 def energy_cost_eur(

@@ -8,8 +8,9 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from zoneinfo import ZoneInfo
 
-from analysis.pricing import EnergyPrice, FlatPrice
+from analysis.pricing import EnergyPrice, FlatPrice, TariffPrice
 from analysis.texts import LANGUAGES
+from tariffs.load import DEFAULT_OFFER, load_tariff, read_toml
 
 from .analysis_store import stored_period
 from .store import Store, StoreError
@@ -68,3 +69,11 @@ def price_option(text: str | None) -> EnergyPrice | None:
     if value < 0:
         raise StoreError(f"--price {text} is negative")
     return FlatPrice(value)
+
+
+def tariff_price(region: str, dso: str | None, option: str, offer: str | None) -> TariffPrice:
+    """The user's tariff (shipped grid tariff of region/DSO + levies + an offer: a shipped id or a TOML file,
+    default the shipped example) priced per band of ``option``; ValueError naming what is wrong."""
+    chosen = offer or DEFAULT_OFFER
+    tariff = load_tariff(region, dso or None, offer=read_toml(chosen) if chosen.endswith(".toml") else chosen)
+    return TariffPrice.of(tariff, option)

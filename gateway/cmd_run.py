@@ -186,6 +186,16 @@ async def _serve(
     src_cfg, meter = config.source, config.meter
     if source is None:
         source = source_from_config(config)
+    tariff = None
+    if config.tariff.region and meter.price_eur_kwh <= 0:  # a flat price wins (docs/analysis.md)
+        from .analysis_cli import tariff_price
+
+        t = config.tariff
+        try:
+            tariff = tariff_price(t.region, t.dso, t.option, t.offer)
+        except ValueError as exc:
+            print(f"p1gw run: [tariff]: {exc}", file=sys.stderr)
+            return 1
     try:
         store = await asyncio.to_thread(open_store, config.storage.path, tz=meter.timezone)
     except (StoreError, OSError) as exc:
@@ -209,6 +219,7 @@ async def _serve(
         cors_origins=config.http.cors_origins or None,
         tz=meter.timezone,
         price_eur_kwh=Decimal(str(meter.price_eur_kwh)) if meter.price_eur_kwh > 0 else None,
+        tariff=tariff,
     )
     server = make_server(app)
     try:

@@ -1,10 +1,11 @@
 """Gateway configuration: defaults < TOML file < environment (`P1GW_SECTION__KEY`) < command-line flags.
 
 One frozen dataclass per TOML section ([source], [mqtt] with its [mqtt.policy] table, [http], [storage],
-[meter], [log]); the file layout is hardware/config.example.toml, every key is in docs/gateway.md. Every
-value is checked once, here, with an error that names the key and where it came from, so the rest of the
-gateway never re-validates. Environment values are text and are converted to the key's type
-(`P1GW_HTTP__PORT=9000`, `P1GW_MQTT__TLS=true`, `P1GW_MQTT__POLICY="telegram = never; state/* = every"`).
+[meter], [tariff], [log]); the file layout is hardware/config.example.toml, every key is in
+docs/gateway.md. Every value is checked once, here, with an error that names the key and where it came
+from, so the rest of the gateway never re-validates. Environment values are text and are converted to
+the key's type (`P1GW_HTTP__PORT=9000`, `P1GW_MQTT__TLS=true`,
+`P1GW_MQTT__POLICY="telegram = never; state/* = every"`).
 """
 
 from __future__ import annotations
@@ -90,6 +91,18 @@ class MeterConfig:
 
 
 @dataclass(frozen=True)
+class TariffConfig:
+    """[tariff]: the user's tariff, to price appliances and standby by time band (empty region: off; a
+    positive `meter.price_eur_kwh` wins). `offer` is a shipped offer id or a TOML file (empty: the shipped
+    example)."""
+
+    region: str = ""
+    dso: str = ""
+    option: str = "single"
+    offer: str = ""
+
+
+@dataclass(frozen=True)
 class LogConfig:
     """[log]: level (debug, info, warning, error) and format (text for a terminal, json for journald/Loki)."""
 
@@ -121,6 +134,7 @@ class Config:
     http: HttpConfig = field(default_factory=HttpConfig)
     storage: StorageConfig = field(default_factory=StorageConfig)
     meter: MeterConfig = field(default_factory=MeterConfig)
+    tariff: TariffConfig = field(default_factory=TariffConfig)
     log: LogConfig = field(default_factory=LogConfig)
     homewizard: HomeWizardConfig = field(default_factory=HomeWizardConfig)
     serve_p1: ServeP1Config = field(default_factory=ServeP1Config)
@@ -243,6 +257,7 @@ def _validate(config: Config, *, check_files: bool = True) -> Config:
         raise ConfigError(
             f"meter.price_eur_kwh must be 0 (no euros) or a positive price, not {meter.price_eur_kwh}"
         )
+    _validate_tariff(config.tariff)
     if not 0 < http.port < 65536:
         raise ConfigError(f"http.port must be 1-65535, not {http.port}")
     _validate_mqtt(config.mqtt, check_files=check_files)
@@ -262,6 +277,17 @@ def _validate(config: Config, *, check_files: bool = True) -> Config:
         meter=dataclasses.replace(meter, country=meter.country.upper()),
         log=dataclasses.replace(log, level=log.level.lower()),
     )
+
+
+def _validate_tariff(tariff: TariffConfig) -> None:
+    from tariffs.load import REGIONS
+
+    if tariff.region and tariff.region not in REGIONS:
+        raise ConfigError(
+            f"tariff.region must be one of {', '.join(REGIONS)} (or empty), not {tariff.region!r}"
+        )
+    if tariff.option not in ("single", "dual", "impact"):
+        raise ConfigError(f"tariff.option must be single, dual or impact, not {tariff.option!r}")
 
 
 def _validate_mqtt(mqtt: MqttConfig, *, check_files: bool) -> None:

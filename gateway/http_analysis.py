@@ -3,7 +3,9 @@
 Strategy: read the stored aggregates (`gateway.analysis_store`) in a thread and run the pure reports of
 `analysis` on them. Without `from`/`to`, the voltage covers the current local week (Monday 00:00 to now:
 the dashboard's "this week" status, still `undetermined` until the week is over) and the appliances the
-last 30 days. A gateway without a store answers 404.
+last 30 days. Appliances are priced by the `price` query (€/kWh), else the configured flat price, else the
+configured tariff (`[tariff]`: by time band); a tariff is described under `tariff` in the answer. A gateway
+without a store answers 404.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from zoneinfo import ZoneInfo
 from fastapi import APIRouter, HTTPException, Query
 
 from analysis.appliances import appliance_report
-from analysis.pricing import FlatPrice
+from analysis.pricing import EnergyPrice, FlatPrice, TariffPrice
 from analysis.report import voltage_json
 from analysis.voltage import week_start, weekly_compliance
 
@@ -28,9 +30,14 @@ from .view import GatewayView
 
 
 def analysis_router(
-    view: GatewayView, zone: ZoneInfo, now: Callable[[], datetime], price_eur_kwh: Decimal | None = None
+    view: GatewayView,
+    zone: ZoneInfo,
+    now: Callable[[], datetime],
+    price_eur_kwh: Decimal | None = None,
+    tariff: TariffPrice | None = None,
 ) -> APIRouter:
-    """The two routes; `price_eur_kwh` prices appliance runs and the standby (a `price` query overrides)."""
+    """The two routes; `price_eur_kwh`, else `tariff`, prices appliance runs and the standby (a `price`
+    query overrides both)."""
     router = APIRouter(tags=["analysis"])
     no_store: dict[int | str, dict[str, Any]] = {404: {"description": "this gateway keeps no store (--db)"}}
 
@@ -73,8 +80,10 @@ def analysis_router(
             lo, hi = parse_range(start, end, zone, now())
         steps, windows = await asyncio.to_thread(appliance_data, db, lo, hi, getattr(view, "meter_id", None))
         unit = price if price is not None else price_eur_kwh
-        return appliance_report(
-            steps, windows, lo, hi, price=None if unit is None else FlatPrice(unit), tz=zone.key
-        )
+        pricing: EnergyPrice | None = FlatPrice(unit) if unit is not None else tariff
+        report = await asyncio.to_thread(appliance_report, steps, windows, lo, hi, price=pricing, tz=zone.key)
+        if isinstance(pricing, TariffPrice):
+            report["tariff"] = pricing.describe()
+        return report
 
     return router

@@ -28,7 +28,7 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from fastapi import Depends, FastAPI, HTTPException, Query, Request
@@ -43,6 +43,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .http_advice import advice_router
 from .view import ControlDenied, GatewayView
+
+if TYPE_CHECKING:
+    from analysis.pricing import TariffPrice
 
 STATIC_DIR = Path(__file__).with_name("static")
 MAX_RANGE = timedelta(days=400)
@@ -403,6 +406,7 @@ def create_app(
     keepalive_s: float = 15.0,
     clock: Callable[[], datetime] | None = None,
     price_eur_kwh: Decimal | None = None,
+    tariff: TariffPrice | None = None,
 ) -> FastAPI:
     """The FastAPI application over `view`.
 
@@ -414,6 +418,7 @@ def create_app(
         keepalive_s: seconds between SSE keep-alive comments.
         clock: the wall clock (tests); aware datetimes.
         price_eur_kwh: prices `/api/v1/appliances` (€/kWh, all taxes included); None: no euros.
+        tariff: else prices them by time band (the `[tariff]` section); None: no euros.
     """
     try:
         zone = ZoneInfo(tz)
@@ -675,7 +680,7 @@ def create_app(
 
     from .http_analysis import analysis_router  # voltage quality and appliances (docs/analysis.md)
 
-    app.include_router(analysis_router(view, zone, now, price_eur_kwh))
+    app.include_router(analysis_router(view, zone, now, price_eur_kwh, tariff))
     return app
 
 
