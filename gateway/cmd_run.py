@@ -153,6 +153,7 @@ async def serve(
     """Run the whole gateway until `stop` is set, a signal arrives, or `duration_s` passes."""
     from .compat import CompatError, CompatServers
     from .http_api import create_app
+    from .prices import dashboard_prices
     from .pipeline import Gateway
     from .store import StoreError, open_store
 
@@ -192,6 +193,8 @@ async def serve(
         token=config.http.token or None,
         cors_origins=config.http.cors_origins or None,
         tz=meter.timezone,
+        prices=dashboard_prices(config.dashboard),
+        language=config.dashboard.language or None,
     )
     server = _Server.make(app, config.http.host, config.http.port)
     try:

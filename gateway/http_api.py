@@ -39,6 +39,8 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel, ConfigDict, Field
 
+from .http_dashboard import dashboard_router
+from .prices import Prices
 from .view import ControlDenied, GatewayView
 
 STATIC_DIR = Path(__file__).with_name("static")
@@ -337,6 +339,8 @@ def create_app(
     tz: str = "Europe/Brussels",
     keepalive_s: float = 15.0,
     clock: Callable[[], datetime] | None = None,
+    prices: Prices | None = None,
+    language: str | None = None,
 ) -> FastAPI:
     """The FastAPI application over `view`.
 
@@ -347,6 +351,8 @@ def create_app(
         tz: the local time zone of naive query times and of "today".
         keepalive_s: seconds between SSE keep-alive comments.
         clock: the wall clock (tests); aware datetimes.
+        prices: `[tariff]` prices for the dashboard's euros (None: kWh only).
+        language: the dashboard's language from the config (None/empty: the browser's).
     """
     try:
         zone = ZoneInfo(tz)
@@ -403,6 +409,7 @@ def create_app(
         )
 
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    app.include_router(dashboard_router(view, zone=zone, now=now, prices=prices, language=language))
 
     @app.get("/api/v1/now", response_model=TelegramOut, response_model_exclude_unset=True, responses=not_yet)
     async def latest_telegram() -> Any:
