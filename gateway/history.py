@@ -59,11 +59,11 @@ class Period:
         return self.end
 
     def bucket_keys(self) -> list[str]:
-        """`YYYY-MM-DD` per day (week, month) or `YYYY-MM` per month (year); the day view has none."""
+        """`HH:MM` per quarter-hour (day), `YYYY-MM-DD` per day (week, month), `YYYY-MM` per month (year)."""
         if self.view == "year":
             return [f"{self.first.year:04d}-{m:02d}" for m in range(1, 13)]
         if self.view == "day":
-            return []
+            return [f"{q // 4:02d}:{q % 4 * 15:02d}" for q in range(96)]
         days = (self.end - self.first).days
         return [(self.first + timedelta(days=i)).isoformat() for i in range(days)]
 
@@ -141,7 +141,8 @@ def build(
         acc[0] += _wh(row["import_day"])
         acc[1] += _wh(row["import_night"])
         acc[2] += _wh(row["export_day"]) + _wh(row["export_night"])
-    keys = period.bucket_keys() or order
+    keys = period.bucket_keys()
+    keys += [key for key in order if key not in set(keys)]  # a DST day's extra local quarter-hours
     buckets = []
     for key in keys:
         d_in, n_in, out = sums.get(key, [0, 0, 0])

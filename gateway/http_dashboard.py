@@ -54,6 +54,11 @@ def history_view(
         return build(period, [], {}, {}, prices)
     meter = _meter_id(view)
     month_peaks = store.quarter_hour_peaks(at(months_from), at(period.end), by="month", meter_id=meter)
+    # the month peaks as billed (the meter's own when it sent them) win over ours, as on the capacity card
+    first_month, last_month = months_from.isoformat()[:7], (period.end - timedelta(days=1)).isoformat()[:7]
+    for row in view.peaks().get("history") or []:
+        if row.get("peak_kw") is not None and first_month <= str(row.get("month")) <= last_month:
+            month_peaks[str(row["month"])] = float(row["peak_kw"])
     compare: list[dict[str, Any]] = []
     if name == "day":
         rows = store.quarter_hours(at(period.first), at(period.end), meter)

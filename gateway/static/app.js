@@ -87,7 +87,7 @@
     const el = $("power-chart");
     el.dataset.points = String(xs.length);
     P1Charts.series(el, {
-      x: xs, yLabel: "kW", yDigits: 1, empty: t("No data yet"),
+      x: xs, yLabel: "kW", yDigits: 1, empty: t("No data yet"), xLabel: t("Time"),
       series: [
         { label: t("Import"), values: is, color: "--import", format: (x) => I18n.num(x, 3) + " kW" },
         { label: t("Export"), values: es, color: "--export", format: (x) => I18n.num(x, 3) + " kW" },
@@ -227,7 +227,7 @@
     if (p && p.accounts && typeof p.accounts === "object") return Object.entries(p.accounts);
     return [[p.energy || "electricity", p]];
   }
-  const EMERGENCY = () => ({ none: t("not available"), available: t("available"), invoked: t("in use"), in_use: t("in use"), exhausted: t("used up") });
+  const EMERGENCY = () => ({ enabled: t("not needed yet"), selectable: t("available"), invoked: t("in use"), in_use: t("in use"), exhausted: t("used up") });
   function amount(e, eur, big) {
     if (eur === null || eur === undefined) return "—";
     const price = pick(e, ["price_eur", "price_eur_per_kwh"]);
@@ -269,7 +269,7 @@
         rows.push([t("Start credit paid back on"), o.start_credit_paid ? t("already paid back")
           : o.start_credit_paid_on ? I18n.day(o.start_credit_paid_on) : "—"]);
       }
-      rows.push([t("Emergency credit"), amount(e, pick(e, ["emergency_credit_eur.remaining"])) + (status !== null ? ` (${EMERGENCY()[status] || status})` : "")]);
+      rows.push([t("Emergency credit"), amount(e, pick(e, ["emergency_credit_eur.remaining"])) + (status !== null && EMERGENCY()[status] ? ` (${EMERGENCY()[status]})` : "")]);
       rows.push([t("Debt"), amount(e, pick(e, ["debt_eur"]))]);
       rows.push([t("Start credit to recover"), amount(e, pick(e, ["start_credit_due_eur"]))]);
       if (plan) {
@@ -414,7 +414,7 @@
       const messages = {
         401: t("Wrong or missing control token."),
         403: t("Controls are disabled: the gateway has no control token configured."),
-        409: t("Not possible here: this gateway reads a real meter, not the simulator."),
+        409: t("Not possible on this gateway (a real meter, or no such meter in the simulator)."),
         422: t("The simulator refused this request."),
       };
       if (!r.ok) { out.className = "note warn"; out.textContent = messages[r.status] || t("The request failed."); return; }
