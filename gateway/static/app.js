@@ -223,15 +223,20 @@
   }
 
   // ------------------------------------------------------------------------------------ prepayment
+  // the top level is one account in full (the simulator's whole state); `accounts` has every energy
   function energies(p) {
-    if (p && p.accounts && typeof p.accounts === "object") return Object.entries(p.accounts);
-    return [[p.energy || "electricity", p]];
+    const top = Object.assign({}, p); delete top.accounts;
+    const main = top.energy || "electricity";
+    if (!p.accounts || typeof p.accounts !== "object") return [[main, top]];
+    const list = Object.entries(p.accounts).map(([k, a]) => [k, k === main ? Object.assign({}, a, top) : a]);
+    return list.some(([k]) => k === main) ? list : [[main, top], ...list];
   }
   const EMERGENCY = () => ({ enabled: t("not needed yet"), selectable: t("available"), invoked: t("in use"), in_use: t("in use"), exhausted: t("used up") });
   function amount(e, eur, big) {
     if (eur === null || eur === undefined) return "—";
     const price = pick(e, ["price_eur", "price_eur_per_kwh"]);
     if (state.unit === "kwh" && price) return `${I18n.num(eur / price, big ? 1 : 2)} ${e.energy_unit || "kWh"}`;
+    if (state.unit === "kwh" && big && typeof e.balance_energy === "number") return `${I18n.num(e.balance_energy, 1)} ${e.energy_unit || "kWh"}`;
     return I18n.money(eur);
   }
   function advice(o) {
@@ -300,7 +305,7 @@
       box.appendChild(sec);
     }
     const main = mainEnergy();
-    $("unit-kwh").disabled = !pick(main, ["price_eur"]);
+    $("unit-kwh").disabled = !(typeof main.balance_energy === "number" || pick(main, ["price_eur"]));
     $("prepay-updated").textContent = main.balance_updated_at ? I18n.dateTime(main.balance_updated_at, { dateStyle: "medium", timeStyle: "short" }) : "—";
     $("prepay-accounting").textContent = main.accounting === "central" ? t("(central account: the balance is updated each morning with the previous day)") : "";
     renderDays();
