@@ -126,6 +126,14 @@ async def test_dashboard_in_three_languages_over_a_prosumer_year(tmp_path: Path)
     added = prosumer_year(view.store, meter_id, datetime.combine(today, datetime.min.time(), tzinfo=TZ))
     print(f"\n{added} quarter-hours of a prosumer year stored in {time.perf_counter() - started:.1f} s")
     assert added >= 365 * 96 - 8
+    stamp = datetime.now(TZ).replace(microsecond=0)
+    view.store.add_event(
+        {"type": "prepayment_top_up_accepted", "kind": "top_up_accepted", "at": stamp.isoformat(),
+         "message": "top-up of 20.00 EUR accepted", "balance_eur": 39.45},
+        meter_id=meter_id,
+    )  # fmt: skip
+    event_text = {"nl": "Oplading aanvaard: saldo € 39,45.", "fr": "Rechargement accepté : solde 39,45 €.",
+                  "en": "Top-up accepted: balance €39.45."}  # fmt: skip
     translated_only = english_only()
     month_first = today.replace(day=1) if today.day > 1 else (today - timedelta(days=1)).replace(day=1)
     ARTIFACTS.mkdir(exist_ok=True)
@@ -154,6 +162,10 @@ async def test_dashboard_in_three_languages_over_a_prosumer_year(tmp_path: Path)
                         await expect(page.locator(f"#{value_id}")).not_to_have_attribute(
                             "data-value", "", timeout=60_000
                         )
+
+                    # events in words, not raw types
+                    shown_event = (await page.locator("#events li").first.inner_text()).replace("\u202f", " ")
+                    assert shown_event.replace("\xa0", " ").endswith(event_text[lang].replace("\xa0", " "))
 
                     # the capacity card tells what the API says
                     current = await (await page.request.get(base + "/api/v1/current-quarter-hour")).json()
