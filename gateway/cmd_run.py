@@ -153,8 +153,8 @@ async def serve(
     """Run the whole gateway until `stop` is set, a signal arrives, or `duration_s` passes."""
     from .compat import CompatError, CompatServers
     from .http_api import create_app
-    from .prices import dashboard_prices
     from .pipeline import Gateway
+    from .prices import dashboard_prices
     from .store import StoreError, open_store
 
     stop = stop or asyncio.Event()

@@ -89,7 +89,9 @@ def rolling_mean_kw(month: str, month_peaks: Mapping[str, float]) -> Decimal | N
     """The capacity figure billed for `month`: the mean over the last 12 months with a known peak (that
     month included), each counted at least 2.5 kW; None when no month is known."""
     counted = [
-        max(Decimal(str(month_peaks[m])), FLOOR_KW) for m in _months_back(month, MONTHS_BILLED) if m in month_peaks
+        max(Decimal(str(month_peaks[m])), FLOOR_KW)
+        for m in _months_back(month, MONTHS_BILLED)
+        if m in month_peaks
     ]
     if not counted:
         return None
@@ -162,7 +164,7 @@ def build(
         "previous": period.previous().isoformat(),
         "next": period.next().isoformat(),
         "buckets": buckets,
-        "totals": _bucket("total", *totals, prices),
+        "totals": _bucket("total", totals[0], totals[1], totals[2], prices),
         "has_data": bool(sums),
         "peak_kw": max(in_period) if in_period else None,
         "floor_kw": float(FLOOR_KW),
@@ -205,5 +207,7 @@ def capacity_card(peaks: Mapping[str, Any], prices: Prices) -> dict[str, Any]:
         "new_peak_cost_eur": float(new_peak_cost(projected, applies, prices))
         if over and projected is not None and prices.capacity_per_kw_year
         else None,
-        "capacity_eur_per_kw_year": float(prices.capacity_per_kw_year) if prices.capacity_per_kw_year else None,
+        "capacity_eur_per_kw_year": float(prices.capacity_per_kw_year)
+        if prices.capacity_per_kw_year
+        else None,
     }

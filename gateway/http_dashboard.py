@@ -106,7 +106,7 @@ def dashboard_router(
             chosen = date.fromisoformat(day) if day else now().astimezone(zone).date()
         except ValueError as exc:
             raise HTTPException(422, f"date {day!r} is not an ISO date (2026-11-22)") from exc
-        result = await asyncio.to_thread(history_view, view, view_name, chosen, zone, prices)  # type: ignore[arg-type]
+        result = await asyncio.to_thread(history_view, view, view_name, chosen, zone, prices)
         return {**result, "date": chosen.isoformat(), "timezone": zone.key}
 
     @router.get("/api/v1/dashboard/capacity")

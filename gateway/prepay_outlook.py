@@ -2,12 +2,12 @@
 30 days, when the start credit is paid back, and what to do now, as a code the dashboard words in the
 customer's language.
 
-Strategy: reads the account state JSON of docs/prepayment.md (one energy in full at the top level, every energy
-under `accounts`). The pace is the mean € per day over the days of `history` (up to 30); the start
-credit falls by `start_credit_recovery_eur_per_day` each day. Actions: `leak_test_running`, `top_up`
-(disconnected or limited with too little credit: `top_up_eur` says how much), `press_button` (electricity
-ready), `leak_test` (gas ready: close the appliances, hold the button), `top_up_soon` (less than 3 days
-left), `none`.
+Strategy: reads the account state JSON of docs/prepayment.md (one energy in full at the top level,
+every energy under `accounts`). The pace is the mean € per day over the days of `history` (up to 30);
+the start credit falls by `start_credit_recovery_eur_per_day` each day. Actions: `leak_test_running`,
+`top_up` (disconnected or limited with too little credit: `top_up_eur` says how much), `press_button`
+(electricity ready), `leak_test` (gas ready: close the appliances, hold the button), `top_up_soon` (less
+than 3 days left), `none`.
 """
 
 from __future__ import annotations
@@ -26,7 +26,11 @@ def _accounts(state: Mapping[str, Any]) -> dict[str, Mapping[str, Any]]:
     top = {k: v for k, v in state.items() if k != "accounts"}
     main = str(top.get("energy") or "electricity")
     accounts = state.get("accounts")
-    out = {str(k): v for k, v in accounts.items() if isinstance(v, Mapping)} if isinstance(accounts, Mapping) else {}
+    out = (
+        {str(k): v for k, v in accounts.items() if isinstance(v, Mapping)}
+        if isinstance(accounts, Mapping)
+        else {}
+    )
     out[main] = {**out.get(main, {}), **top}
     return out
 

@@ -74,5 +74,7 @@ def test_translations_and_belgian_formats() -> None:
     assert i18n.translations("fr").ngettext("{n} day", "{n} days", 2) == "{n} jours"
     assert i18n.catalog_json("nl")["messages"]["{n} day"] == ["{n} dag", "{n} dagen"]
     assert i18n.format_money(Decimal("1234.5"), "nl") == "€\xa01.234,50"
-    assert i18n.format_money(Decimal("1234.5"), "fr").replace("\u202f", " ").replace("\xa0", " ") == "1 234,50 €"
+    assert (
+        i18n.format_money(Decimal("1234.5"), "fr").replace("\u202f", " ").replace("\xa0", " ") == "1 234,50 €"
+    )
     assert i18n.format_number(Decimal("2.5"), "fr", 3) == "2,500"

@@ -115,8 +115,8 @@ def catalog_json(lang: str) -> dict[str, Any]:
             if not message.id or message.fuzzy:
                 continue
             if isinstance(message.id, tuple | list):
-                forms = list(message.string)
-                messages[message.id[0]] = [forms[0], forms[-1]]
+                forms = [str(form) for form in message.string or ()]
+                messages[str(message.id[0])] = [forms[0], forms[-1]]
             elif message.string:
                 messages[message.id] = message.string
     return {

@@ -198,7 +198,7 @@
       series.push({ label: h.view === "year" ? t("Month peak") : t("Day's highest quarter-hour"), kind: "point", scale: "kw", color: "--fg",
         values: h.buckets.map((b) => b.peak_kw ?? null), format: kw });
       const n = h.buckets.length;
-      if (h.peak_kw !== null) series.push({ label: t("This month's peak"), ref: true, scale: "kw", color: "--import", values: Array(n).fill(h.peak_kw), format: kw });
+      if (h.peak_kw !== null) series.push({ label: h.view === "year" ? t("Highest quarter-hour") : t("This month's peak"), ref: true, scale: "kw", color: "--import", values: Array(n).fill(h.peak_kw), format: kw });
       series.push({ label: t("Billing floor"), ref: true, scale: "kw", color: "--muted", values: Array(n).fill(h.floor_kw), format: kw });
       if (h.mean_12_kw !== null) series.push({ label: t("Mean of the last 12 month peaks"), ref: true, scale: "kw", color: "--accent", values: Array(n).fill(h.mean_12_kw), format: kw });
     }
@@ -212,13 +212,15 @@
     setValue("tot-import-night", tot.import_night_kwh, 3, kwh(tot.import_night_kwh));
     setValue("tot-export", tot.export_kwh, 3, kwh(tot.export_kwh));
     setValue("tot-eur", tot.eur, 2, tot.eur === null ? t("set the prices in the config") : I18n.money(tot.eur));
-    const peak = h.view === "day" ? null : h.peak_kw;
+    const dayMax = Math.max(0, ...h.buckets.filter((b) => b.has_data).map((b) => b.import_kwh * 4));
+    const peak = h.view === "day" ? (h.has_data ? Math.round(dayMax * 1000) / 1000 : null) : h.peak_kw;
     setValue("hist-peak", peak, 3, peak === null ? "—" : kw(peak));
     setValue("hist-mean", h.mean_12_kw, 3, h.mean_12_kw === null ? "—" : kw(h.mean_12_kw));
     const count = h.buckets.filter((b) => b.has_data).length;
     $("hist-note").textContent = h.view === "day"
       ? tn("{n} quarter-hour stored", "{n} quarter-hours stored", count)
-      : tn("{n} day with data", "{n} days with data", h.view === "year" ? count : count);
+      : h.view === "year" ? tn("{n} month with data", "{n} months with data", count)
+        : tn("{n} day with data", "{n} days with data", count);
     $("hist-csv").href = `api/v1/quarter-hours?format=csv&from=${h.from}&to=${h.to}T00:00:00`;
   }
 
@@ -270,7 +272,7 @@
       const rows = [];
       if (o) {
         rows.push([t("Days left at the pace of the last 30 days"), o.days_left === null ? "—"
-          : `${tn("{n} day", "{n} days", o.days_left)} (${I18n.day(o.empty_on, { day: "numeric", month: "long" })})`]);
+          : `${tn("{n} day", "{n} days", o.days_left)} (${I18n.day(o.empty_on)})`]);
         rows.push([t("Start credit paid back on"), o.start_credit_paid ? t("already paid back")
           : o.start_credit_paid_on ? I18n.day(o.start_credit_paid_on) : "—"]);
       }

@@ -42,14 +42,21 @@ def test_capacity_card_keeps_the_month_peak_and_the_floor_apart() -> None:
         "capacity_tariff": {"average_kw": 2.5, "minimum_kw": 2.5},
     }
     card = capacity_card(peaks, PRICES)
-    assert (card["month_peak_kw"], card["floor_kw"], card["applies_kw"], card["applies"]) == (0.78, 2.5, 2.5, "floor")
+    assert (card["month_peak_kw"], card["floor_kw"], card["applies_kw"], card["applies"]) == (
+        0.78,
+        2.5,
+        2.5,
+        "floor",
+    )
     assert card["over"] is False and card["margin_kw"] == pytest.approx(1.29)
     assert card["new_peak_cost_eur"] is None
     peaks["quarter_hour"]["projected_kw"] = 3.1
     peaks["month"]["peak_kw"] = 2.6
     card = capacity_card(peaks, PRICES)
     assert card["applies"] == "peak" and card["over"] is True
-    assert card["new_peak_cost_eur"] == pytest.approx(float(Decimal("0.5") * Decimal("53.20") / 12), abs=0.005)
+    assert card["new_peak_cost_eur"] == pytest.approx(
+        float(Decimal("0.5") * Decimal("53.20") / 12), abs=0.005
+    )
 
 
 def test_euros() -> None:
@@ -67,15 +74,28 @@ def test_rolling_mean_counts_the_floor_and_twelve_months() -> None:
 
 def test_month_view_sums_days_and_keeps_empty_days() -> None:
     rows = [
-        {"day": "2026-11-02", "import_day": 4.5, "import_night": 2.25, "export_day": 1.0, "export_night": 0.0},
+        {
+            "day": "2026-11-02",
+            "import_day": 4.5,
+            "import_night": 2.25,
+            "export_day": 1.0,
+            "export_night": 0.0,
+        },
         {"day": "2026-11-03", "import_day": 0.001, "import_night": 0, "export_day": 0, "export_night": 0.5},
     ]
-    view = build(Period.around("month", date(2026, 11, 14)), rows, {"2026-11-02": 3.2}, {"2026-11": 3.2}, PRICES)
+    view = build(
+        Period.around("month", date(2026, 11, 14)), rows, {"2026-11-02": 3.2}, {"2026-11": 3.2}, PRICES
+    )
     assert len(view["buckets"]) == 30 and view["buckets"][0]["has_data"] is False
     assert view["buckets"][1]["peak_kw"] == 3.2 and view["buckets"][1]["import_kwh"] == 6.75
     assert view["totals"]["import_day_kwh"] == 4.501 and view["totals"]["export_kwh"] == 1.5
-    assert view["totals"]["eur"] == float((Decimal("4.501") * Decimal("0.32") + Decimal("2.25") * Decimal("0.25")
-                                           - Decimal("1.5") * Decimal("0.04")).quantize(Decimal("0.01")))
+    assert view["totals"]["eur"] == float(
+        (
+            Decimal("4.501") * Decimal("0.32")
+            + Decimal("2.25") * Decimal("0.25")
+            - Decimal("1.5") * Decimal("0.04")
+        ).quantize(Decimal("0.01"))
+    )
     assert (view["peak_kw"], view["floor_kw"], view["mean_12_kw"]) == (3.2, 2.5, 3.2)
     assert build(Period.around("month", date(2026, 11, 14)), [], {}, {}, Prices())["totals"]["eur"] is None
 
@@ -88,8 +108,10 @@ def test_prepayment_outlook() -> None:
         "start_credit_recovery_eur_per_day": 1.0,
         "supply_state": "connected",
         "history": [{"date": f"2026-11-{d:02d}", "energy": 5, "eur": 2.0} for d in range(1, 31)],
-        "accounts": {"electricity": {"energy": "electricity"}, "gas": {"energy": "gas", "balance_eur": 3.0,
-                                                                       "supply_state": "ready"}},
+        "accounts": {
+            "electricity": {"energy": "electricity"},
+            "gas": {"energy": "gas", "balance_eur": 3.0, "supply_state": "ready"},
+        },
     }
     out = outlook(state, date(2026, 11, 30))["accounts"]
     assert out["electricity"]["days_left"] == 6 and out["electricity"]["empty_on"] == "2026-12-06"
@@ -106,7 +128,9 @@ async def test_history_route_equals_the_store(tmp_path: Path) -> None:
     view = fed_view(tmp_path / "gw.db", start, 4 * 3600, step_s=10)
     app = create_app(view, prices=PRICES, clock=lambda: start + timedelta(hours=5))
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://gw") as client:
-        day = (await client.get("/api/v1/dashboard/history", params={"view": "day", "date": "2026-11-23"})).json()
+        day = (
+            await client.get("/api/v1/dashboard/history", params={"view": "day", "date": "2026-11-23"})
+        ).json()
         week = (await client.get("/api/v1/dashboard/history", params={"view": "week"})).json()
         bad = await client.get("/api/v1/dashboard/history", params={"view": "decade"})
         capacity = (await client.get("/api/v1/dashboard/capacity")).json()
@@ -125,3 +149,24 @@ async def test_history_route_equals_the_store(tmp_path: Path) -> None:
     store = open_store(tmp_path / "gw.db")
     assert store.quarter_hour_peaks(start, start, by="day") == {}
     store.close()
+
+
+def test_dashboard_config_section(tmp_path: Path) -> None:
+    from gateway.config import ConfigError, load_config
+    from gateway.prices import dashboard_prices
+
+    path = tmp_path / "p1gw.toml"
+    path.write_text(
+        '[dashboard]\nlanguage = "nl"\nimport_day_eur_per_kwh = 0.32\ncapacity_eur_per_kw_year = 53.2\n'
+    )
+    config = load_config(path, environ={"P1GW_DASHBOARD__EXPORT_EUR_PER_KWH": "0.04"})
+    assert config.dashboard.language == "nl"
+    assert dashboard_prices(config.dashboard) == Prices(
+        Decimal("0.32"), Decimal(0), Decimal("0.04"), Decimal("53.2")
+    )
+    path.write_text('[dashboard]\nlanguage = "de"\n')
+    with pytest.raises(ConfigError, match=r"dashboard\.language must be en, fr, nl"):
+        load_config(path, environ={})
+    path.write_text("[dashboard]\nexport_eur_per_kwh = -1\n")
+    with pytest.raises(ConfigError, match="must be 0 or more"):
+        load_config(path, environ={})

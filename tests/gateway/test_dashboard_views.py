@@ -188,7 +188,9 @@ async def test_dashboard_in_three_languages_over_a_prosumer_year(tmp_path: Path)
                     month_s = time.perf_counter() - clicked
                     print(f"{lang} {device}: month view of a prosumer year rendered in {month_s:.3f} s")
                     assert month_s < 5  # generous on a loaded 2-core machine; the figure is printed
-                    month_end = date(month_first.year + month_first.month // 12, month_first.month % 12 + 1, 1)
+                    month_end = date(
+                        month_first.year + month_first.month // 12, month_first.month % 12 + 1, 1
+                    )
                     if today.day == 1:
                         await page.locator("#hist-prev").click()
                     await expect(page.locator("#hist-title")).not_to_have_text("—")
@@ -213,7 +215,9 @@ async def test_dashboard_in_three_languages_over_a_prosumer_year(tmp_path: Path)
                     await expect(page.locator("#history-chart")).to_have_attribute(
                         "data-view", "year", timeout=60_000
                     )
-                    year_sums = store_sums(view.store, meter_id, date(today.year, 1, 1), today + timedelta(days=1))
+                    year_sums = store_sums(
+                        view.store, meter_id, date(today.year, 1, 1), today + timedelta(days=1)
+                    )
                     await expect(page.locator("#tot-export")).to_have_attribute(
                         "data-value", str(float(year_sums["export_kwh"])), timeout=60_000
                     )
@@ -237,7 +241,18 @@ async def test_dashboard_in_three_languages_over_a_prosumer_year(tmp_path: Path)
                         }  # "Gas", "Week": the same word in Dutch
                         assert [m for m in checks["untranslated"] if m not in same] == []
                         assert [m for m in translated_only[lang] if m in text] == []
-                    await page.screenshot(path=str(ARTIFACTS / f"dashboard-{lang}-{device}.png"), full_page=True)
+                    await page.screenshot(
+                        path=str(ARTIFACTS / f"dashboard-{lang}-{device}.png"), full_page=True
+                    )
+                    await page.evaluate("window.scrollTo(0, 0)")
+                    await page.screenshot(path=str(ARTIFACTS / f"dashboard-{lang}-{device}-top.png"))
+                    for card in ("capacity", "prepay"):
+                        await page.locator(f"#{card}-card").screenshot(
+                            path=str(
+                                ARTIFACTS
+                                / f"dashboard-{lang}-{device}-{card}.png".replace("prepay.", "prepayment.")
+                            )
+                        )
                     assert errors == []
                     await context.close()
 
@@ -268,7 +283,9 @@ async def test_config_language_and_controls_behind_the_token(tmp_path: Path) -> 
             await page.goto(base + "/")
             await expect(page.locator("html")).to_have_attribute("lang", "nl", timeout=60_000)
             await page.locator("#ctl-load").click()
-            await expect(page.locator("#ctl-result")).to_have_text("Bedieningstoken ontbreekt of is fout.", timeout=60_000)
+            await expect(page.locator("#ctl-result")).to_have_text(
+                "Bedieningstoken ontbreekt of is fout.", timeout=60_000
+            )
             await page.locator("#ctl-token").fill("demo")
             await page.locator("#ctl-kw").fill("4")
             await page.locator("#ctl-load").click()
