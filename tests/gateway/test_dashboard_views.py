@@ -13,6 +13,7 @@ Screenshots go to artifacts/ (docs/img/ is made from them by scripts/dashboard-p
 
 from __future__ import annotations
 
+import asyncio
 import json
 import math
 import time
@@ -299,5 +300,57 @@ async def test_config_language_and_controls_behind_the_token(tmp_path: Path) -> 
             )
             body = json.loads(await (await page.request.get(base + "/api/v1/i18n?lang=fr")).text())
             assert body["language"] == "fr" and body["configured"] == "nl"
+        finally:
+            await browser.close()
+
+
+async def until_value(page: Any, element_id: str, wanted: Any, timeout_s: float = 60.0) -> float:
+    """Poll an element's data-value until `wanted(value)` (the page's CSP forbids wait_for_function)."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        text = await page.locator(f"#{element_id}").get_attribute("data-value")
+        value = float(text) if text else math.nan
+        if wanted(value):
+            return value
+        assert time.monotonic() < deadline, f"#{element_id} stayed at {value} for {timeout_s} s"
+        await asyncio.sleep(0.2)
+
+
+async def test_controls_steer_the_simulator_from_the_page(tmp_path: Path) -> None:
+    """The controls docs/gateway.md promises, over the real pipeline and the in-process simulator: a top-up
+    raises the balance shown, an extra load raises the import power shown; all in French."""
+    from playwright.async_api import async_playwright, expect
+
+    from gateway.pipeline import Gateway
+    from gateway.sources import make_source
+    from gateway.store import open_store
+
+    start = (datetime.now(TZ) - timedelta(minutes=30)).replace(microsecond=0)
+    source = make_source(f"sim:be-3ph?seed=3&speed=60&every=10&prepayment=20&start={start.isoformat()}")
+    gateway = Gateway(source, store=open_store(tmp_path / "gw.db"), ean="541449000000000001")
+    async with (
+        gateway,
+        serve(create_app(gateway, token="demo")) as base,
+        async_playwright() as pw,
+    ):
+        browser = await pw.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        try:
+            page = await browser.new_page(locale="fr-BE", viewport=VIEWPORTS["phone"])
+            await page.goto(base + "/")
+            balance = page.locator("#prepay-balance")
+            await expect(balance).not_to_have_attribute("data-value", "", timeout=60_000)
+            before = float(await balance.get_attribute("data-value") or "nan")
+            await page.locator("#ctl-token").fill("demo")
+            await page.locator("#ctl-amount").fill("30")
+            await page.locator("#ctl-top-up").click()
+            await expect(page.locator("#ctl-result")).to_have_text("C'est fait.", timeout=60_000)
+            await until_value(page, "prepay-balance", lambda v: v > before + 25)
+            await page.locator("#ctl-kw").fill("6")
+            await page.locator("#ctl-load").click()
+            await expect(page.locator("#ctl-result")).to_have_text("C'est fait.", timeout=60_000)
+            await until_value(page, "power-import", lambda v: v > 5.5)
+            await page.locator("#ctl-button").click()
+            await expect(page.locator("#ctl-result")).not_to_have_text("", timeout=60_000)
+            await page.screenshot(path=str(ARTIFACTS / "dashboard-fr-phone-controls.png"), full_page=True)
         finally:
             await browser.close()
