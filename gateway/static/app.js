@@ -175,6 +175,7 @@
     $("hist-eur").disabled = !h.prices_known;
     const eur = state.histUnit === "eur" && h.prices_known;
     const kwh = (x) => I18n.num(x, 3) + " kWh";
+    const kw = (x) => I18n.num(x, 3) + " kW";
     const labels = h.buckets.map((b) => bucketLabel(h.view, b.key));
     const pick2 = (b, field) => (b.has_data ? b[field] : null);
     const series = [];
@@ -188,10 +189,14 @@
       series.push({ label: t("Export"), kind: "bar", color: "--export", values: h.buckets.map((b) => (b.has_data ? -b.export_kwh : null)), shown: h.buckets.map((b) => pick2(b, "export_kwh")), format: kwh });
     }
     let y2 = null;
-    const kw = (x) => I18n.num(x, 3) + " kW";
     if (h.view === "day" && !eur && h.compare && h.compare.length) {
       const byKey = new Map(h.compare.map((c) => [c.key, c.import_kwh]));
       series.push({ label: t("Same day last week"), kind: "line", color: "--muted", values: h.buckets.map((b) => byKey.get(b.key) ?? null), format: kwh });
+    }
+    if (h.view === "day" && !eur) {  // kW held for a quarter-hour = kW / 4 kWh: the same bars' scale
+      const n = h.buckets.length;
+      if (h.peak_kw !== null) series.push({ label: t("This month's peak"), ref: true, color: "--import", values: Array(n).fill(h.peak_kw / 4), shown: Array(n).fill(h.peak_kw), format: kw });
+      series.push({ label: t("Billing floor"), ref: true, color: "--muted", values: Array(n).fill(h.floor_kw / 4), shown: Array(n).fill(h.floor_kw), format: kw });
     }
     if (h.view !== "day") {
       y2 = "kW";

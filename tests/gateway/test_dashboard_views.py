@@ -164,6 +164,9 @@ async def test_dashboard_in_three_languages_over_a_prosumer_year(tmp_path: Path)
                             "data-value", "", timeout=60_000
                         )
 
+                    # times in the meter's zone (the browser is in New York)
+                    await expect(page.locator("#last-telegram")).to_contain_text(latest["timestamp"][11:16])
+
                     # events in words, not raw types
                     shown_event = (await page.locator("#events li").first.inner_text()).replace("\u202f", " ")
                     assert shown_event.replace("\xa0", " ").endswith(event_text[lang].replace("\xa0", " "))
