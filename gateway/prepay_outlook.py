@@ -3,7 +3,8 @@
 customer's language.
 
 Strategy: reads the account state JSON of docs/prepayment.md (one energy in full at the top level,
-every energy under `accounts`). The pace is the mean € per day over the days of `history` (up to 30);
+every energy under `accounts`). The pace is the mean € per day over the whole days of `history` (up to 30) since the
+first with consumption;
 the start credit falls by `start_credit_recovery_eur_per_day` each day. Actions: `leak_test_running`,
 `top_up` (disconnected or limited with too little credit: `top_up_eur` says how much), `press_button`
 (electricity ready), `leak_test` (gas ready: close the appliances, hold the button), `top_up_soon` (less
@@ -35,8 +36,20 @@ def _accounts(state: Mapping[str, Any]) -> dict[str, Mapping[str, Any]]:
     return out
 
 
+def _paced_days(history: Any, today: date) -> list[Mapping[str, Any]]:
+    """The whole days (before today) since the first day with consumption: an account opened this week
+    does not spread its use over 30 days it did not exist."""
+    days = [
+        d
+        for d in history
+        if isinstance(d, Mapping) and d.get("eur") is not None and str(d.get("date")) < today.isoformat()
+    ]
+    used = [i for i, d in enumerate(days) if d.get("eur") or d.get("energy")]
+    return days[used[0] :] if used else []
+
+
 def _one(account: Mapping[str, Any], today: date) -> dict[str, Any]:
-    days = [d for d in account.get("history") or [] if isinstance(d, Mapping) and d.get("eur") is not None]
+    days = _paced_days(account.get("history") or [], today)
     spent = sum((Decimal(str(d["eur"])) for d in days), Decimal(0))
     pace = (spent / len(days)).quantize(Decimal("0.01")) if days else None
     balance = Decimal(str(account.get("balance_eur") or 0))

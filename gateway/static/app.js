@@ -15,6 +15,15 @@
     view: "day", date: null, histUnit: "kwh", history: null, events: [],
   };
   const num = (v) => (v && typeof v.value === "number") ? v.value : null;
+  // at most one run per `ms` (the last call wins): a fast meter or a demo at 60x sends many telegrams a second
+  function throttled(fn, ms) {
+    let timer = null, last = 0;
+    return function () {
+      const wait = last + ms - Date.now();
+      if (wait <= 0) { last = Date.now(); fn(); return; }
+      if (!timer) timer = setTimeout(() => { timer = null; last = Date.now(); fn(); }, wait);
+    };
+  }
   const isoDate = (d) => d.toLocaleDateString("sv-SE", { timeZone: I18n.timezone });  // YYYY-MM-DD, meter's day
 
   function pick(obj, paths) {
@@ -70,7 +79,7 @@
     const [xs, is, es] = state.power;
     if (!xs.length || at > xs[xs.length - 1]) { xs.push(at); is.push(imp || 0); es.push(exp || 0); }
     while (xs.length > SERIES_LEN) { xs.shift(); is.shift(); es.shift(); }
-    drawPower();
+    drawPowerSoon();
     for (const [code, id] of Object.entries(REG)) setValue(id, num(v[code]), 3);
     const tariff = num(v["0-0:96.14.0"]);
     const label = tariff ? tariffName(state.labels[`1-0:1.8.${tariff}`]) : null;
@@ -94,6 +103,7 @@
       ],
     });
   }
+  const drawPowerSoon = throttled(drawPower, 1000);
   function renderGas(v) {
     let code = null;
     for (const ch of "1234") {
@@ -427,7 +437,7 @@
         401: t("Wrong or missing control token."),
         403: t("Controls are disabled: the gateway has no control token configured."),
         409: t("Not possible on this gateway (a real meter, or no such meter in the simulator)."),
-        422: t("The simulator refused this request."),
+        422: t("The simulator refused this now: it does not fit the meter's state (a leak test needs a gas valve waiting to reopen)."),
       };
       if (!r.ok) { out.className = "note warn"; out.textContent = messages[r.status] || t("The request failed."); return; }
       out.textContent = t("Done.");
@@ -522,14 +532,15 @@
     });
     stream.addEventListener("event", (m) => { state.events.unshift(JSON.parse(m.data)); renderEvents(); });
     let lastDay = null;
-    stream.addEventListener("prepayment", async (m) => {
+    const loadDaysSoon = throttled(loadDays, 5000);
+    const prepaySoon = throttled(async () => { await refreshOutlook(); renderPrepay(); }, 2000);
+    stream.addEventListener("prepayment", (m) => {
       const first = state.prepay === null;
       state.prepay = JSON.parse(m.data);
-      await refreshOutlook();
-      renderPrepay();
+      prepaySoon();
       const h = mainEnergy().history;
       const day = Array.isArray(h) && h.length ? h[h.length - 1].date + ":" + h[h.length - 1].energy : null;
-      if (first || (day !== lastDay && $("days-date").value === isoDate(new Date()))) { lastDay = day; loadDays(); }
+      if (first || (day !== lastDay && $("days-date").value === isoDate(new Date()))) { lastDay = day; loadDaysSoon(); }
     });
   }
 

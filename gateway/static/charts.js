@@ -15,7 +15,19 @@ const P1Charts = (function () {
 
   const barsPath = () => uPlot.paths.bars({ size: [0.7, 40], gap: 1 });
 
+  const signature = (spec) => JSON.stringify([!spec.labels, spec.labels || null, spec.yLabel, spec.y2Label || null,
+    spec.series.map((s) => [s.label, s.kind, s.scale, s.color, !!s.ref])]);
+
+  // Redraw: new data into the same chart when only the data changed (cheap: live updates), else rebuild.
   function series(el, spec) {
+    const sig = signature(spec);
+    if (el._plot && el._sig === sig) {
+      el._spec = spec;
+      el._plot.setData([spec.labels ? spec.labels.map((_, i) => i) : spec.x, ...spec.series.map((s) => s.values)]);
+      return el._plot;
+    }
+    el._sig = sig;
+    el._spec = spec;
     if (el._plot) { el._plot.destroy(); el._plot = null; }
     if (el._ro) { el._ro.disconnect(); el._ro = null; }
     el.replaceChildren();
@@ -32,7 +44,7 @@ const P1Charts = (function () {
     const xs = time ? spec.x : spec.labels.map((_, i) => i);
     const fmtX = time
       ? (v) => I18n.hm(v * 1000)
-      : (v) => (spec.labels[Math.round(v)] !== undefined ? spec.labels[Math.round(v)] : "");
+      : (v) => (el._spec.labels[Math.round(v)] !== undefined ? el._spec.labels[Math.round(v)] : "");
     const opts = Object.assign(sizeOf(el), {
       legend: { live: true },
       cursor: { drag: { x: false, y: false }, points: { size: 6 } },
@@ -62,7 +74,8 @@ const P1Charts = (function () {
         paths: s.kind === "bar" ? barsPath() : undefined,
         points: { show: s.kind === "point" },
         value: (u, v, si, idx) => {
-          const raw = s.shown ? s.shown[idx] : v;
+          const cur = el._spec.series[si - 1] || s;
+          const raw = cur.shown ? cur.shown[idx] : v;
           return raw === null || raw === undefined ? "—" : s.format(raw);
         },
       });

@@ -115,9 +115,18 @@ def test_prepayment_outlook() -> None:
     }
     out = outlook(state, date(2026, 11, 30))["accounts"]
     assert out["electricity"]["days_left"] == 6 and out["electricity"]["empty_on"] == "2026-12-06"
+    assert out["electricity"]["pace_days"] == 29  # whole days only: today is not over
     assert out["electricity"]["start_credit_paid_on"] == "2026-12-05"
     assert out["electricity"]["action"] == "none"
     assert out["gas"]["action"] == "leak_test"
+    # an account opened yesterday: its pace is yesterday's, not yesterday's spread over 30 days
+    fresh = [{"date": f"2026-11-{d:02d}", "energy": 0, "eur": 0.0} for d in range(1, 29)]
+    fresh += [
+        {"date": "2026-11-29", "energy": 9, "eur": 3.0},
+        {"date": "2026-11-30", "energy": 1, "eur": 0.3},
+    ]
+    opened = outlook({**state, "history": fresh}, date(2026, 11, 30))["accounts"]["electricity"]
+    assert (opened["pace_eur_per_day"], opened["pace_days"], opened["days_left"]) == (3.0, 1, 4)
     state.update(supply_state="disconnected", balance_eur=-1.0, top_up_to_reconnect_eur=6.0)
     cut = outlook(state, date(2026, 11, 30))["accounts"]["electricity"]
     assert (cut["action"], cut["top_up_eur"], cut["days_left"]) == ("top_up", 6.0, None)

@@ -307,11 +307,13 @@ async def test_config_language_and_controls_behind_the_token(tmp_path: Path) -> 
             await browser.close()
 
 
-async def until_value(page: Any, element_id: str, wanted: Any, timeout_s: float = 60.0) -> float:
+async def until_value(
+    page: Any, element_id: str, wanted: Any, timeout_s: float = 60.0, attribute: str = "data-value"
+) -> float:
     """Poll an element's data-value until `wanted(value)` (the page's CSP forbids wait_for_function)."""
     deadline = time.monotonic() + timeout_s
     while True:
-        text = await page.locator(f"#{element_id}").get_attribute("data-value")
+        text = await page.locator(f"#{element_id}").get_attribute(attribute)
         value = float(text) if text else math.nan
         if wanted(value):
             return value
@@ -343,6 +345,14 @@ async def test_controls_steer_the_simulator_from_the_page(tmp_path: Path) -> Non
             balance = page.locator("#prepay-balance")
             await expect(balance).not_to_have_attribute("data-value", "", timeout=60_000)
             before = float(await balance.get_attribute("data-value") or "nan")
+            # live telegrams (several a second here) update the power chart in place, not rebuild it
+            await expect(page.locator("#power-chart .uplot")).to_have_count(1, timeout=60_000)
+            await page.evaluate("document.querySelector('#power-chart .uplot').dataset.mark = 'first'")
+            points = int(await page.locator("#power-chart").get_attribute("data-points") or 0)
+            await until_value(
+                page, "power-chart", lambda v: v >= min(points + 5, 120), attribute="data-points"
+            )
+            await expect(page.locator("#power-chart .uplot[data-mark=first]")).to_have_count(1)
             await page.locator("#ctl-token").fill("demo")
             await page.locator("#ctl-amount").fill("30")
             await page.locator("#ctl-top-up").click()
