@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 from babel.messages.pofile import read_po
@@ -25,6 +26,20 @@ def test_extraction_finds_the_dashboards_texts() -> None:
     # one from each source: index.html text, an aria-label, app.js t(), app.js tn() inside a template literal
     assert {"Power now", "Previous period", "Supply connected.", "{n} day"} <= ids
     assert len(ids) > 100
+
+
+def test_extraction_reads_python_javascript_and_html(tmp_path: Path) -> None:
+    static = tmp_path / "gateway" / "static"
+    static.mkdir(parents=True)
+    (static / "index.html").write_text('<h2 data-i18n>Power  now</h2><button data-i18n-aria-label="Next">')
+    (static / "app.js").write_text('const a = `${tn("{n} day", "{n} days", 2)}`; t("Done.");\n')
+    (tmp_path / "prepayment").mkdir()
+    (tmp_path / "prepayment" / "notes.py").write_text(
+        '_ = tr.gettext\nTEXT = _("Credit is low.")\nN = tr.ngettext("{n} day left", "{n} days left", 3)\n'
+    )
+    found = {m for m, _, _ in messages(tmp_path)}
+    assert found == {"Power now", "Next", ("{n} day", "{n} days"), "Done.", "Credit is low.",
+                     ("{n} day left", "{n} days left")}  # fmt: skip
 
 
 @pytest.mark.parametrize("lang", ["fr", "nl"])
