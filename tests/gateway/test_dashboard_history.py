@@ -179,3 +179,19 @@ def test_dashboard_config_section(tmp_path: Path) -> None:
     path.write_text("[dashboard]\nexport_eur_per_kwh = -1\n")
     with pytest.raises(ConfigError, match="must be 0 or more"):
         load_config(path, environ={})
+
+
+def test_account_state_says_how_fast_the_start_credit_returns_and_what_reconnects() -> None:
+    from prepayment.account import PrepaymentAccount
+    from prepayment.config import AccountConfig
+
+    opened = datetime(2026, 11, 2, 8, 0, tzinfo=TZ)
+    account = PrepaymentAccount(AccountConfig(), opened)
+    state = account.state()
+    assert state["start_credit_recovery_eur_per_day"] == float(
+        AccountConfig().start_credit_recovery_eur_per_day
+    )
+    assert state["top_up_to_reconnect_eur"] == 0.0  # the start credit is there
+    card = outlook(state, opened.date())["accounts"]["electricity"]
+    due, rate = state["start_credit_due_eur"], state["start_credit_recovery_eur_per_day"]
+    assert card["start_credit_paid_on"] == (opened.date() + timedelta(days=int(-(-due // rate)))).isoformat()
