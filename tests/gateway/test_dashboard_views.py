@@ -182,6 +182,19 @@ async def test_dashboard_in_three_languages_over_a_prosumer_year(tmp_path: Path)
                     mean = float(await page.locator("#capacity-average").get_attribute("data-value") or "0")
                     assert mean == peaks["capacity_tariff"]["average_kw"]
 
+                    await page.screenshot(
+                        path=str(ARTIFACTS / f"dashboard-{lang}-{device}.png"), full_page=True
+                    )
+                    await page.evaluate("window.scrollTo(0, 0)")
+                    await page.screenshot(path=str(ARTIFACTS / f"dashboard-{lang}-{device}-top.png"))
+                    for card in ("capacity", "prepay"):
+                        await page.locator(f"#{card}-card").screenshot(
+                            path=str(
+                                ARTIFACTS
+                                / f"dashboard-{lang}-{device}-{card}.png".replace("prepay.", "prepayment.")
+                            )
+                        )
+
                     # the month view: totals equal the store's sums; how long it takes
                     clicked = time.perf_counter()
                     await page.locator('#history-card [data-view="month"]').click()
@@ -245,18 +258,6 @@ async def test_dashboard_in_three_languages_over_a_prosumer_year(tmp_path: Path)
                         }  # "Gas", "Week": the same word in Dutch
                         assert [m for m in checks["untranslated"] if m not in same] == []
                         assert [m for m in translated_only[lang] if m in text] == []
-                    await page.screenshot(
-                        path=str(ARTIFACTS / f"dashboard-{lang}-{device}.png"), full_page=True
-                    )
-                    await page.evaluate("window.scrollTo(0, 0)")
-                    await page.screenshot(path=str(ARTIFACTS / f"dashboard-{lang}-{device}-top.png"))
-                    for card in ("capacity", "prepay"):
-                        await page.locator(f"#{card}-card").screenshot(
-                            path=str(
-                                ARTIFACTS
-                                / f"dashboard-{lang}-{device}-{card}.png".replace("prepay.", "prepayment.")
-                            )
-                        )
                     assert errors == []
                     await context.close()
 
