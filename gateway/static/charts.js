@@ -83,6 +83,12 @@ const P1Charts = (function () {
     const data = [xs, ...spec.series.map((s) => s.values)];
     const plot = new uPlot(opts, data, el);
     el._plot = plot;
+    // a tap on a phone puts the cursor there (uPlot follows the mouse), so the legend reads that bar
+    plot.over.addEventListener("click", (e) => {
+      const r = plot.over.getBoundingClientRect();
+      const at = { left: e.clientX - r.left, top: e.clientY - r.top };
+      requestAnimationFrame(() => plot.setCursor(at));
+    });
     el._ro = new ResizeObserver(() => { const size = sizeOf(el); if (size.width !== plot.width) plot.setSize(size); });
     el._ro.observe(el);
     return plot;

@@ -223,6 +223,14 @@ async def test_dashboard_in_three_languages_over_a_prosumer_year(tmp_path: Path)
                         assert float(got_day or "nan") == float(sums["import_day"])
                         got_exp = await page.locator("#tot-export").get_attribute("data-value")
                         assert float(got_exp or "nan") == float(sums["export_kwh"])
+                    # tap (phone) or point (desktop) at a day: the legend reads its values
+                    over = page.locator("#history-chart .u-over")
+                    box = await over.bounding_box()
+                    assert box is not None
+                    spot = {"x": box["width"] / 62 + 1, "y": box["height"] * 0.5}  # the first day (has data)
+                    await (over.tap(position=spot) if device == "phone" else over.hover(position=spot))
+                    legend = page.locator("#history-chart .u-legend .u-series").nth(1).locator(".u-value")
+                    await expect(legend).to_contain_text("kWh", timeout=60_000)
                     await page.locator("#history-card").screenshot(
                         path=str(ARTIFACTS / f"dashboard-{lang}-{device}-month.png")
                     )
