@@ -5,10 +5,9 @@ customer's language.
 Strategy: reads the account state JSON of docs/prepayment.md (one energy in full at the top level,
 every energy under `accounts`). The pace is the mean € per day over the whole days of `history` (up to
 30) since the first with consumption; the start credit falls by `start_credit_recovery_eur_per_day` each
-day. Actions: `leak_test_running`,
-`top_up` (disconnected or limited with too little credit: `top_up_eur` says how much), `press_button`
-(electricity ready), `leak_test` (gas ready: close the appliances, hold the button), `top_up_soon` (less
-than 3 days left), `none`.
+day. Actions: `leak_test_running`, `top_up` (disconnected or limited with too little credit: `top_up_eur`
+says how much), `press_button` (electricity ready), `leak_test` (gas ready: close the appliances, hold the
+button), `top_up_soon` (less than 3 days left), `none`.
 """
 
 from __future__ import annotations
