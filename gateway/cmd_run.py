@@ -176,6 +176,7 @@ async def _serve(
     from .http_api import create_app
     from .http_server import make_server
     from .pipeline import Gateway
+    from .prices import dashboard_prices
     from .store import StoreError, open_store
 
     stop = stop or asyncio.Event()
@@ -220,6 +221,8 @@ async def _serve(
         tz=meter.timezone,
         price_eur_kwh=Decimal(str(meter.price_eur_kwh)) if meter.price_eur_kwh > 0 else None,
         tariff=tariff,
+        prices=dashboard_prices(config.dashboard),
+        language=config.dashboard.language or None,
     )
     server = make_server(app)
     try:

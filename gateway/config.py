@@ -128,6 +128,18 @@ class ServeP1Config:
 
 
 @dataclass(frozen=True)
+class DashboardConfig:
+    """[dashboard]: its language (en, fr, nl; empty: the browser's) and the flat prices behind its euros
+    (VAT included; all 0: kWh only). See `gateway.prices`."""
+
+    language: str = ""
+    import_day_eur_per_kwh: float = 0.0
+    import_night_eur_per_kwh: float = 0.0
+    export_eur_per_kwh: float = 0.0
+    capacity_eur_per_kw_year: float = 0.0
+
+
+@dataclass(frozen=True)
 class Config:
     source: SourceConfig = field(default_factory=SourceConfig)
     mqtt: MqttConfig = field(default_factory=MqttConfig)
@@ -138,6 +150,7 @@ class Config:
     log: LogConfig = field(default_factory=LogConfig)
     homewizard: HomeWizardConfig = field(default_factory=HomeWizardConfig)
     serve_p1: ServeP1Config = field(default_factory=ServeP1Config)
+    dashboard: DashboardConfig = field(default_factory=DashboardConfig)
 
 
 SECTIONS: dict[str, type[Any]] = {f.name: f.default_factory for f in dataclasses.fields(Config)}  # type: ignore[misc]
@@ -267,6 +280,12 @@ def _validate(config: Config, *, check_files: bool = True) -> Config:
         raise ConfigError(f"homewizard.serial must be 12 hex digits, not {config.homewizard.serial!r}")
     if config.serve_p1.listen:
         listen_address(config.serve_p1.listen, "serve_p1.listen")
+    board = config.dashboard
+    if board.language and board.language.lower() not in ("en", "fr", "nl"):
+        raise ConfigError(f"dashboard.language must be en, fr, nl or empty, not {board.language!r}")
+    if min(board.import_day_eur_per_kwh, board.import_night_eur_per_kwh, board.export_eur_per_kwh,
+           board.capacity_eur_per_kw_year) < 0:  # fmt: skip
+        raise ConfigError("dashboard prices must be 0 or more (€ per kWh, € per kW per year)")
     if log.level.lower() not in ("debug", "info", "warning", "error"):
         raise ConfigError(f"log.level must be debug, info, warning or error, not {log.level!r}")
     if log.format not in ("text", "json"):

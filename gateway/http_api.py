@@ -42,6 +42,8 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .http_advice import advice_router
+from .http_dashboard import dashboard_router
+from .prices import Prices
 from .view import ControlDenied, GatewayView
 
 if TYPE_CHECKING:
@@ -407,6 +409,8 @@ def create_app(
     clock: Callable[[], datetime] | None = None,
     price_eur_kwh: Decimal | None = None,
     tariff: TariffPrice | None = None,
+    prices: Prices | None = None,
+    language: str | None = None,
 ) -> FastAPI:
     """The FastAPI application over `view`.
 
@@ -419,6 +423,8 @@ def create_app(
         clock: the wall clock (tests); aware datetimes.
         price_eur_kwh: prices `/api/v1/appliances` (€/kWh, all taxes included); None: no euros.
         tariff: else prices them by time band (the `[tariff]` section); None: no euros.
+        prices: `[tariff]` prices for the dashboard's euros (None: kWh only).
+        language: the dashboard's language from the config (None/empty: the browser's).
     """
     try:
         zone = ZoneInfo(tz)
@@ -477,6 +483,7 @@ def create_app(
         )
 
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    app.include_router(dashboard_router(view, zone=zone, now=now, prices=prices, language=language))
 
     @app.get("/api/v1/now", response_model=TelegramOut, response_model_exclude_unset=True, responses=not_yet)
     async def latest_telegram() -> Any:

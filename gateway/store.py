@@ -506,6 +506,25 @@ class Store:
             )
         return out
 
+    def quarter_hour_peaks(
+        self, start: datetime, end: datetime, *, by: str = "day", meter_id: str | None = None
+    ) -> dict[str, float]:
+        """The highest quarter-hour average import power (kW, 3 decimals) per local day (`by="day"`,
+        keys `YYYY-MM-DD`) or month (`by="month"`, keys `YYYY-MM`) of the quarter-hours in [start, end)."""
+        width = {"day": 10, "month": 7}[by]
+        sql = (
+            f"SELECT substr(start_local, 1, {width}), "
+            "MAX((import_day_wh + import_night_wh) * 3600.0 / (end_ts - start_ts)) "
+            "FROM quarter_hours WHERE start_ts >= ? AND start_ts < ?"
+        )
+        params: list[Any] = [_ts(start), _ts(end)]
+        if meter_id is not None:
+            sql += " AND meter_id = ?"
+            params.append(meter_id)
+        with self._lock:
+            rows = self._db.query(sql + f" GROUP BY substr(start_local, 1, {width})", params)
+        return {key: round(float(watts) / 1000, 3) for key, watts in rows if watts is not None}
+
     # -- checkpoints -------------------------------------------------------------------------------------
     def get_checkpoint(self, name: str = "aggregator") -> dict[str, Any] | None:
         """The last checkpoint saved under `name` (e.g. the aggregator's snapshot), or None."""

@@ -141,6 +141,8 @@ def account_state(acc: PrepaymentAccount) -> dict[str, Any]:
         "debt_eur": float(acc.debt_eur),
         "payment_plan": plan_json,
         "start_credit_due_eur": float(acc.start_credit_due_eur),
+        "start_credit_recovery_eur_per_day": float(cfg.start_credit_recovery_eur_per_day),
+        "top_up_to_reconnect_eur": float(max(Decimal(0), cfg.reconnect_min_eur - acc.balance_eur)),
         "supply_state": acc.supply_state.value,
         "breaker_state": acc.supply_state.breaker,
         "power_limit_kw": None if limit is None else float(limit),

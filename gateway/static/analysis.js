@@ -2,7 +2,12 @@
 // read from /api/v1/voltage and /api/v1/appliances (docs/analysis.md). Refreshed every 10 minutes.
 (function () {
   "use strict";
-  const VERDICT = { pass: "compliant", fail: "not compliant", undetermined: "week not complete" };
+  const { t, tn } = I18n;
+  const LABELS = {
+    heat_pump: t("heat pump"), ev_charger: t("EV charger"), kettle: t("kettle"),
+    washing_heating: t("washing machine heating"), oven: t("oven"), other: t("other"),
+  };
+  const VERDICT = { pass: t("compliant"), fail: t("not compliant"), undetermined: t("week not complete") };
 
   function text(id, value) {
     const el = document.getElementById(id);
@@ -26,9 +31,12 @@
     for (const p of week.phases) {
       const li = document.createElement("li");
       li.dataset.phase = String(p.phase);
-      const share = p.share_inside_percent === null ? "—" : p.share_inside_percent.toFixed(1) + " %";
-      const range = p.min_mean_v === null ? "" : ` · ${p.min_mean_v.toFixed(1)}–${p.max_mean_v.toFixed(1)} V`;
-      li.textContent = `L${p.phase}: ${share} in 230 V ±10 %${range} · ${p.over_voltages} over-voltage(s), ${p.dips} dip(s)`;
+      const share = p.share_inside_percent === null ? "—" : I18n.num(p.share_inside_percent, 1) + " %";
+      const range = p.min_mean_v === null ? ""
+        : ` · ${I18n.num(p.min_mean_v, 1)}–${I18n.num(p.max_mean_v, 1)} V`;
+      const over = tn("{n} over-voltage", "{n} over-voltages", p.over_voltages);
+      const dips = tn("{n} dip", "{n} dips", p.dips);
+      li.textContent = `L${p.phase}: ${share} ${t("within 230 V ±10 %")}${range} · ${over}, ${dips}`;
       list.appendChild(li);
     }
   }
@@ -38,8 +46,8 @@
     body.replaceChildren();
     for (const c of report.clusters.slice(0, 5)) {
       const tr = document.createElement("tr");
-      const cost = c.eur === null ? "" : ` · ${c.eur.toFixed(2)} €`;
-      for (const cell of [c.label.replace("_", " "), String(c.runs), `${c.kwh.toFixed(1)} kWh${cost}`]) {
+      const cost = c.eur === null ? "" : ` · ${I18n.money(c.eur)}`;
+      for (const cell of [LABELS[c.label] || c.label, String(c.runs), `${I18n.num(c.kwh, 1)} kWh${cost}`]) {
         const td = document.createElement("td");
         td.textContent = cell;
         tr.appendChild(td);
@@ -47,7 +55,8 @@
       body.appendChild(tr);
     }
     const s = report.standby;
-    text("standby", s.median_w === null ? "—" : `${s.median_w} W (${Math.round(s.kwh_per_year)} kWh/year)`);
+    text("standby", s.median_w === null ? "—"
+      : `${s.median_w} W (${I18n.num(Math.round(s.kwh_per_year), 0)} ${t("kWh a year")})`);
   }
 
   async function refresh() {
@@ -55,7 +64,7 @@
       renderVoltage(await getJson("api/v1/voltage"));
       renderAppliances(await getJson("api/v1/appliances"));
     } catch (err) {
-      text("voltage-verdict", "no analysis (" + err.message + ")");
+      text("voltage-verdict", t("no analysis yet"));
     }
   }
 

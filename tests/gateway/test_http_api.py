@@ -179,7 +179,14 @@ def test_dashboard_and_openapi(client: TestClient) -> None:
     assert page.status_code == 200 and "<title>P1 gateway</title>" in page.text
     assert "default-src 'self'" in page.headers["content-security-policy"]
     assert "http" not in page.text.split("<body>")[0].replace('content="width', "")  # no external assets
-    for asset in ("static/app.js", "static/chart.js", "static/style.css"):
+    for asset in (
+        "static/app.js",
+        "static/charts.js",
+        "static/i18n.js",
+        "static/style.css",
+        "static/vendor/uPlot.iife.min.js",
+        "static/vendor/uPlot.min.css",
+    ):
         assert client.get("/" + asset).status_code == 200
     schema = client.get("/openapi.json").json()
     for path in (

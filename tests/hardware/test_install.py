@@ -288,7 +288,9 @@ def test_shellcheck_is_clean() -> None:
 
 def test_config_example_has_the_documented_sections() -> None:
     config = tomllib.loads((ROOT / "hardware/config.example.toml").read_text())
-    assert set(config) == {"source", "mqtt", "http", "storage", "meter", "log", "homewizard", "serve_p1"}
+    assert set(config) == {
+        "source", "mqtt", "http", "storage", "meter", "log", "homewizard", "serve_p1", "dashboard"
+    }  # fmt: skip
     assert config["source"] == {"port": "/dev/p1", "baudrate": 115200, "bytesize": 8, "parity": "N"}
     assert set(config["mqtt"]) == {"url", "base_topic", "username", "password", "tls"}
     assert set(config["http"]) == {"host", "port", "token"}

@@ -1,0 +1,126 @@
+"""The dashboard's own HTTP routes: its language, history views, capacity card and prepayment outlook.
+
+Strategy: thin reads, like `gateway.http_api`: the history comes from the view's store (daily totals and
+per-day / per-month quarter-hour peaks, so a year is a few hundred rows), the capacity card from
+`view.peaks()`, and the shaping from the pure `gateway.history` and `gateway.prepay_outlook`. Times are
+the meter's zone (`tz`). `create_app` includes this router; nothing here changes state.
+
+Routes:
+    GET /api/v1/i18n?lang=fr             messages + locale tag (page choice > config > Accept-Language)
+    GET /api/v1/dashboard/history?view=month&date=2026-11-14
+    GET /api/v1/dashboard/capacity
+    GET /api/v1/dashboard/prepayment     404 when the meter has no prepayment function
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from datetime import date, datetime, time, timedelta
+from typing import Annotated, Any
+from zoneinfo import ZoneInfo
+
+from fastapi import APIRouter, Header, HTTPException, Query
+
+from . import i18n
+from .history import VIEWS, Period, ViewName, build, capacity_card
+from .prepay_outlook import outlook
+from .prices import Prices
+from .view import GatewayView
+
+
+def _store(view: GatewayView) -> Any:
+    return getattr(view, "store", None)
+
+
+def _meter_id(view: GatewayView) -> str | None:
+    latest = view.latest()
+    return str(latest["meter_id"]) if latest and latest.get("meter_id") else None
+
+
+def history_view(
+    view: GatewayView, name: ViewName, day: date, zone: ZoneInfo, prices: Prices
+) -> dict[str, Any]:
+    """One history view (`gateway.history.build`) read from the view's store."""
+    period = Period.around(name, day)
+    store = _store(view)
+
+    def at(d: date) -> datetime:
+        return datetime.combine(d, time(0), tzinfo=zone)
+
+    last_month_end = period.end
+    months_from = date(last_month_end.year - 1, last_month_end.month, 1)
+    if store is None:
+        return build(period, [], {}, {}, prices)
+    meter = _meter_id(view)
+    month_peaks = store.quarter_hour_peaks(at(months_from), at(period.end), by="month", meter_id=meter)
+    # the month peaks as billed (the meter's own when it sent them) win over ours, as on the capacity card
+    first_month, last_month = months_from.isoformat()[:7], (period.end - timedelta(days=1)).isoformat()[:7]
+    for row in view.peaks().get("history") or []:
+        if row.get("peak_kw") is not None and first_month <= str(row.get("month")) <= last_month:
+            month_peaks[str(row["month"])] = float(row["peak_kw"])
+    compare: list[dict[str, Any]] = []
+    if name == "day":
+        rows = store.quarter_hours(at(period.first), at(period.end), meter)
+        week_ago = period.first - timedelta(days=7)
+        compare = store.quarter_hours(at(week_ago), at(week_ago + timedelta(days=1)), meter)
+        peaks: dict[str, float] = {}
+    else:
+        rows = store.daily_totals(period.first, period.end, meter)
+        by = "month" if name == "year" else "day"
+        peaks = store.quarter_hour_peaks(at(period.first), at(period.end), by=by, meter_id=meter)
+    return build(period, rows, peaks, month_peaks, prices, compare)
+
+
+def dashboard_router(
+    view: GatewayView,
+    *,
+    zone: ZoneInfo,
+    now: Callable[[], datetime],
+    prices: Prices | None = None,
+    language: str | None = None,
+) -> APIRouter:
+    """The routes above over `view`; `language` is the config's choice (empty: the browser's)."""
+    prices = prices or Prices()
+    router = APIRouter(tags=["dashboard"])
+
+    @router.get("/api/v1/i18n")
+    async def messages(
+        lang: Annotated[str | None, Query(description="en, fr or nl (the page's choice)")] = None,
+        accept_language: Annotated[str | None, Header()] = None,
+    ) -> dict[str, Any]:
+        """The dashboard's messages in the chosen language: `lang`, else the config's, else the browser's
+        Accept-Language, else English."""
+        chosen = i18n.negotiate(accept_language, lang, language)
+        return {**i18n.catalog_json(chosen), "configured": i18n.normalise(language), "timezone": zone.key}
+
+    @router.get("/api/v1/dashboard/history")
+    async def history(
+        view_name: Annotated[str, Query(alias="view", description="day, week, month or year")] = "day",
+        day: Annotated[str | None, Query(alias="date", description="a date in the period (ISO)")] = None,
+    ) -> dict[str, Any]:
+        """Import per tariff period, export, euros and quarter-hour peaks for one period (meter's zone)."""
+        if view_name not in VIEWS:
+            raise HTTPException(422, f"view {view_name!r}: use one of {', '.join(VIEWS)}")
+        try:
+            chosen = date.fromisoformat(day) if day else now().astimezone(zone).date()
+        except ValueError as exc:
+            raise HTTPException(422, f"date {day!r} is not an ISO date (2026-11-22)") from exc
+        result = await asyncio.to_thread(history_view, view, view_name, chosen, zone, prices)
+        return {**result, "date": chosen.isoformat(), "timezone": zone.key}
+
+    @router.get("/api/v1/dashboard/capacity")
+    async def capacity() -> dict[str, Any]:
+        """The capacity card: month peak and 2.5 kW floor apart, the projection against the one that
+        applies, the 12-month mean, and what a new peak would add over 12 bills (€)."""
+        return capacity_card(view.peaks(), prices)
+
+    @router.get("/api/v1/dashboard/prepayment")
+    async def prepayment() -> dict[str, Any]:
+        """Balance, days left at the pace of the last 30 days, the date the start credit is paid back."""
+        state = view.prepayment()
+        if state is None:
+            raise HTTPException(404, "this meter has no prepayment function (no 0-n:19.x lines seen)")
+        return outlook(state, now().astimezone(zone).date())
+
+    return router
