@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Literal, NamedTuple
 
-from .values import Telegram, Value
+from .values import Raw, Telegram, Value
 
 Kind = Literal[
     "decimal",  # (123.456*kWh)
@@ -239,7 +239,8 @@ def state_values(telegram: Telegram, country: str | None = None) -> dict[str, St
     Tariff registers appear twice: under their honest name (`energy_import_tariff1`) and under the
     country's label (`energy_import_day`). Units are normalised to the registry's (Wh -> kWh). M-Bus readings
     are named by device type (`gas_volume`, `water_volume`; a channel suffix when two share one); prepayment
-    values are prefixed by their energy (`prepay_electricity_balance`, `prepay_gas_balance`).
+    values are prefixed by their energy (`prepay_electricity_balance`, `prepay_gas_balance`). A value kept
+    as `Raw` text (`NaN`, a broken buffer) has no state.
     """
     country = country or detect_country(telegram)
     device_types: dict[str, int] = {}
@@ -251,8 +252,8 @@ def state_values(telegram: Telegram, country: str | None = None) -> dict[str, St
     out: dict[str, StateValue] = {}
     for code, value in telegram.values.items():
         obj = REGISTRY.get(code)
-        if obj is None:
-            continue
+        if obj is None or isinstance(value.value, Raw):
+            continue  # unknown codes have no state name; raw text is no state
         name, unit = obj.name, value.unit
         device_class, state_class = obj.device_class, obj.state_class
         if unit is not None and obj.unit is not None and unit != obj.unit:
