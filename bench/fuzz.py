@@ -9,10 +9,10 @@ line breaks), deleted; lines duplicated; CRC lines broken. Every input is checke
 - exceptions: anything raised out of `TelegramReader.feed()` / `close()` (must be 0);
 - lost: the glued valid telegram missing from what the reader returned (must be 0);
 - chunk mismatches: the events of the stream fed whole differ from those of the same bytes fed in random
-  chunks, one byte at a time included (must be 0);
+  chunks (one byte at a time for 2% of them) (must be 0);
 - bad values: a value that is not typed and finite (Decimal NaN/Infinity, a negative duration, a number
   longer than the registry allows, an unknown type) (must be 0);
-- the slowest `feed()` (CPU), so a value that keeps the event loop busy shows.
+- the slowest `feed()` of a whole stream (CPU), so a value that keeps the event loop busy shows.
 
     .venv/bin/python bench/fuzz.py                      # 1,000,000 inputs (the long run; minutes)
     .venv/bin/python bench/fuzz.py --inputs 20000 --seed 7
@@ -142,7 +142,7 @@ def junk(rng: random.Random) -> bytes:
 
 
 def chunked(rng: random.Random, data: bytes) -> list[bytes]:
-    if rng.random() < 0.05:
+    if rng.random() < 0.02:
         return [data[i : i + 1] for i in range(len(data))]
     cuts = sorted(rng.sample(range(1, len(data)), min(len(data) - 1, rng.randint(1, 12)))) if data else []
     return [data[a:b] for a, b in zip([0, *cuts], [*cuts, len(data)], strict=True)]
@@ -224,13 +224,21 @@ def _key(events: list[Telegram | FramingError]) -> list[object]:
     ]
 
 
+def _same(a: list[Telegram | FramingError], b: list[Telegram | FramingError]) -> bool:
+    try:
+        return a == b  # fast; a signalling NaN value (a bad value, counted as such) raises
+    except ArithmeticError:
+        return _key(a) == _key(b)
+
+
 def _events(chunks: list[bytes], figures: Figures) -> list[Telegram | FramingError] | None:
     reader = TelegramReader()
     events: list[Telegram | FramingError] = []
     try:
+        before = time.process_time()
         for chunk in chunks:
-            before = time.process_time()
             events += reader.feed(chunk)
+        if len(chunks) == 1:  # the stream fed whole: one feed() call
             figures.slowest_feed_s = max(figures.slowest_feed_s, time.process_time() - before)
         events += reader.close()
     except Exception as exc:
@@ -259,13 +267,13 @@ def run(inputs: int, seed: int = 1, progress: bool = False) -> Figures:
         split = _events(chunked(rng, stream), figures)
         if whole is None or split is None:
             continue
-        if _key(whole) != _key(split):
+        if not _same(whole, split):
             figures.chunk_mismatches += 1
             if len(figures.examples) < 20:
                 figures.examples.append(f"chunk mismatch, seed {seed} input {n}")
         telegrams = [e for e in whole if isinstance(e, Telegram)]
         figures.telegrams += len(telegrams)
-        if not any(_key([t]) == _key([expected]) for t in telegrams):
+        if not any(_same([t], [expected]) for t in telegrams):
             figures.lost += 1
             if len(figures.examples) < 20:
                 figures.examples.append(f"lost, seed {seed} input {n}")

@@ -21,12 +21,25 @@ from .values import MonthlyPeak, PowerFailure, Raw, Telegram, Value, meter_ident
 
 
 def _number(value: Decimal) -> str:
-    # format "f" never uses an exponent; a non-finite Decimal (built by hand, never parsed) is null
-    return format(value, "f") if value.is_finite() else "null"
+    text = str(value)  # the meter's digits; 3x cheaper than format(value, "f")
+    if "E" in text or not text[-1].isdigit():
+        # an exponent (0.0000001 prints as 1E-7): "f" never uses one; NaN/Infinity (built by hand, never
+        # parsed) are null
+        return format(value, "f") if value.is_finite() else "null"
+    return text
+
+
+_last_time: list[tuple[datetime | None, str]] = [(None, "null")]
 
 
 def _time(moment: datetime | None) -> str:
-    return "null" if moment is None else f'"{moment.isoformat()}"'
+    # a telegram's clock is printed twice (its value and the telegram's timestamp): the second is free
+    last = _last_time[0]
+    if moment is last[0]:
+        return last[1]
+    text = "null" if moment is None else f'"{moment.isoformat()}"'
+    _last_time[0] = (moment, text)
+    return text
 
 
 def _scalar(value: object) -> str:
@@ -60,9 +73,27 @@ def _scalar(value: object) -> str:
     raise TypeError(f"{kind.__name__} is not a telegram value")
 
 
+_UNIT_TAILS: dict[str, str] = {}
+
+
+def _unit_tail(unit: str) -> str:
+    try:
+        return _UNIT_TAILS[unit]
+    except KeyError:
+        tail = f',"unit":{_string(unit)}}}'
+        if len(_UNIT_TAILS) < 256:
+            _UNIT_TAILS[unit] = tail
+        return tail
+
+
 def value_json(value: Value) -> str:
     """One value: `{"value": ..., "unit": ..., "timestamp": ...}` (unit and timestamp only when set)."""
     inner = value.value
+    if type(inner) is Decimal and value.timestamp is None:  # the commonest: a number and its unit
+        unit = value.unit
+        if unit is None:
+            return '{"value":' + _number(inner) + "}"
+        return '{"value":' + _number(inner) + _unit_tail(unit)
     if isinstance(inner, Raw):
         text = f'{{"value":null,"raw":{_string(inner)}'
     else:
@@ -70,19 +101,23 @@ def value_json(value: Value) -> str:
     if value.unit is not None:
         text += f',"unit":{_string(value.unit)}'
     if value.timestamp is not None:
-        text += f',"timestamp":"{value.timestamp.isoformat()}"'
+        text += f',"timestamp":{_time(value.timestamp)}'
     return text + "}"
 
 
 class TelegramEncoder:
     """Encodes the telegrams of one stream; remembers the previous one's encoded values (see the module)."""
 
-    __slots__ = ("_codes", "_parts", "_values")
+    __slots__ = ("_codes", "_header", "_id_value", "_identity", "_keys", "_parts", "_values")
 
     def __init__(self) -> None:
         self._codes: list[str] = []
+        self._keys: list[str] = []  # `"code":` per position
         self._values: list[Value] = []
         self._parts: list[str] = []
+        self._id_value: Value | None = None  # the previous telegram's 0-0:96.1.1, and its head
+        self._header = ""
+        self._identity = ""
 
     def encode(self, telegram: Telegram) -> str:
         """The telegram JSON of one telegram, on one line."""
@@ -91,28 +126,34 @@ class TelegramEncoder:
         current = list(values.values())
         if codes == self._codes:
             parts = self._parts
+            keys = self._keys
             for index in compress(range(len(current)), map(is_not, current, self._values)):
-                parts[index] = f"{_string(codes[index])}:{value_json(current[index])}"
+                parts[index] = keys[index] + value_json(current[index])
         else:
-            parts = [
-                f"{_string(code)}:{value_json(value)}" for code, value in zip(codes, current, strict=True)
-            ]
-            self._codes = codes
-            self._parts = parts
+            keys = [_string(code) + ":" for code in codes]
+            parts = [key + value_json(value) for key, value in zip(keys, current, strict=True)]
+            self._codes, self._keys, self._parts = codes, keys, parts
         self._values = current
-        meter_id, derived = meter_identity(values, telegram.header)
+        header = telegram.header
+        id_value = values.get("0-0:96.1.1")
+        if id_value is None or id_value is not self._id_value or header != self._header:
+            meter_id, derived = meter_identity(values, header)
+            self._identity = (
+                f'{{"meter_id":{_string(meter_id)},'
+                + ('"meter_id_derived":true,' if derived else "")
+                + f'"header":{_string(header)}'
+            )
+            self._id_value, self._header = id_value, header
         clock = values.get("0-0:1.0.0")
         moment = clock.value if clock is not None and isinstance(clock.value, datetime) else None
-        head = (
-            f'{{"meter_id":{_string(meter_id)},'
-            + ('"meter_id_derived":true,' if derived else "")
-            + f'"header":{_string(telegram.header)},"crc":"{telegram.crc}","timestamp":{_time(moment)},'
-            + '"values":{'
-        )
         tail = "}}"
         if telegram.unparsed:
             tail = '},"unparsed":[' + ",".join(map(_string, telegram.unparsed)) + "]}"
-        return head + ",".join(parts) + tail
+        return (
+            f'{self._identity},"crc":"{telegram.crc}","timestamp":{_time(moment)},"values":{{'
+            + ",".join(parts)
+            + tail
+        )
 
 
 def telegram_json(telegram: Telegram) -> str:
