@@ -54,11 +54,11 @@ class Raw(str):
 
 
 def value_to_json(value: Value) -> dict[str, Any]:
-    """The contract's JSON form of one value (`{"value": ..., "unit": ..., "timestamp": ...}`) as a dict,
-    numbers as Decimal (the meter's digits); `dsmr_parser.jsontext.value_json` gives the text."""
+    """The contract's JSON form of one value (`{"value": ..., "unit": ..., "timestamp": ...}`) as a dict of
+    JSON types (a fraction is a float); `dsmr_parser.jsontext.value_json` gives the text, digits kept."""
     from .jsontext import value_json
 
-    decoded: dict[str, Any] = json.loads(value_json(value), parse_float=Decimal)
+    decoded: dict[str, Any] = json.loads(value_json(value))
     return decoded
 
 
@@ -171,9 +171,10 @@ class Telegram:
         return None
 
     def to_json(self) -> dict[str, Any]:
-        """The telegram JSON of ARCHITECTURE.md §3 as a dict, numbers as Decimal (the meter's digits).
-        `dsmr_parser.jsontext.telegram_json` gives the text itself (faster; the one encoder)."""
+        """The telegram JSON of ARCHITECTURE.md §3 as a dict of JSON types (a fraction is a float, as
+        `json.loads` gives it). For the meter's digits use the text, `dsmr_parser.jsontext.telegram_json`
+        (the one encoder), or `json.loads(telegram_json(t), parse_float=Decimal)`."""
         from .jsontext import telegram_json
 
-        decoded: dict[str, Any] = json.loads(telegram_json(self), parse_float=Decimal)
+        decoded: dict[str, Any] = json.loads(telegram_json(self))
         return decoded
