@@ -104,7 +104,9 @@ def child_cpu(command: list[str], env: dict[str, str] | None = None, out: Path |
     """CPU seconds (user + system) of one whole child process."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     with open(out or os.devnull, "wb") as sink:
-        subprocess.run(command, check=True, stdout=sink, cwd=tempfile.gettempdir(), env=env)
+        subprocess.run(
+            command, check=True, stdout=sink, stderr=subprocess.DEVNULL, cwd=tempfile.gettempdir(), env=env
+        )
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     return after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime
 

@@ -11,10 +11,11 @@ only the values that are new objects; the 13-month peaks, thresholds and ids are
 
 from __future__ import annotations
 
+# the C string encoder of the json package, imported without the package (`p1gw parse` starts sooner)
+from _json import encode_basestring_ascii as _string
 from datetime import datetime
 from decimal import Decimal
 from itertools import compress
-from json.encoder import encode_basestring_ascii as _string
 from operator import is_not
 
 from .values import MonthlyPeak, PowerFailure, Raw, Telegram, Value, meter_identity

@@ -7,7 +7,6 @@ A `Value` is a small immutable tuple (cheap to build on the hot path). Cumulativ
 
 from __future__ import annotations
 
-import json
 import re
 from datetime import datetime
 from decimal import Decimal
@@ -56,6 +55,8 @@ class Raw(str):
 def value_to_json(value: Value) -> dict[str, Any]:
     """The contract's JSON form of one value (`{"value": ..., "unit": ..., "timestamp": ...}`) as a dict of
     JSON types (a fraction is a float); `dsmr_parser.jsontext.value_json` gives the text, digits kept."""
+    import json  # here: `p1gw parse` never needs the json package
+
     from .jsontext import value_json
 
     decoded: dict[str, Any] = json.loads(value_json(value))
@@ -174,6 +175,8 @@ class Telegram:
         """The telegram JSON of ARCHITECTURE.md §3 as a dict of JSON types (a fraction is a float, as
         `json.loads` gives it). For the meter's digits use the text, `dsmr_parser.jsontext.telegram_json`
         (the one encoder), or `json.loads(telegram_json(t), parse_float=Decimal)`."""
+        import json
+
         from .jsontext import telegram_json
 
         decoded: dict[str, Any] = json.loads(telegram_json(self))
