@@ -23,6 +23,7 @@ from setuptools.command.build_ext import build_ext
 
 HOT_MODULES = [
     "dsmr_parser/framing.py",
+    "dsmr_parser/jsontext.py",
     "dsmr_parser/parser.py",
     "dsmr_parser/reader.py",
     "dsmr_parser/timestamps.py",

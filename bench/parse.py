@@ -8,8 +8,13 @@ reference runs in its own venv (.bench-venv; created here when missing): its imp
 Ours is measured twice: as installs get it (the hot modules compiled with mypyc by setup.py; built here into
 .bench-compiled from the current source) and as the development venv runs it (the same source, interpreted).
 
+`p1gw parse` is also measured as users meet it, the whole process (interpreter start, imports, framing,
+parsing and the JSON Lines it prints), against a whole `dsmr-parser` process parsing the same file; its output
+must be byte-identical compiled and interpreted.
+
     .venv/bin/python bench/parse.py            # Belgian and DSMR 5 streams, ratios, memory over 1M telegrams
     .venv/bin/python bench/parse.py --quick    # smaller streams, no million-telegram run
+    .venv/bin/python bench/parse.py --cli      # only `p1gw parse`, whole process, 5,000 Belgian telegrams
 """
 
 from __future__ import annotations
@@ -37,7 +42,7 @@ from telegram_streams import belgian, dsmr5  # noqa: E402
 from dsmr_parser import Telegram, TelegramReader  # noqa: E402
 
 COMPILED = ROOT / ".bench-compiled"
-HOT_MODULES = ("framing", "parser", "reader", "timestamps")
+HOT_MODULES = ("framing", "jsontext", "parser", "reader", "timestamps")
 
 
 def compiled_site() -> Path:
@@ -86,6 +91,45 @@ def reference(path: Path, spec: str) -> dict[str, float]:
         cwd=tempfile.gettempdir(),  # keep our dsmr_parser off the reference's sys.path
     )
     return json.loads(out.stdout)  # type: ignore[no-any-return]
+
+
+def child_cpu(command: list[str], env: dict[str, str] | None = None, out: Path | None = None) -> float:
+    """CPU seconds (user + system) of one whole child process."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    with open(out or os.devnull, "wb") as sink:
+        subprocess.run(
+            command, check=True, stdout=sink, stderr=subprocess.DEVNULL, cwd=tempfile.gettempdir(), env=env
+        )
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime
+
+
+def whole_process(site: Path, count: int = 5_000) -> None:
+    """`p1gw parse FILE > out.jsonl` vs a whole dsmr-parser process on the same distinct Belgian telegrams
+    (CPU time, best of three); the JSON must be identical compiled and interpreted."""
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "belgian.p1"
+        path.write_bytes(b"".join(belgian(count)))
+        script = str(ROOT / "bench" / "_reference_parse.py")
+        ref = min(
+            child_cpu([str(reference_python()), script, str(path), "BELGIUM_FLUVIUS"]) for _ in range(3)
+        )
+        print(
+            f"\np1gw parse, whole process, {count:,} distinct Belgian telegrams -> JSON Lines, CPU best of 3"
+        )
+        print(f"  dsmr-parser (parsing only)  {ref:6.3f} s")
+        outputs = {}
+        for name, where in (("compiled (mypyc wheel)", site), ("interpreted (source)", None)):
+            env = {**os.environ, "PYTHONPATH": str(where)} if where else dict(os.environ)
+            out = Path(tmp) / f"{len(outputs)}.jsonl"
+            command = [sys.executable, "-m", "gateway.cli", "parse", str(path)]
+            ours = min(child_cpu(command, env, out) for _ in range(3))
+            outputs[name] = out.read_bytes()
+            print(f"  p1gw parse, {name:24s} {ours:6.3f} s   ratio {ref / ours:5.1f}x")
+        first, *others = outputs.values()
+        assert all(other == first for other in others), "compiled and interpreted JSON differ"
+        assert first.count(b"\n") == count
+        print(f"  JSON identical compiled and interpreted ({len(first):,} bytes)")
 
 
 def rss_mb() -> float:
@@ -155,6 +199,7 @@ def main() -> int:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--cli", action="store_true", help="only `p1gw parse`, whole process")
     parser.add_argument(
         "--instructions",
         action="store_true",
@@ -164,6 +209,9 @@ def main() -> int:
     n_ours, n_ref = (5_000, 1_000) if args.quick else (30_000, 3_000)
     print(f"python {sys.version.split()[0]}; reference: PyPI dsmr-parser in {REFERENCE_VENV.name}")
     site = compiled_site()
+    if args.cli:
+        whole_process(site)
+        return 0
     pools = {}
     for label, make, spec in (
         ("Belgian e-MUCS 1.7.1", belgian, "BELGIUM_FLUVIUS"),
@@ -201,6 +249,7 @@ def main() -> int:
         print("\ninstructions (valgrind callgrind; runs of 200 and 400 telegrams, the difference / 200):")
         instruction_ratio("Belgian e-MUCS 1.7.1", pools["Belgian e-MUCS 1.7.1"], "BELGIUM_FLUVIUS", 200, site)
         instruction_ratio("DSMR 5.0.2", pools["DSMR 5.0.2"], "V5", 200, site)
+    whole_process(site)
     if not args.quick:
         memory_over_a_million(pools["Belgian e-MUCS 1.7.1"][:20_000])
     return 0

@@ -5,16 +5,18 @@ reader = TelegramReader()                 # Europe/Brussels gives S/W their offs
 for event in reader.feed(chunk):           # any chunking; O(n); bounded memory
     if isinstance(event, FramingError): ...
     else: event.values["1-0:1.8.1"].value  # Decimal('1234.567'), unit 'kWh'
+telegram_json(event)                       # the telegram JSON, the meter's digits kept
 """
 
 from .builder import build_telegram
 from .crc import crc16
 from .framing import Frame, Framer, FramingError
+from .jsontext import TelegramEncoder, telegram_json, value_json
 from .parser import TelegramParser, parse_telegram
 from .reader import TelegramReader
 from .registry import REGISTRY, TARIFF_LABELS, ObisObject, StateValue, lookup, state_values
 from .timestamps import MeterClock, meter_clock
-from .values import MonthlyPeak, PowerFailure, Telegram, Value, value_to_json
+from .values import MonthlyPeak, PowerFailure, Raw, Telegram, Value, value_to_json
 
 __all__ = [
     "REGISTRY",
@@ -26,8 +28,10 @@ __all__ = [
     "MonthlyPeak",
     "ObisObject",
     "PowerFailure",
+    "Raw",
     "StateValue",
     "Telegram",
+    "TelegramEncoder",
     "TelegramParser",
     "TelegramReader",
     "Value",
@@ -37,5 +41,7 @@ __all__ = [
     "meter_clock",
     "parse_telegram",
     "state_values",
+    "telegram_json",
+    "value_json",
     "value_to_json",
 ]

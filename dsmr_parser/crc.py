@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from typing import Protocol
 
 import crcmod
 
-crc16: Callable[[bytes], int] = crcmod.mkCrcFun(0x18005, initCrc=0x0000, rev=True, xorOut=0x0000)
-"""CRC-16/ARC of a byte string (C implementation from crcmod-plus)."""
+
+class _Crc(Protocol):
+    def __call__(self, data: bytes, crc: int = 0, /) -> int: ...
+
+
+crc16: _Crc = crcmod.mkCrcFun(0x18005, initCrc=0x0000, rev=True, xorOut=0x0000)
+"""CRC-16/ARC of a byte string (C implementation from crcmod-plus); `crc16(more, crc16(data))` continues
+a register, as `crc16(data + more)`."""
 
 
 def crc_text(frame: bytes) -> str:

@@ -8,22 +8,37 @@ the lines that changed, each checked against the previous line's `code(` and `*u
 lines seen recently (voltages, currents, thresholds) come from a bounded cache of whole lines. Lines that
 change every second (clock, powers, registers) are always converted. A converter that fails on odd input
 keeps the value as raw text; a line is never dropped. Wheels compile this module with mypyc (setup.py).
+
+Numbers are accepted only in the shape meters print them (`_NUMBER`: digits, an optional fraction, no sign
+except where the registry allows one, no exponent, at most 12 + 9 digits): `NaN`, `Infinity`, `1E+1000000`,
+5,000 digits or a negative duration stay raw text (`Raw`), never a value nor an exception. Lines of codes the
+registry does not know are typed by their shape (`_shaped`): `(123.4*kVAr)` a Decimal with its unit,
+`(YYMMDDhhmmssX)` a timestamp, `(text)` a str, `()` None; only what has no such shape stays raw.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from decimal import Decimal, InvalidOperation
+from datetime import datetime
+from decimal import Decimal
 from functools import lru_cache
 from itertools import compress
 from operator import ne
 
 from .registry import REGISTRY, ObisObject
 from .timestamps import DEFAULT_TZ, MeterClock, meter_clock
-from .values import CrcStatus, MonthlyPeak, PowerFailure, Telegram, Value
+from .values import CrcStatus, MonthlyPeak, PowerFailure, Raw, Telegram, Value
 
 _OBIS = re.compile(r"\d{1,3}-\d{1,3}:\d{1,3}\.\d{1,3}\.\d{1,3}(?:\*\d{1,3})?")
+# the shapes values are accepted in (ASCII digits only: `\d` would take any script's digits)
+_NUMBER = re.compile(r"[0-9]{1,12}(?:\.[0-9]{1,9})?").fullmatch
+_SIGNED_NUMBER = re.compile(r"-?[0-9]{1,12}(?:\.[0-9]{1,9})?").fullmatch
+_COUNT = re.compile(r"[0-9]{1,10}").fullmatch
+_UNIT = re.compile(r"[A-Za-z][A-Za-z0-9]{0,7}").fullmatch
+_TEXT = re.compile(r"[ -')+-~]*").fullmatch  # printable ASCII without ( ) *
+_TIMESTAMP = re.compile(r"[0-9]{12}[SW]").fullmatch
+_EMPTY = Value(None)
 _LINE_CACHE_LIMIT = 2048
 _GROUP = re.compile(r"\(([^()]*)\)")
 
@@ -33,7 +48,9 @@ Converter = Callable[[str], Value]
 _LinePlan = tuple[str, str, str, int, int, str | None, Converter | None, bool]
 _NEVER: _LinePlan = ("", "\0", ")", 0, -1, None, None, False)
 _Previous = tuple[list[str], dict[str, Value], list[str], list[_LinePlan]]
-_CONVERSION_ERRORS = (ValueError, InvalidOperation, IndexError, UnicodeDecodeError)
+# ArithmeticError covers decimal's InvalidOperation and OverflowError: the shape checks keep them out,
+# this keeps any that slip through a raw value rather than an exception out of `feed()`
+_CONVERSION_ERRORS = (ValueError, ArithmeticError, IndexError, UnicodeDecodeError)
 
 
 def _memoised(convert: Converter, limit: int = 256) -> Converter:
@@ -51,9 +68,52 @@ def _memoised(convert: Converter, limit: int = 256) -> Converter:
     return memo
 
 
-def _number(text: str) -> tuple[Decimal, str | None]:
+def _decimal(text: str, signed: bool = False) -> Decimal:
+    """A meter's number (`00123.456`) as an exact Decimal; ValueError for any other shape or size."""
+    if (_SIGNED_NUMBER if signed else _NUMBER)(text) is None:
+        raise ValueError(f"not a number as meters print them: {text[:24]!r}")
+    return Decimal(text)
+
+
+def _count(text: str) -> int:
+    """Digits only (counters, states, durations): an int; ValueError for anything else."""
+    if _COUNT(text) is None:
+        raise ValueError(f"not a count: {text[:24]!r}")
+    return int(text)
+
+
+def _text(text: str) -> str:
+    """Printable ASCII without brackets (empty included); ValueError for anything else."""
+    if _TEXT(text) is None:
+        raise ValueError(f"not text: {text[:24]!r}")
+    return text
+
+
+def _number(text: str, signed: bool = False) -> tuple[Decimal, str | None]:
     number, _, unit = text.partition("*")
-    return Decimal(number), unit or None
+    return _decimal(number, signed), unit or None
+
+
+def _shaped(inner: str, parse_time: Callable[[str], datetime | None]) -> Value:
+    """The value of a code the registry does not know, by its shape (`inner`: between the outer brackets).
+    ValueError when it has none (the caller keeps the line raw)."""
+    groups = inner.split(")(")
+    if len(groups) > 2:
+        raise ValueError("several groups")
+    reading = groups[-1]
+    stamp = parse_time(groups[0]) if len(groups) == 2 and _TIMESTAMP(groups[0]) else None
+    if len(groups) == 2 and stamp is None and _TIMESTAMP(groups[0]) is None:
+        raise ValueError("two groups, the first not a timestamp")
+    if not reading:
+        return Value(None, None, stamp)
+    number, star, unit = reading.partition("*")
+    if star:
+        if _UNIT(unit) is None:
+            raise ValueError(f"not a unit: {unit[:24]!r}")
+        return Value(_decimal(number, True), unit, stamp)
+    if len(groups) == 1 and _TIMESTAMP(reading):
+        return Value(parse_time(reading))
+    return Value(_text(reading), None, stamp)
 
 
 def decode_hex_text(text: str) -> str:
@@ -70,30 +130,37 @@ def decode_hex_text(text: str) -> str:
 def _converters(obj: ObisObject, clock: MeterClock) -> Converter:
     parse_time = clock.parse
     kind = obj.kind
+    signed = _signed(obj)
     if kind == "decimal":
 
         def decimal(inner: str) -> Value:
+            if not inner:
+                return _EMPTY
             number, _, unit = inner.partition("*")
-            return Value(Decimal(number), unit or None)
+            return Value(_decimal(number, signed), unit or None)
 
         return decimal
     if kind == "int":
 
         def integer(inner: str) -> Value:
+            if not inner:
+                return _EMPTY
             number, _, unit = inner.partition("*")
-            return Value(int(number), unit or None)
+            return Value(_count(number), unit or None)
 
         return _memoised(integer)
     if kind == "str":
-        return _memoised(lambda inner: Value(inner))
+        return _memoised(lambda inner: Value(_text(inner)))
     if kind == "hex":
-        return _memoised(lambda inner: Value(decode_hex_text(inner)))
+        return _memoised(lambda inner: Value(decode_hex_text(_text(inner))))
     if kind == "timestamp":
         return lambda inner: Value(parse_time(inner))
 
     if kind == "timestamped":
 
         def timestamped(inner: str) -> Value:
+            if not inner:
+                return _EMPTY
             stamp, _, reading = inner.partition(")(")
             number, unit = _number(reading)
             return Value(number, unit, parse_time(stamp))
@@ -102,8 +169,12 @@ def _converters(obj: ObisObject, clock: MeterClock) -> Converter:
     if kind == "peaks":
 
         def peaks(inner: str) -> Value:
+            if not inner:
+                return _EMPTY
             groups = inner.split(")(")
-            count = int(groups[0])
+            count = _count(groups[0])
+            if len(groups) != 3 + 3 * count:
+                raise ValueError(f"{count} peaks announced, {len(groups)} groups")
             entries: list[MonthlyPeak] = []
             for i in range(3, 3 + 3 * count, 3):
                 number, unit = _number(groups[i + 2])
@@ -114,20 +185,26 @@ def _converters(obj: ObisObject, clock: MeterClock) -> Converter:
     if kind == "failures":
 
         def failures(inner: str) -> Value:
+            if not inner:
+                return _EMPTY
             groups = inner.split(")(")
-            count = int(groups[0])
+            count = _count(groups[0])
+            if len(groups) != 2 + 2 * count:
+                raise ValueError(f"{count} failures announced, {len(groups)} groups")
             entries: list[PowerFailure] = []
             for i in range(2, 2 + 2 * count, 2):
-                seconds, _ = _number(groups[i + 1])
-                entries.append(PowerFailure(parse_time(groups[i]), int(seconds)))
+                seconds, _, _ = groups[i + 1].partition("*")
+                entries.append(PowerFailure(parse_time(groups[i]), _count(seconds)))
             return Value(tuple(entries), "s")
 
         return _memoised(failures)
     if kind == "legacy_gas":
 
         def legacy_gas(inner: str) -> Value:
+            if not inner:
+                return _EMPTY
             groups = _GROUP.findall(f"({inner})")
-            return Value(Decimal(groups[6]), groups[5] or None, parse_time(groups[0]))
+            return Value(_decimal(groups[6]), groups[5] or None, parse_time(groups[0]))
 
         return legacy_gas
     raise ValueError(f"unknown kind {kind!r}")
@@ -137,9 +214,18 @@ def _value_of(converter: Converter | None, raw: str) -> Value:
     """The value of a line's brackets (`raw` is the text after the first `(`, ending with `)`); a None
     converter is the commonest kind, a number with its unit. Raises one of `_CONVERSION_ERRORS`."""
     if converter is None:
+        if raw == ")":
+            return _EMPTY
         number, _, unit = raw[:-1].partition("*")
+        if _NUMBER(number) is None:
+            raise ValueError(f"not a number as meters print them: {number[:24]!r}")
         return tuple.__new__(Value, (Decimal(number), unit or None, None))
     return converter(raw[:-1])
+
+
+def _signed(obj: ObisObject) -> bool:
+    """Objects whose values may be negative: money (a balance) and power factors."""
+    return obj.device_class in ("monetary", "power_factor")
 
 
 def _never_repeats(obj: ObisObject) -> bool:
@@ -161,7 +247,8 @@ def _tables(
     clock = meter_clock(tz)
     # None marks the inline fast path: a number with its unit
     convert = {
-        code: None if obj.kind == "decimal" else _converters(obj, clock) for code, obj in REGISTRY.items()
+        code: None if obj.kind == "decimal" and not _signed(obj) else _converters(obj, clock)
+        for code, obj in REGISTRY.items()
     }
     legacy = frozenset(code for code, obj in REGISTRY.items() if obj.kind == "legacy_gas")
     ever_new = frozenset(code for code, obj in REGISTRY.items() if _never_repeats(obj))
@@ -255,11 +342,17 @@ class TelegramParser:
                 if entry is not None:
                     values[code] = entry[1]
                     continue
+            text = line[start:stop]
             try:
                 if converter is None:
-                    value: Value = tuple.__new__(Value, (Decimal(line[start:stop]), unit, None))
+                    if _NUMBER(text) is None:
+                        if text:
+                            return None
+                        value = _EMPTY
+                    else:
+                        value = tuple.__new__(Value, (Decimal(text), unit, None))
                 else:
-                    value = converter(line[start:stop])
+                    value = converter(text)
             except _CONVERSION_ERRORS:
                 return None
             if cacheable:
@@ -306,7 +399,7 @@ class TelegramParser:
         try:
             value = _value_of(self._convert[code], raw)
         except _CONVERSION_ERRORS:
-            value = Value(bracket + raw)
+            value = Value(Raw(bracket + raw))
         entry = (code, value)
         if self._cache is not None:
             self._cache[line] = entry
@@ -332,17 +425,19 @@ class TelegramParser:
                 try:
                     entries[index - 1] = (code, converter(joined[1:-1]) if converter else Value(joined))
                 except _CONVERSION_ERRORS:
-                    entries[index - 1] = (code, Value(joined))
+                    entries[index - 1] = (code, Value(Raw(joined)))
                 return ()
         code, bracket, raw = stripped.partition("(")
         if bracket and _OBIS.fullmatch(code):
             base = code.partition("*")[0]
-            if base in self._convert and raw.endswith(")"):
+            if raw.endswith(")"):
                 try:
-                    return (base, _value_of(self._convert[base], raw))
+                    if base in self._convert:
+                        return (base, _value_of(self._convert[base], raw))
+                    return (base, _shaped(raw[:-1], self.clock.parse))
                 except _CONVERSION_ERRORS:
                     pass
-            return (base, Value(bracket + raw))
+            return (base, Value(Raw(bracket + raw)))
         unparsed.append(stripped)
         return ()
 

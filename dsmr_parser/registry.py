@@ -10,11 +10,10 @@ prepayment account) channels and are expanded to channels 0..4 at import time, s
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Literal, NamedTuple
 
-from .values import Telegram, Value
+from .values import Raw, Telegram, Value
 
 Kind = Literal[
     "decimal",  # (123.456*kWh)
@@ -29,9 +28,9 @@ Kind = Literal[
 ]
 
 
-@dataclass(frozen=True, slots=True)
-class ObisObject:
-    """One COSEM object as it appears on P1."""
+class ObisObject(NamedTuple):
+    """One COSEM object as it appears on P1 (a NamedTuple: importing `dataclasses` would cost `p1gw parse`
+    a tenth of its start-up)."""
 
     code: str
     name: str
@@ -166,7 +165,7 @@ def _expand(objects: Iterable[ObisObject]) -> dict[str, ObisObject]:
             first = 0 if ":19." in obj.code else 1
             for channel in range(first, 5):
                 code = obj.code.replace("-n:", f"-{channel}:")
-                table.setdefault(code, replace(obj, code=code))
+                table.setdefault(code, obj._replace(code=code))
         else:
             table[obj.code] = obj
     return table
@@ -239,7 +238,8 @@ def state_values(telegram: Telegram, country: str | None = None) -> dict[str, St
     Tariff registers appear twice: under their honest name (`energy_import_tariff1`) and under the
     country's label (`energy_import_day`). Units are normalised to the registry's (Wh -> kWh). M-Bus readings
     are named by device type (`gas_volume`, `water_volume`; a channel suffix when two share one); prepayment
-    values are prefixed by their energy (`prepay_electricity_balance`, `prepay_gas_balance`).
+    values are prefixed by their energy (`prepay_electricity_balance`, `prepay_gas_balance`). A value kept
+    as `Raw` text (`NaN`, a broken buffer) has no state.
     """
     country = country or detect_country(telegram)
     device_types: dict[str, int] = {}
@@ -251,8 +251,8 @@ def state_values(telegram: Telegram, country: str | None = None) -> dict[str, St
     out: dict[str, StateValue] = {}
     for code, value in telegram.values.items():
         obj = REGISTRY.get(code)
-        if obj is None:
-            continue
+        if obj is None or isinstance(value.value, Raw):
+            continue  # unknown codes have no state name; raw text is no state
         name, unit = obj.name, value.unit
         device_class, state_class = obj.device_class, obj.state_class
         if unit is not None and obj.unit is not None and unit != obj.unit:

@@ -4,7 +4,8 @@ X is `S` (summer time) or `W` (winter time). The meter states its own offset, so
 becomes a datetime with a fixed offset — unambiguous even in the repeated autumn hour. The offsets of S and W
 come from the configured zone (Europe/Brussels: W = UTC+1, S = UTC+2; Europe/Dublin: W = UTC+0, S = UTC+1).
 Timestamps without a flag (DSMR 2.2/3) are wall-clock times in the zone (first occurrence when repeated).
-Impossible timestamps (real meters send `632525252525W` for "no peak yet") become None, never an error.
+Impossible timestamps (real meters send `632525252525W` for "no peak yet") become None, never an error, and
+so does the Unix epoch (`700101010000W`: an empty M-Bus channel's "no capture yet"), never 2070-01-01.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from zoneinfo import ZoneInfo
 
 DEFAULT_TZ = "Europe/Brussels"
 _SECONDS = [timedelta(seconds=s) for s in range(60)]
+_EPOCH_DAY = "700101"  # 1970-01-01: a clock that was never set, printed by empty M-Bus channels
 
 
 class MeterClock:
@@ -52,7 +54,7 @@ class MeterClock:
                 minutes.clear()
             minutes[key] = base
         seconds = text[10:12]
-        if base is None or not seconds.isdigit():
+        if base is None or not (seconds.isascii() and seconds.isdigit()):
             return None
         second = int(seconds)
         if second > 59:
@@ -73,7 +75,7 @@ class MeterClock:
         else:
             tz = self.zone
         digits = key[:10]
-        if not digits.isdigit():
+        if not (digits.isascii() and digits.isdigit()) or digits.startswith(_EPOCH_DAY):
             return None
         try:
             return datetime(

@@ -1,13 +1,16 @@
 """Typed results of parsing: `Value`, the profile entries, and `Telegram`.
 
 A `Value` is a small immutable tuple (cheap to build on the hot path). Cumulative registers are `Decimal`
-(exact, never floats), counters and states `int`, decoded texts `str`, timestamps aware `datetime`.
+(exact, never floats, always finite), counters and states `int`, decoded texts `str`, timestamps aware
+`datetime`, empty brackets None; what has no recognisable shape is `Raw` text.
 """
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any, Literal, NamedTuple
 
 Scalar = Decimal | int | str | datetime | None
@@ -33,8 +36,8 @@ class PowerFailure(NamedTuple):
 class Value(NamedTuple):
     """One COSEM object's value, its unit as sent by the meter, and its own capture time if any.
 
-    `value` is a tuple of `MonthlyPeak` / `PowerFailure` for profile buffers, and the raw text (including
-    brackets) for OBIS codes the registry does not know.
+    `value` is a tuple of `MonthlyPeak` / `PowerFailure` for profile buffers, and `Raw` text (brackets
+    included) for a line with no recognisable shape (`NaN`, `1E+1000000`, a broken buffer).
     """
 
     value: Scalar | tuple[MonthlyPeak, ...] | tuple[PowerFailure, ...]
@@ -42,39 +45,59 @@ class Value(NamedTuple):
     timestamp: datetime | None = None
 
 
-def _json_number(value: Decimal) -> int | float:
-    return (
-        int(value) if value == value.to_integral_value() and value.as_tuple().exponent == 0 else float(value)
-    )
+class Raw(str):
+    """Text the parser could not read as a value (brackets included): kept, never guessed at.
+    JSON shows it as `{"value": null, "raw": "(NaN*kWh)"}`."""
 
-
-def _json_scalar(value: object) -> Any:
-    if isinstance(value, Decimal):
-        return _json_number(value)
-    if isinstance(value, datetime):
-        return value.isoformat()
-    if isinstance(value, MonthlyPeak):
-        return {
-            "month_start": _json_scalar(value.month_start),
-            "peak_time": _json_scalar(value.peak_time),
-            "value": _json_number(value.value),
-            "unit": value.unit,
-        }
-    if isinstance(value, PowerFailure):
-        return {"end": _json_scalar(value.end), "duration_s": value.duration_s}
-    if isinstance(value, tuple):
-        return [_json_scalar(item) for item in value]
-    return value
+    __slots__ = ()
 
 
 def value_to_json(value: Value) -> dict[str, Any]:
-    """The contract's JSON form of one value: `{"value": ..., "unit": ..., "timestamp": ...}`."""
-    out: dict[str, Any] = {"value": _json_scalar(value.value)}
-    if value.unit is not None:
-        out["unit"] = value.unit
-    if value.timestamp is not None:
-        out["timestamp"] = value.timestamp.isoformat()
-    return out
+    """The contract's JSON form of one value (`{"value": ..., "unit": ..., "timestamp": ...}`) as a dict of
+    JSON types (a fraction is a float); `dsmr_parser.jsontext.value_json` gives the text, digits kept."""
+    import json  # here: `p1gw parse` never needs the json package
+
+    from .jsontext import value_json
+
+    decoded: dict[str, Any] = json.loads(value_json(value))
+    return decoded
+
+
+_ID_CODES = ("0-0:96.1.1", "0-0:96.1.0", "1-0:0.0.0", "0-0:42.0.0")
+_MBUS_ID_CODES = tuple(f"0-{n}:96.1.{e}" for n in "1234" for e in "01")
+_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+def _safe_id(text: str) -> str:
+    """An id as MQTT topics and file names can carry it: runs of other characters become `_`."""
+    return _UNSAFE.sub("_", text.strip()).strip("._")
+
+
+@lru_cache(maxsize=64)
+def derived_meter_id(header: str, mbus_id: str) -> str:
+    """`p1-` and 10 hex digits of a hash of the header and the first M-Bus device's id (stable per
+    installation while its gas/water meter stays; meters with neither share one id)."""
+    import hashlib  # here: `p1gw parse` starts faster without it
+
+    seed = f"{header}\n{mbus_id}".encode("utf-8", "backslashreplace")
+    return "p1-" + hashlib.blake2s(seed, digest_size=5).hexdigest()
+
+
+def meter_identity(values: dict[str, Value], header: str) -> tuple[str, bool]:
+    """The meter's id and whether it was derived (the rule of `Telegram.meter_id`)."""
+    for code in _ID_CODES:
+        found = values.get(code)
+        if found is not None and type(found.value) is str and found.value.strip("0 "):
+            safe = _safe_id(found.value)
+            if safe:
+                return safe, False
+    mbus = ""
+    for code in _MBUS_ID_CODES:
+        found = values.get(code)
+        if found is not None and type(found.value) is str and found.value.strip("0 "):
+            mbus = found.value
+            break
+    return derived_meter_id(header, mbus), True
 
 
 class Telegram:
@@ -122,12 +145,22 @@ class Telegram:
 
     @property
     def meter_id(self) -> str:
-        """The electricity meter's equipment id (decoded), else the header."""
-        for code in ("0-0:96.1.1", "0-0:96.1.0", "1-0:0.0.0", "0-0:42.0.0"):
-            found = self.values.get(code)
-            if found is not None and isinstance(found.value, str) and found.value.strip("0 "):
-                return found.value
-        return self.header
+        """The meter's id, safe in MQTT topics and file names: the first of the equipment ids (0-0:96.1.1,
+        0-0:96.1.0, 1-0:0.0.0, 0-0:42.0.0) that is text and not all zeros, hex-decoded when it is hex
+        text and used as printed when not, characters other than `A-Z a-z 0-9 . _ -` replaced by `_`.
+        A meter with none gets `p1-` + 10 hex digits derived from its header and its M-Bus device's id
+        (`meter_id_derived` is then True): never the header itself, which every meter of a model shares."""
+        return meter_identity(self.values, self.header)[0]
+
+    @property
+    def meter_id_derived(self) -> bool:
+        """True when no equipment id identifies the meter and `meter_id` was derived."""
+        return meter_identity(self.values, self.header)[1]
+
+    @property
+    def raw_codes(self) -> list[str]:
+        """The codes whose line had no recognisable shape (their value is `Raw` text)."""
+        return [code for code, value in self.values.items() if isinstance(value.value, Raw)]
 
     @property
     def version(self) -> str | None:
@@ -139,15 +172,12 @@ class Telegram:
         return None
 
     def to_json(self) -> dict[str, Any]:
-        """The telegram JSON of ARCHITECTURE.md §3 (a dict ready for `json.dumps`)."""
-        ts = self.timestamp
-        out: dict[str, Any] = {
-            "meter_id": self.meter_id,
-            "header": self.header,
-            "crc": self.crc,
-            "timestamp": ts.isoformat() if ts is not None else None,
-            "values": {code: value_to_json(value) for code, value in self.values.items()},
-        }
-        if self.unparsed:
-            out["unparsed"] = list(self.unparsed)
-        return out
+        """The telegram JSON of ARCHITECTURE.md §3 as a dict of JSON types (a fraction is a float, as
+        `json.loads` gives it). For the meter's digits use the text, `dsmr_parser.jsontext.telegram_json`
+        (the one encoder), or `json.loads(telegram_json(t), parse_float=Decimal)`."""
+        import json
+
+        from .jsontext import telegram_json
+
+        decoded: dict[str, Any] = json.loads(telegram_json(self))
+        return decoded

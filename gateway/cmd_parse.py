@@ -17,14 +17,12 @@ exit status: 0 when at least one telegram was read, 1 when none (2 on a usage er
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 from collections import Counter
-from decimal import Decimal
 from typing import Any, BinaryIO, TextIO
 
-from dsmr_parser import FramingError, TelegramReader
+from dsmr_parser import FramingError, TelegramEncoder, TelegramReader
 
 CHUNK_BYTES = 64 * 1024
 
@@ -43,15 +41,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def _json_default(value: object) -> Any:
-    """Numbers the encoder does not know: Decimal -> int or float (<= 15 significant digits: exact)."""
-    if isinstance(value, Decimal):
-        return int(value) if value == value.to_integral_value() else float(value)
-    if hasattr(value, "isoformat"):
-        return value.isoformat()
-    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
-
-
 def parse_stream(
     stream: BinaryIO, out: TextIO, err: TextIO, *, tz: str = "Europe/Brussels", check_crc: bool = True
 ) -> tuple[int, Counter[str], int]:
@@ -60,7 +49,7 @@ def parse_stream(
     errors: Counter[str] = Counter()
     telegrams = 0
     total = 0
-    dumps = json.JSONEncoder(default=_json_default, separators=(",", ":")).encode
+    dumps = TelegramEncoder().encode
     write = out.write
 
     def emit(events: list[Any]) -> None:
@@ -72,7 +61,7 @@ def parse_stream(
                 err.write(f"offset {event.offset}: {event.reason}: {event.detail}\n")
             else:
                 telegrams += 1
-                lines.append(dumps(event.to_json()))
+                lines.append(dumps(event))
         if lines:
             lines.append("")
             write("\n".join(lines))

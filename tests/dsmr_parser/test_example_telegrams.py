@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 
 import pytest
 
-from dsmr_parser import FramingError, MonthlyPeak, PowerFailure, Telegram, TelegramReader, Value
+from dsmr_parser import (
+    FramingError,
+    MonthlyPeak,
+    PowerFailure,
+    Telegram,
+    TelegramReader,
+    Value,
+    telegram_json,
+)
 
 CET = timezone(timedelta(hours=1))
 CEST = timezone(timedelta(hours=2))
@@ -162,7 +171,8 @@ def test_dsmr5(telegram_bytes):
 
 def test_dsmr5_two_mbus(telegram_bytes):
     t = read_one(telegram_bytes("v5_two_mbus.txt"))
-    assert t.values["0-1:24.2.1"] == Value(Decimal("0"), None, datetime(2070, 1, 1, 1, 0, tzinfo=CET))
+    # the empty channel's 700101010000W is "no capture yet" (the Unix epoch), not 2070-01-01
+    assert t.values["0-1:24.2.1"] == Value(Decimal("0"), None, None)
     assert t.values["0-2:24.2.1"] == Value(
         Decimal("246.138"), "m3", datetime(2020, 4, 26, 22, 30, 1, tzinfo=CEST)
     )
@@ -184,7 +194,7 @@ def test_austrian_wh_units(telegram_bytes):
     t = read_one(telegram_bytes("sagemcom_t210_d_r.txt"))
     assert t.values["1-0:1.8.0"] == Value(Decimal("6545766"), "Wh")
     assert t.values["1-0:1.7.0"] == Value(Decimal("286"), "W")
-    assert t.values["1-0:3.8.1"].value == "(000000000*varh)"  # unknown to the registry: raw
+    assert t.values["1-0:3.8.1"] == Value(Decimal("0"), "varh")  # unknown to the registry, typed by shape
 
 
 def test_irish_header_with_control_byte(telegram_bytes):
@@ -231,6 +241,12 @@ def test_json_output_matches_contract(telegram_bytes):
         "timestamp": "2020-05-12T13:45:58+02:00",
     }
     assert doc["values"]["0-0:98.1.0"]["value"][0]["value"] == 3.695
+    # the text keeps the meter's digits: 05.980 is the JSON number 5.980, not 5.98
+    text = telegram_json(t)
+    assert json.loads(text) == doc
+    exact = json.loads(text, parse_float=Decimal)
+    assert str(exact["values"]["1-0:1.8.2"]["value"]) == "15.758"
+    assert '"value":5.980,"unit":"kW"' in text
 
 
 def test_parse_telegram_checks_the_crc_itself(telegram_bytes):

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import random
+from decimal import Decimal
 
 import pytest
 
-from dsmr_parser import Framer, FramingError, Telegram, TelegramReader
+from dsmr_parser import Framer, FramingError, Telegram, TelegramReader, Value
 
 FILES = [
     "fluvius_v171.txt",
@@ -177,6 +178,6 @@ def test_unknown_lines_are_kept(telegram_bytes):
     body = text[: text.rindex("!") + 1]
     data = (body + crc_text(body.encode()) + "\r\n").encode()
     (t,) = telegrams(run(data))
-    assert t.values["1-0:99.99.9"].value == "(42*xyz)"
+    assert t.values["1-0:99.99.9"] == Value(Decimal("42"), "xyz")  # unknown, but shaped: typed
     assert t.unparsed == ["hello world"]
-    assert t.to_json()["values"]["1-0:99.99.9"] == {"value": "(42*xyz)"}
+    assert t.to_json()["values"]["1-0:99.99.9"] == {"value": 42, "unit": "xyz"}

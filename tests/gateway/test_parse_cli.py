@@ -121,3 +121,62 @@ def test_truncated_last_telegram_is_reported() -> None:
     assert done.returncode == 0
     assert len(done.stdout.splitlines()) == 1
     assert f"offset {len(frame)}: truncated".encode() in done.stderr
+
+
+def _with_line(frame: bytes, code: bytes, line: bytes) -> bytes:
+    """`frame` with the line of `code` replaced by `line`, its CRC recomputed."""
+    from dsmr_parser.crc import crc_text
+
+    body = frame[: frame.rindex(b"!")]
+    start = body.index(b"\r\n" + code + b"(") + 2
+    end = body.index(b"\r\n", start)
+    framed = body[:start] + line + body[end:] + b"!"
+    return framed + crc_text(framed).encode() + b"\r\n"
+
+
+def test_json_lines_keep_the_meters_digits_on_the_command_line() -> None:
+    frame = _with_line(_fluvius(), b"1-0:1.8.1", b"1-0:1.8.1(000005.980*kWh)")
+    done = _p1gw("-", stdin=frame)
+    assert done.returncode == 0
+    assert b'"1-0:1.8.1":{"value":5.980,"unit":"kWh"}' in done.stdout
+    assert b'"value":5.980,"unit":"kW"}' in done.stdout  # the 13-month buffer's 05.980 too
+
+
+def test_a_5000_digit_value_is_reported_raw_and_parsing_goes_on() -> None:
+    good = _fluvius()
+    hostile = _with_line(good, b"1-0:1.8.2", b"1-0:1.8.2(" + b"9" * 5000 + b"*kWh)")
+    failures = _with_line(good, b"0-0:96.14.0", b"1-0:99.97.0(1)(0-0:96.7.19)(260101000000W)(1E+1000000*s)")
+    done = _p1gw("-", stdin=hostile + failures + good)
+    assert done.returncode == 0, done.stderr[-300:]
+    records = [json.loads(line) for line in done.stdout.splitlines()]
+    assert len(records) == 3
+    assert records[0]["values"]["1-0:1.8.2"] == {"value": None, "raw": "(" + "9" * 5000 + "*kWh)"}
+    assert records[1]["values"]["1-0:99.97.0"]["value"] is None
+    assert records[2]["values"]["1-0:1.8.2"]["value"] == float(parse_telegram(good).get("1-0:1.8.2"))  # type: ignore[arg-type]
+
+
+def test_a_stream_encodes_as_each_telegram_alone() -> None:
+    """The encoder re-encodes only the values that changed since the previous telegram: the lines of a
+    stream must equal each telegram encoded alone, and the values the telegram's own (digits included)."""
+    import sys
+
+    sys.path.insert(0, str(ROOT / "bench"))
+    from telegram_streams import belgian, dsmr5
+
+    from dsmr_parser import Telegram, TelegramReader, telegram_json
+
+    stream = b"".join(belgian(150) + dsmr5(150) + [_fluvius()] + belgian(20))
+    out = io.StringIO()
+    parse_stream(io.BytesIO(stream), out, io.StringIO())
+    reader = TelegramReader()
+    telegrams = [e for e in reader.feed(stream) + reader.close() if isinstance(e, Telegram)]
+    lines = out.getvalue().splitlines()
+    assert len(lines) == len(telegrams) == 321
+    for line, telegram in zip(lines, telegrams, strict=True):
+        assert line == telegram_json(telegram)
+        values = json.loads(line, parse_float=Decimal, parse_int=Decimal)["values"]
+        for code, value in telegram.values.items():
+            if isinstance(value.value, Decimal):
+                assert values[code]["value"].as_tuple() == value.value.as_tuple(), code
+            elif isinstance(value.value, int | str):
+                assert values[code]["value"] == value.value, code
