@@ -103,13 +103,17 @@ def test_every_payload_fits_the_ha_sensor_schema(source: str, telegram: Telegram
 
 
 def test_a_meter_known_only_by_its_header_gets_valid_entity_ids() -> None:
-    """DSMR 2.2 meters without an equipment id are named by their header (`ISk5\\2MT382-1004`): the
-    entity id drops what HA does not allow; the unique id (what HA keys its registry on) is unchanged."""
+    """DSMR 2.2 meters without an equipment id get a derived id (`p1-<hash of the header>`, issue 9: never
+    the header itself): the entity id drops what HA does not allow (`-`); the unique id (what HA keys its
+    registry on) keeps the meter id as it is."""
     telegram = parse_telegram((TELEGRAMS / "v2_2.txt").read_bytes())
-    assert telegram.meter_id == "ISk5\\2MT382-1004"
+    meter_id = telegram.meter_id
+    assert meter_id.startswith("p1-") and "\\" not in meter_id and " " not in meter_id
     configs = {c["unique_id"]: c for _, c in discovery_messages(telegram, base_topic="p1gw/m")}
-    config = configs["p1gw_isk5_2mt382-1004_energy_import_day"]
-    assert config["default_entity_id"] == "sensor.p1gw_isk5_2mt382_1004_energy_import_day"
+    config = configs[f"p1gw_{meter_id.lower()}_energy_import_day"]
+    assert (
+        config["default_entity_id"] == f"sensor.p1gw_{meter_id.lower().replace('-', '_')}_energy_import_day"
+    )
 
 
 def test_energy_dashboard_sensors_keep_their_classes() -> None:

@@ -158,10 +158,14 @@ def test_a_5000_digit_value_is_reported_raw_and_parsing_goes_on() -> None:
 def test_a_stream_encodes_as_each_telegram_alone() -> None:
     """The encoder re-encodes only the values that changed since the previous telegram: the lines of a
     stream must equal each telegram encoded alone, and the values the telegram's own (digits included)."""
-    import sys
+    import importlib.util
 
-    sys.path.insert(0, str(ROOT / "bench"))
-    from telegram_streams import belgian, dsmr5
+    # by path: putting bench/ on sys.path would shadow our packages (bench/sharing.py, bench/gateway.py)
+    spec = importlib.util.spec_from_file_location("telegram_streams", ROOT / "bench" / "telegram_streams.py")
+    assert spec is not None and spec.loader is not None
+    streams = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(streams)
+    belgian, dsmr5 = streams.belgian, streams.dsmr5
 
     from dsmr_parser import Telegram, TelegramReader, telegram_json
 

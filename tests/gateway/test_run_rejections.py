@@ -82,8 +82,12 @@ async def test_p1gw_run_keeps_counting_good_telegrams_around_nan_and_infinity(tm
             proc.kill()
     stderr = stderr_bytes.decode()
     assert proc.returncode == 0, stderr
-    assert health["accepted"] == 40 - len(bad), health
-    assert sum(health["rejected"].values()) + health["frames"]["errors"] == len(bad), health
+    # the parser keeps a value that is not a finite number of the meter's shape as raw text: the telegram
+    # whose only odd value is the failure log's `Infinity` keeps its good registers and is accepted; those
+    # whose import register is `NaN` have no usable register and are rejected
+    unusable = [index for index, kind in bad.items() if kind in ("nan", "both")]
+    assert health["accepted"] == 40 - len(unusable), health
+    assert sum(health["rejected"].values()) + health["frames"]["errors"] == len(unusable), health
     assert health["quarter_hours"]["closed"] >= 1
     assert "Traceback" not in stderr, stderr
     first_lines = [
