@@ -16,9 +16,10 @@ bytes gives the same frames and the same errors. Every decision depends on strea
 where a chunk ended: a frame's end is looked for within `max_frame` bytes of its `/` (a `/` whose window holds
 no `!` is `too_long` and the next `/` after it is tried, so a telegram glued after a long run of junk is still
 found); a CRC line is judged once its line break has arrived; garbage is cut at fixed offsets. When the CRC
-does not match, every later `/` before the `!` is tried as the start (noise glued before a telegram): the CRC
-of each suffix comes from the whole frame's CRC and the CRC of the prefix before it (CRC-16/ARC is linear,
-`_crc_shift`), so trying them all costs O(frame), not O(frame x candidates).
+does not match, or matches for a `/` in the middle of noise, every later `/` before the `!` is tried as the
+start (noise glued before a telegram) and the latest that matches is kept: the CRC of each suffix comes
+from the whole frame's CRC and the CRC of the prefix before it (CRC-16/ARC is linear, `_crc_shift`), so
+trying them all costs O(frame), not O(frame x candidates).
 
 A frame with no CRC digits is accepted as `crc="absent"` only when it is not a DSMR 4+/e-MUCS telegram
 (DSMR 2.2/3 have no CRC). A 3-digit CRC (unpadded, sent by some meters) is accepted. CRC checking can be
@@ -110,6 +111,7 @@ class Framer:
         self._start = -1  # index of the current frame's '/', or -1 when hunting for one
         self._scan = 0  # where the next search resumes
         self._quiet = False  # the current '/' lies in the window of a '/' already reported too_long
+        self._plausible = False  # the current '/' starts a line (or follows a frame): a telegram's place
 
     @property
     def buffered(self) -> int:
@@ -169,6 +171,7 @@ class Framer:
         self._start = -1
         self._scan = 0
         self._quiet = False
+        self._plausible = False
         return events
 
     # -- internals -----------------------------------------------------------------------------------
@@ -189,6 +192,7 @@ class Framer:
         self._start = slash
         self._scan = slash + 1
         self._quiet = False
+        self._plausible = slash == pos or (slash > 0 and buf[slash - 1] in _LINE_BREAKS)
         return slash
 
     def _report_garbage(self, begin: int, end: int, events: list[Frame | FramingError]) -> None:
@@ -221,6 +225,7 @@ class Framer:
                 self._start = slash
                 self._scan = slash + 1
                 self._quiet = False
+                self._plausible = True
                 return slash
             if bang < 0:
                 self._scan = limit
@@ -256,7 +261,12 @@ class Framer:
         self._start = -1
         self._scan = end
         if self.check_crc and len(digits) >= 3 and crc16(frame) == int(digits, 16):
-            events.append(tuple.__new__(Frame, (frame, offset, "ok")))  # the usual case, inline
+            if self._plausible or buf.find(b"/", start + 1, bang) < 0:
+                events.append(tuple.__new__(Frame, (frame, offset, "ok")))  # the usual case, inline
+                return end
+            # a '/' inside junk whose frame matched (1 in 65,536): a later '/' that matches too is likelier
+            # the telegram's
+            events.append(self._salvage(start, bang, int(digits, 16), Frame(frame, offset, "ok"), events))
             return end
         checked = self._checked(frame, digits, offset)
         if isinstance(checked, FramingError) and checked.reason == "bad_crc":
@@ -279,28 +289,37 @@ class Framer:
             return window
         self._start = following
         self._quiet = True
+        self._plausible = False
         return following
 
     def _salvage(
-        self, start: int, bang: int, stated: int, error: FramingError, events: list[Frame | FramingError]
+        self,
+        start: int,
+        bang: int,
+        stated: int,
+        otherwise: Frame | FramingError,
+        events: list[Frame | FramingError],
     ) -> Frame | FramingError:
-        """A bad CRC may mean noise with a '/' glued before a good telegram: try every later '/' as the
-        start. The CRC of a suffix is the whole frame's CRC xor the prefix's CRC moved past the suffix's
-        length (linearity), so each candidate costs O(log n) beyond one pass over the frame."""
+        """Noise with a '/' may be glued before a good telegram: try every later '/' as the start and keep
+        the latest that matches (a chance match, 1 in 65,536 per '/', is likelier early in the noise than
+        inside a telegram, which has no '/'). The CRC of a suffix is the whole frame's CRC xor the prefix's
+        CRC moved past the suffix's length (linearity): O(log n) per '/' beyond one pass over the frame."""
         buf = self._buf
         candidate = buf.find(b"/", start + 1, bang)
         if candidate < 0:
-            return error
+            return otherwise
         whole = crc16(bytes(buf[start : bang + 1]))
-        prefix, done = 0, start
+        prefix, done, found = 0, start, -1
         while candidate >= 0:
             prefix = crc16(bytes(buf[done:candidate]), prefix)
             done = candidate
             if whole ^ _crc_shift(prefix, bang + 1 - candidate) == stated:
-                self._report_garbage(start, candidate, events)
-                return Frame(bytes(buf[candidate : bang + 1]), self._base + candidate, "ok")
+                found = candidate
             candidate = buf.find(b"/", candidate + 1, bang)
-        return error
+        if found < 0:
+            return otherwise
+        self._report_garbage(start, found, events)
+        return Frame(bytes(buf[found : bang + 1]), self._base + found, "ok")
 
     def _checked(self, frame: bytes, digits: bytes, offset: int) -> Frame | FramingError:
         if not digits:

@@ -9,6 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from dsmr_parser import Frame, Framer, FramingError
+from dsmr_parser.crc import crc16
 
 from .conftest import TELEGRAMS
 
@@ -94,3 +95,13 @@ def test_any_chunking_gives_the_same_events_and_finds_every_telegram(
     found = frames(whole)
     for start in starts:
         assert (start, FRAME) in found
+
+
+def test_a_chance_crc_match_in_noise_does_not_swallow_the_telegram() -> None:
+    """`/'\\*` has CRC 0, so the frame from that noise '/' to the telegram's '!' matches the telegram's CRC
+    too (1 in 65,536 per '/' in noise: the fuzz met it). The telegram's own '/' wins over one in noise."""
+    noise = b"noise/'\\*"
+    assert crc16(noise[5:]) == 0
+    stream = noise + GOOD
+    assert frames(events_whole(stream)) == [(len(noise), FRAME)]
+    assert events_split(stream, list(range(1, len(stream), 5))) == events_whole(stream)
