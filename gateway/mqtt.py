@@ -59,7 +59,7 @@ from urllib.parse import unquote, urlsplit
 import aiomqtt
 from aiomqtt.exceptions import MqttConnectError
 
-from dsmr_parser import Telegram, state_values
+from dsmr_parser import Telegram, state_values, telegram_json
 
 from .config import MqttConfig
 from .discovery import discovery_messages, extra_discovery_messages, topic_safe
@@ -840,7 +840,8 @@ class MqttPublisher:
                 await self._publish_discovery(client, telegram, new)
         now = self._clock()
         if self.policy.allow("telegram", None, now):
-            await client.publish(self.topic("telegram"), _json_bytes(telegram.to_json()), qos=0)
+            # the meter's digits kept (`5.980`, a JSON number), as `p1gw parse` prints them
+            await client.publish(self.topic("telegram"), telegram_json(telegram).encode(), qos=0)
             self._count("telegram")
         await self._publish_state_topics(
             client, {name: published_value(name, state.value.value) for name, state in states.items()}, now

@@ -98,6 +98,9 @@ async def test_topic_contract_qos_retain_and_payloads(mosquitto, mqtt_collector)
     tel = one(f"{BASE}/telegram")
     assert (tel.qos, tel.retain) == (0, False)
     assert json.loads(tel.payload) == telegram.to_json()
+    from dsmr_parser import telegram_json
+
+    assert tel.payload == telegram_json(telegram).encode()  # the meter's digits, as `p1gw parse` prints them
     day = one(f"{BASE}/state/energy_import_day")
     assert (day.payload, day.qos, day.retain) == (b"0.034", 0, True)
     assert one(f"{BASE}/state/energy_import_tariff1").payload == b"0.034"
