@@ -1,8 +1,8 @@
-"""`p1gw voltage` writes `voltage.pdf` (WeasyPrint) from the same page as `voltage.html`, in the user's language.
+"""`p1gw voltage` writes `voltage.pdf` (WeasyPrint) from the page of `voltage.html`, in the user's language.
 
 A small store holds one week of 10-minute means on three phases: L1 inside the limits (compliant), L2 above
 253 V for a day (not compliant), L3 with half the week missing (undetermined). The PDF's text must carry the
-EAN and the three verdicts in French, and the plot must be drawn in it (vector paths on page 1).
+EAN and the three verdicts in French, and the plot must be drawn in it (vector lines in the phases' colours).
 """
 
 from __future__ import annotations
