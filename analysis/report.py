@@ -2,8 +2,8 @@
 
 Strategy: the JSON is built from the pure results (`weekly_compliance`, `appliance_report`); the HTML is one
 self-contained page (inline CSS, inline SVG plots, no script, no network) rendered from that JSON and the
-10-minute windows, with every sentence from `analysis.texts` in the chosen language. Printing it from a
-browser gives the PDF (A4 print rules included).
+10-minute windows, with every sentence from `analysis.texts` in the chosen language. The same page becomes
+`voltage.pdf` through WeasyPrint (`gateway.pdf`), or from a browser's print (A4 print rules included).
 """
 
 from __future__ import annotations

@@ -3,7 +3,8 @@
   p1gw voltage --db /var/lib/p1gw/p1gw.db --out report/                     the whole stored period
   p1gw voltage --db p1gw.db --from 2026-06-01 --to 2026-06-30 --out report/ --lang nl
 
-Writes DIR/voltage.json and DIR/voltage.html (print it to PDF from the browser): per week and phase the
+Writes DIR/voltage.json, DIR/voltage.html and the same page as DIR/voltage.pdf (with the `pdf` extra,
+WeasyPrint; without it one line says how to get it): per week and phase the
 EN 50160 verdict (95 % of 10-minute means within 230 V ± 10 %, all within +10 % / −15 %), over-voltages and
 dips with their times and whether the home was exporting, the meter's sag/swell counters, a plot of the
 10-minute means against the limits, and the meter's identity (EAN). Weeks run Monday to Monday, local time.
@@ -22,12 +23,15 @@ from analysis.voltage import weekly_compliance
 
 from .analysis_cli import add_common, period
 from .analysis_store import meter_identity, voltage_data
+from .pdf import write_pdf
 from .store import StoreError, open_store
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_common(parser)
-    parser.add_argument("--out", required=True, help="directory for voltage.json and voltage.html")
+    parser.add_argument(
+        "--out", required=True, help="directory for voltage.json, voltage.html and voltage.pdf"
+    )
     parser.add_argument(
         "--source", choices=("p1", "s1"), help="measurements to judge (default: S1 when stored)"
     )
@@ -64,8 +68,15 @@ def _run(args: argparse.Namespace) -> int:
     (out / "voltage.json").write_text(
         json.dumps(report, indent=1, ensure_ascii=False) + "\n", encoding="utf-8"
     )
-    (out / "voltage.html").write_text(voltage_html(report, windows, args.lang, args.tz), encoding="utf-8")
+    html = voltage_html(report, windows, args.lang, args.tz)
+    (out / "voltage.html").write_text(html, encoding="utf-8")
+    written = [out / "voltage.json", out / "voltage.html"]
+    no_pdf = write_pdf(html, out / "voltage.pdf")
+    if no_pdf is None:
+        written.append(out / "voltage.pdf")
     for week in weeks:
         print(f"{week.start.date()} .. {week.end.date()}: {week.verdict}", file=sys.stderr)
-    print(f"wrote {out / 'voltage.json'} and {out / 'voltage.html'}", file=sys.stderr)
+    print(f"wrote {', '.join(map(str, written))}", file=sys.stderr)
+    if no_pdf is not None:
+        print(f"p1gw voltage: {no_pdf}", file=sys.stderr)
     return 0 if weeks and all(w.verdict == "pass" for w in weeks) else 3
