@@ -44,8 +44,16 @@ def advice_router(view: GatewayView, now: Callable[[], datetime]) -> APIRouter:
     )
     async def advice(
         region: Literal["wallonia", "flanders", "brussels"] = "wallonia",
-        dso: Annotated[str | None, Query(description="DSO (default: the region's largest)")] = None,
-        offer: Annotated[str, Query(description="a shipped supplier offer id")] = DEFAULT_OFFER,
+        dso: Annotated[
+            str | None,
+            Query(
+                description="DSO of the region (default: its largest); another region's DSO is a 422",
+                pattern=r"^[a-z0-9-]{1,32}$",
+            ),
+        ] = None,
+        offer: Annotated[
+            str, Query(description="a shipped supplier offer id", pattern=r"^[a-z0-9-]{1,64}$")
+        ] = DEFAULT_OFFER,
         pv_before_2024: Annotated[bool, Query(description="compensation possible (Wallonia)")] = False,
         inverter_kva: Annotated[Decimal | None, Query(ge=0, allow_inf_nan=False)] = None,
         community_share: Annotated[Decimal | None, Query(ge=0, le=100, allow_inf_nan=False)] = None,

@@ -25,7 +25,7 @@ from analysis.report import voltage_json
 from analysis.voltage import week_start, weekly_compliance
 
 from .analysis_store import appliance_data, meter_identity, voltage_data
-from .http_api import parse_range
+from .http_api import FROM_QUERY, TO_QUERY, parse_range
 from .view import GatewayView
 
 
@@ -49,8 +49,8 @@ def analysis_router(
 
     @router.get("/api/v1/voltage", responses=no_store)
     async def voltage(
-        start: Annotated[str | None, Query(alias="from")] = None,
-        end: Annotated[str | None, Query(alias="to")] = None,
+        start: Annotated[str | None, FROM_QUERY] = None,
+        end: Annotated[str | None, TO_QUERY] = None,
     ) -> dict[str, Any]:
         """EN 50160 per local week and phase (default: this week so far), the worst episodes, the meter."""
         db = store()
@@ -68,9 +68,11 @@ def analysis_router(
 
     @router.get("/api/v1/appliances", responses=no_store)
     async def appliances(
-        start: Annotated[str | None, Query(alias="from")] = None,
-        end: Annotated[str | None, Query(alias="to")] = None,
-        price: Annotated[Decimal | None, Query(ge=0, description="€/kWh, all taxes included")] = None,
+        start: Annotated[str | None, FROM_QUERY] = None,
+        end: Annotated[str | None, TO_QUERY] = None,
+        price: Annotated[
+            Decimal | None, Query(ge=0, allow_inf_nan=False, description="€/kWh, all taxes included")
+        ] = None,
     ) -> dict[str, Any]:
         """Appliance clusters (runs of 1 kW or more: runs, kWh, €) and the standby (default: last 30 days)."""
         db = store()

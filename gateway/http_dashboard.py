@@ -96,14 +96,21 @@ def dashboard_router(
 
     @router.get("/api/v1/dashboard/history")
     async def history(
-        view_name: Annotated[str, Query(alias="view", description="day, week, month or year")] = "day",
-        day: Annotated[str | None, Query(alias="date", description="a date in the period (ISO)")] = None,
+        view_name: Annotated[ViewName, Query(alias="view", description="day, week, month or year")] = "day",
+        day: Annotated[
+            str | None,
+            Query(
+                alias="date",
+                description="a date in the period (ISO)",
+                json_schema_extra={"pattern": r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"},
+            ),
+        ] = None,
     ) -> dict[str, Any]:
         """Import per tariff period, export, euros and quarter-hour peaks for one period (meter's zone)."""
         if view_name not in VIEWS:
             raise HTTPException(422, f"view {view_name!r}: use one of {', '.join(VIEWS)}")
         try:
-            chosen = date.fromisoformat(day) if day else now().astimezone(zone).date()
+            chosen = date.fromisoformat(day) if day is not None else now().astimezone(zone).date()
         except ValueError as exc:
             raise HTTPException(422, f"date {day!r} is not an ISO date (2026-11-22)") from exc
         result = await asyncio.to_thread(history_view, view, view_name, chosen, zone, prices)

@@ -152,7 +152,7 @@ async def test_history_route_equals_the_store(tmp_path: Path) -> None:
     assert week["buckets"][0]["peak_kw"] == pytest.approx(peak, abs=0.001)
     peaks = view.store.quarter_hour_peaks(start, start + timedelta(days=1), by="month")
     assert peaks == {"2026-11": pytest.approx(peak, abs=0.001)}
-    assert bad.status_code == 422 and "day, week, month" in bad.json()["detail"]
+    assert bad.status_code == 422 and "'day', 'week', 'month' or 'year'" in bad.json()["detail"]
     assert capacity["floor_kw"] == 2.5 and capacity["month_peak_kw"] == view.peaks()["month"]["peak_kw"]
     assert i18n["language"] == "fr" and i18n["messages"]["History"] == "Historique"
     store = open_store(tmp_path / "gw.db")

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -57,5 +58,7 @@ async def test_the_live_api_conforms_to_its_schema(tmp_path: Path) -> None:
         gateway.wait(30)
     text = output.decode(errors="replace")
     assert proc.returncode == 0, text[-6000:]
-    assert "Selected: 16/16" in text and "Tested: 16" in text, text[-2000:]
+    selected = re.search(r"Selected: (\d+)/(\d+)", text)  # every operation of the schema, none skipped
+    assert selected is not None and selected[1] == selected[2], text[-2000:]
+    assert int(selected[1]) >= 23 and f"Tested: {selected[1]}" in text, text[-2000:]
     assert gateway.returncode == 0

@@ -289,13 +289,16 @@ def test_shellcheck_is_clean() -> None:
 def test_config_example_has_the_documented_sections() -> None:
     config = tomllib.loads((ROOT / "hardware/config.example.toml").read_text())
     assert set(config) == {
-        "source", "mqtt", "http", "storage", "meter", "log", "homewizard", "serve_p1", "dashboard"
+        "source", "mqtt", "http", "storage", "meter", "log", "homewizard", "serve_p1", "dashboard", "tariff"
     }  # fmt: skip
     assert config["source"] == {"port": "/dev/p1", "baudrate": 115200, "bytesize": 8, "parity": "N"}
-    assert set(config["mqtt"]) == {"url", "base_topic", "username", "password", "tls"}
+    assert set(config["mqtt"]) == {
+        "url", "base_topic", "username", "password", "tls", "ca_file", "cert_file", "key_file", "discovery",
+        "discovery_prefix", "queue_max_messages", "queue_max_bytes",
+    }  # fmt: skip
     assert set(config["http"]) == {"host", "port", "token"}
     assert config["storage"]["path"].startswith("/var/lib/p1gw/")  # the unit's only writable place
-    assert config["meter"] == {"country": "BE", "ean": "", "timezone": "Europe/Brussels"}
+    assert config["meter"] == {"country": "BE", "ean": "", "timezone": "Europe/Brussels", "price_eur_kwh": 0}
 
 
 def test_config_example_is_accepted_by_the_gateway() -> None:
