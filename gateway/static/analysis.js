@@ -3,11 +3,12 @@
 (function () {
   "use strict";
   const { t, tn } = I18n;
-  const LABELS = {
+  // translated when shown, not at load: the catalog arrives after this script runs
+  const LABELS = () => ({
     heat_pump: t("heat pump"), ev_charger: t("EV charger"), kettle: t("kettle"),
     washing_heating: t("washing machine heating"), oven: t("oven"), other: t("other"),
-  };
-  const VERDICT = { pass: t("compliant"), fail: t("not compliant"), undetermined: t("week not complete") };
+  });
+  const VERDICT = () => ({ pass: t("compliant"), fail: t("not compliant"), undetermined: t("week not complete") });
 
   function text(id, value) {
     const el = document.getElementById(id);
@@ -27,7 +28,7 @@
     if (!week) return;
     const card = document.getElementById("voltage-card");
     card.dataset.verdict = week.verdict;
-    text("voltage-verdict", VERDICT[week.verdict] || week.verdict);
+    text("voltage-verdict", VERDICT()[week.verdict] || week.verdict);
     for (const p of week.phases) {
       const li = document.createElement("li");
       li.dataset.phase = String(p.phase);
@@ -47,7 +48,7 @@
     for (const c of report.clusters.slice(0, 5)) {
       const tr = document.createElement("tr");
       const cost = c.eur === null ? "" : ` · ${I18n.money(c.eur)}`;
-      for (const cell of [LABELS[c.label] || c.label, String(c.runs), `${I18n.num(c.kwh, 1)} kWh${cost}`]) {
+      for (const cell of [LABELS()[c.label] || c.label, String(c.runs), `${I18n.num(c.kwh, 1)} kWh${cost}`]) {
         const td = document.createElement("td");
         td.textContent = cell;
         tr.appendChild(td);
@@ -68,8 +69,7 @@
     }
   }
 
-  document.addEventListener("DOMContentLoaded", () => {
-    refresh();
-    setInterval(refresh, 600000);
-  });
+  // first drawn once the catalog is in (and again whenever the language changes)
+  document.addEventListener("i18n-loaded", refresh);
+  document.addEventListener("DOMContentLoaded", () => setInterval(refresh, 600000));
 })();

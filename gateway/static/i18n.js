@@ -64,6 +64,7 @@ const I18n = (function () {
       { headers: { Accept: "application/json" } });
     if (r.ok) cat = await r.json();
     apply();
+    document.dispatchEvent(new CustomEvent("i18n-loaded"));  // other scripts re-render in the language
     return cat;
   }
 
