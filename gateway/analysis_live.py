@@ -40,6 +40,8 @@ class LiveAnalysis:
         self._steps: list[PowerStep] = []
         self._power: list[PowerWindow] = []
         self.write_errors = 0
+        self._refusing = False  # the last write was refused: retried when a window closes, not per telegram
+        self._closed = False  # a window closed since the last write
 
     def feed(self, at: datetime, reading: Reading, source: str = "p1") -> list[dict[str, Any]]:
         """One sample; returns the events of limit crossings that started now."""
@@ -47,7 +49,9 @@ class LiveAnalysis:
         self._windows += update.windows
         self._episodes += update.ended
         self._steps += self.steps.feed(at, reading)
-        self._power += self.power.feed(at, reading)
+        power = self.power.feed(at, reading)
+        self._power += power
+        self._closed = self._closed or bool(update.windows or power)
         return [crossing_event(e, at) for e in update.started]
 
     def feed_values(self, at: datetime, values: Mapping[str, Any]) -> list[dict[str, Any]]:
@@ -61,14 +65,15 @@ class LiveAnalysis:
 
     @property
     def due(self) -> bool:
-        """A 10-minute window closed: time to write."""
-        return bool(self._windows or self._power)
+        """A 10-minute window closed since the last write (or the last refused one): time to write."""
+        return bool(self._windows or self._power) and (self._closed or not self._refusing)
 
     async def write(self, store: Any | None, meter_id: str) -> None:
         """Write what closed (in a thread); kept for the next try when the store refuses; dropped when
         there is no store."""
         batch = (self._windows, self._episodes, self._steps, self._power)
         self._windows, self._episodes, self._steps, self._power = [], [], [], []
+        self._closed = False
         if store is None:
             return
         try:
@@ -78,11 +83,18 @@ class LiveAnalysis:
             )  # fmt: skip
         except Exception as exc:
             self.write_errors += 1
-            log(logger, logging.ERROR, "analysis aggregates not stored, will retry", error=str(exc))
+            # one line when the store starts refusing (as for quarter-hours), the retries at DEBUG
+            level = logging.DEBUG if self._refusing else logging.ERROR
+            log(logger, level, "analysis aggregates not stored, kept for the next window", error=str(exc))
             self._windows = (batch[0] + self._windows)[-PENDING_MAX:]
             self._episodes = (batch[1] + self._episodes)[-PENDING_MAX:]
             self._steps = (batch[2] + self._steps)[-PENDING_MAX:]
             self._power = (batch[3] + self._power)[-PENDING_MAX:]
+            self._refusing = True
+            return
+        if self._refusing:
+            log(logger, logging.INFO, "analysis aggregates stored after store errors")
+            self._refusing = False
 
 
 def crossing_event(episode: VoltageEpisode, at: datetime) -> dict[str, Any]:

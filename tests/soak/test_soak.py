@@ -113,7 +113,9 @@ def _aligned(moment: datetime) -> str:
 def clock_checks(run: Any, sign: int) -> None:
     verdict = check(run)
     assert verdict.ok, verdict.problems()
-    assert verdict.exact >= 3
+    # every quarter-hour after the cold start's partial one equals the meter's truth (how many the run
+    # covers depends on how fast a loaded machine starts the meter: at least three)
+    assert verdict.expected >= 3 and verdict.exact >= verdict.expected - 1
     late = [h for h in run.health if h.get("clock", {}).get("measured")]
     assert late, "health never measured the clock"
     last = late[-1]
