@@ -126,6 +126,17 @@ def _applies(component: Component, regime: Regime) -> bool:
     return component.applies(effective)
 
 
+def _band_lines(comp: Component, option: str, bands: tuple[str, ...], wh: IntArray) -> list[Line]:
+    """One line per time band: `wh[b]` Wh at the component's rate of band `b` (energy or injection)."""
+    out = []
+    for b, band in enumerate(bands):
+        amount = kwh(int(wh[b]))
+        label = comp.label if len(bands) == 1 else f"{comp.label}, {band}"
+        rate = frac(comp.rate(option, band))
+        out.append(Line(f"{comp.id}:{band}", label, amount, "kWh", amount * rate, comp.vat, comp.source))
+    return out
+
+
 def _price_at(prices_eur_mwh: Mapping[int, Decimal], ts: int) -> Decimal:
     price = prices_eur_mwh.get(ts, prices_eur_mwh.get(ts - ts % 3600))
     if price is None:
@@ -187,20 +198,7 @@ def price(
             continue
         if comp.kind is Kind.ENERGY:
             base = billed - shared_by_band if comp.supplier_energy else billed
-            for b, band in enumerate(calendar.bands):
-                rate = frac(comp.rate(option, band))
-                label = comp.label if n_bands == 1 else f"{comp.label}, {band}"
-                lines.append(
-                    Line(
-                        f"{comp.id}:{band}",
-                        label,
-                        kwh(int(base[b])),
-                        "kWh",
-                        kwh(int(base[b])) * rate,
-                        comp.vat,
-                        comp.source,
-                    )
-                )
+            lines += _band_lines(comp, option, calendar.bands, base)
         elif comp.kind is Kind.INDEXED:
             if regime is Regime.COMPENSATION:
                 raise ValueError(
@@ -246,20 +244,7 @@ def price(
         elif comp.kind is Kind.INJECTION:
             if regime is Regime.COMMUNITY and community and community.injection_eur_per_kwh is not None:
                 continue  # the community buys the export instead
-            for b, band in enumerate(calendar.bands):
-                rate = frac(comp.rate(option, band))
-                label = comp.label if n_bands == 1 else f"{comp.label}, {band}"
-                lines.append(
-                    Line(
-                        f"{comp.id}:{band}",
-                        label,
-                        kwh(int(exp[b])),
-                        "kWh",
-                        kwh(int(exp[b])) * rate,
-                        comp.vat,
-                        comp.source,
-                    )
-                )
+            lines += _band_lines(comp, option, calendar.bands, exp)
     if regime is Regime.COMMUNITY and community is not None:
         total_shared = kwh(int(shared.sum()))
         lines.append(
