@@ -1,5 +1,5 @@
 """The dashboard's history views over a stored prosumer year: what `/api/v1/dashboard/history` does (daily
-totals and per-day / per-month peak queries, `gateway.http_dashboard.history_view`) against the naive way
+totals and per-day / per-month peak queries, `gateway.http.dashboard.history_view`) against the naive way
 (every quarter-hour of the period read back and summed), on the same SQLite store, in the same run.
 
     .venv/bin/python bench/dashboard_history.py        # a year of quarter-hours (35,040 rows)
@@ -20,9 +20,9 @@ from zoneinfo import ZoneInfo
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from gateway.http_dashboard import history_view  # noqa: E402
-from gateway.prices import Prices  # noqa: E402
+from gateway.http.dashboard import history_view  # noqa: E402
 from gateway.store import open_store  # noqa: E402
+from metering.prices import Prices  # noqa: E402
 from tests.gateway.test_dashboard_views import prosumer_year  # noqa: E402
 
 TZ = ZoneInfo("Europe/Brussels")

@@ -17,7 +17,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from dsmr_parser import TelegramReader  # noqa: E402
-from gateway.frame_tap import FrameTap  # noqa: E402
+from gateway.compat.frame_tap import FrameTap  # noqa: E402
 from meter_sim import Simulation  # noqa: E402
 
 

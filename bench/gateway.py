@@ -170,8 +170,8 @@ async def latency(broker: Mosquitto, count: int, interval_s: float) -> dict[str,
 # -- 2. hub mode ------------------------------------------------------------------------------------------
 def hub(meters: int, seconds: int) -> dict[str, float]:
     from dsmr_parser import TelegramReader
-    from gateway.quarter_hours import QuarterHourAggregator
     from meter_sim.simulation import Simulation
+    from metering.quarter_hours import QuarterHourAggregator
 
     distinct = 8  # distinct simulated meters; each simulated meter instance replays one of them
     streams = [[f for _, f in Simulation("be-3ph", seed, START, count=seconds)] for seed in range(distinct)]
@@ -242,7 +242,7 @@ def rss(broker: Mosquitto, seconds: float, speed: float) -> dict[str, float]:
             [
                 sys.executable,
                 "-c",
-                "import gateway.cmd_run, gateway.pipeline, gateway.http_api, gateway.mqtt, "
+                "import gateway.cli.run, gateway.pipeline, gateway.http, gateway.mqtt, "
                 "gateway.store, meter_sim.simulation, uvicorn, resource, sys; "
                 "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)",
             ],

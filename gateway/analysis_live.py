@@ -20,9 +20,8 @@ from typing import Any
 from analysis.appliances import PowerStep, PowerWindow, PowerWindows, StepDetector
 from analysis.readings import Reading, reading_from_s1, reading_from_values
 from analysis.voltage import VoltageAggregator, VoltageEpisode, VoltageUpdate, VoltageWindow
-
-from .analysis_store import add_analysis
-from .logs import get_logger, log
+from gateway.logs import get_logger, log
+from gateway.store.analysis import add_analysis
 
 logger = get_logger("analysis")
 PENDING_MAX = 20_000

@@ -130,7 +130,7 @@ class ServeP1Config:
 @dataclass(frozen=True)
 class DashboardConfig:
     """[dashboard]: its language (en, fr, nl; empty: the browser's) and the flat prices behind its euros
-    (VAT included; all 0: kWh only). See `gateway.prices`."""
+    (VAT included; all 0: kWh only). See `metering.prices`."""
 
     language: str = ""
     import_day_eur_per_kwh: float = 0.0
@@ -315,7 +315,7 @@ def _validate_mqtt(mqtt: MqttConfig, *, check_files: bool) -> None:
     if mqtt.queue_max_messages <= 0 or mqtt.queue_max_bytes <= 0:
         raise ConfigError("mqtt.queue_max_messages and mqtt.queue_max_bytes must be positive")
     if mqtt.policy:
-        from .mqtt import TopicRule
+        from gateway.mqtt import TopicRule
 
         for pattern, rule in mqtt.policy.items():
             try:

@@ -13,7 +13,7 @@ import time
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from .pipeline import Gateway
+    from gateway.pipeline import Gateway
 
 STALE_S = 60.0
 REJECTING_STREAK = 3  # this many telegrams rejected in a row: the source's data is not being used

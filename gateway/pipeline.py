@@ -46,17 +46,16 @@ from zoneinfo import ZoneInfo
 
 from dsmr_parser import Frame, Framer, FramingError, Telegram, TelegramParser, Value, state_values
 from dsmr_parser.registry import TARIFF_LABELS
-
-from .analysis_live import LiveAnalysis
-from .health import build_health
-from .logs import BurstLog, get_logger, log
-from .peaks import CapacityGuard
-from .quarter_hours import QuarterHourAggregator, Rejection
-from .screening import RegisterFloor, non_finite
-from .sources import Source
-from .states import EMERGENCY_STATES, SUPPLY_STATES
-from .store import WriteOutage
-from .view import ControlDenied
+from gateway.analysis_live import LiveAnalysis
+from gateway.health import build_health
+from gateway.logs import BurstLog, get_logger, log
+from gateway.sources import Source
+from gateway.states import EMERGENCY_STATES, SUPPLY_STATES
+from gateway.store import WriteOutage
+from gateway.view import ControlDenied
+from metering.peaks import CapacityGuard
+from metering.quarter_hours import QuarterHourAggregator, Rejection
+from metering.screening import RegisterFloor, non_finite
 
 logger = get_logger("pipeline")
 
@@ -415,7 +414,7 @@ class Gateway:
 
     async def run_s1(self) -> None:
         """An S1 source: per-second RMS/power/frequency/THD values instead of telegrams."""
-        from .s1_source import S1Reader
+        from gateway.sources.s1 import S1Reader
 
         self.s1 = S1Reader()
         try:
@@ -751,7 +750,7 @@ class Gateway:
     def states(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
         if self._s1_values:
-            from .s1_source import s1_unit
+            from gateway.sources.s1 import s1_unit
 
             out.update(
                 {k: {"value": v, "unit": s1_unit(k), "code": "S1"} for k, v in self._s1_values.items()}

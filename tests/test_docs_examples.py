@@ -246,7 +246,7 @@ def test_command_lines_parse(
         pytest.fail(f"{where}\n  argparse: {exc}")
     assert args and args[0] in COMMANDS, f"{where}: not a p1gw command"
     if args[0] == "run" and not namespace.config:
-        from gateway.cmd_run import config_from_args
+        from gateway.cli.run import config_from_args
         from gateway.sources import SourceError, parse_spec
 
         for name in [n for n in list(__import__("os").environ) if n.upper().startswith("P1GW_")]:

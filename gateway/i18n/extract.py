@@ -1,7 +1,7 @@
 """Collect the msgids the dashboard uses and keep the catalogs in step (Babel's extractors).
 
-Sources: `t("...")` / `tn("one", "other", n)` in gateway/static/*.js (Babel's JavaScript extractor),
-elements marked `data-i18n` and `data-i18n-aria-label="..."` in gateway/static/index.html, and
+Sources: `t("...")` / `tn("one", "other", n)` in gateway/http/static/*.js (Babel's JavaScript extractor),
+elements marked `data-i18n` and `data-i18n-aria-label="..."` in gateway/http/static/index.html, and
 `_("...")` / `.gettext("...")` / `.ngettext("one", "other", n)` in gateway/, prepayment/ and sharing/
 (Babel's Python extractor): a Python text for customers marked that way must be in the catalogs too. Run
 `python -m gateway.i18n.extract` after changing a text: it rewrites `locales/p1gw.pot` and merges it into
@@ -18,7 +18,7 @@ from babel.messages.catalog import Catalog
 from babel.messages.extract import extract_javascript, extract_python
 from babel.messages.pofile import read_po, write_po
 
-from . import DOMAIN, LANGUAGES, LOCALE_DIR, SOURCE_LANGUAGE, po_path
+from gateway.i18n import DOMAIN, LANGUAGES, LOCALE_DIR, SOURCE_LANGUAGE, po_path
 
 ROOT = Path(__file__).resolve().parents[2]
 KEYWORDS = {"t": None, "tn": (1, 2)}
@@ -71,7 +71,7 @@ def messages(root: Path = ROOT) -> list[tuple[str | tuple[str, str], str, int]]:
 def template() -> Catalog:
     catalog = Catalog(domain=DOMAIN, project="p1-gateway", charset="utf-8")
     for msgid, name, line in messages():
-        catalog.add(msgid, locations=[(name if "/" in name else f"gateway/static/{name}", line)])
+        catalog.add(msgid, locations=[(name if "/" in name else f"gateway/http/static/{name}", line)])
     return catalog
 
 

@@ -9,8 +9,8 @@ from zoneinfo import ZoneInfo
 from analysis.appliances import PowerStep, PowerWindow
 from analysis.voltage import VoltageEpisode, VoltageWindow
 from gateway.analysis_live import LiveAnalysis
-from gateway.analysis_store import add_analysis, appliance_data, meter_identity, stored_period, voltage_data
 from gateway.store import open_store
+from gateway.store.analysis import add_analysis, appliance_data, meter_identity, stored_period, voltage_data
 
 ZONE = ZoneInfo("Europe/Brussels")
 T0 = datetime(2026, 6, 17, 12, 0, tzinfo=ZONE)

@@ -13,7 +13,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from dsmr_parser import parse_telegram
-from gateway.http_api import create_app
+from gateway.http import create_app
 from gateway.pipeline import Gateway
 from gateway.sources import make_source
 from gateway.store import open_store
@@ -91,8 +91,8 @@ def test_configured_price_reaches_the_appliance_report(tmp_path: Path) -> None:
     from decimal import Decimal
 
     from analysis.appliances import PowerStep, PowerWindow
-    from gateway.analysis_store import add_analysis
     from gateway.config import ConfigError, load_config
+    from gateway.store.analysis import add_analysis
 
     config = tmp_path / "p1gw.toml"
     config.write_text("[source]\nport = 'sim:be-1ph'\n[meter]\nprice_eur_kwh = 0.30\n")

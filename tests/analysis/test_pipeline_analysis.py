@@ -12,12 +12,12 @@ from pathlib import Path
 from typing import Any
 
 from dsmr_parser import parse_telegram
-from gateway.analysis_store import appliance_data, voltage_data
 from gateway.cli import main
 from gateway.mqtt import MqttPublisher
 from gateway.pipeline import Gateway
 from gateway.sources import make_source
 from gateway.store import open_store
+from gateway.store.analysis import appliance_data, voltage_data
 
 START = datetime.fromisoformat("2026-06-17T11:55:00+02:00")
 

@@ -14,10 +14,10 @@ import pytest
 
 from analysis.appliances import PowerStep, PowerWindow
 from analysis.pricing import TariffPrice, energy_cost_eur
-from gateway.analysis_store import add_analysis
 from gateway.cli import main
 from gateway.config import ConfigError, load_config
 from gateway.store import open_store
+from gateway.store.analysis import add_analysis
 from tariffs.bill import price
 from tariffs.load import load_tariff
 from tariffs.model import Kind, Regime
@@ -132,7 +132,7 @@ def test_tariff_section_of_the_configuration(tmp_path: Path) -> None:
 def test_configured_tariff_prices_the_http_appliance_report(tmp_path: Path) -> None:
     from fastapi.testclient import TestClient
 
-    from gateway.http_api import create_app
+    from gateway.http import create_app
     from gateway.pipeline import Gateway
     from gateway.sources import make_source
 
@@ -155,7 +155,7 @@ def test_run_refuses_a_tariff_it_cannot_load_before_starting(
     import asyncio
     import socket
 
-    from gateway.cmd_run import serve
+    from gateway.cli.run import serve
 
     with socket.socket() as probe:  # a free port for the listener `p1gw run` binds first
         probe.bind(("127.0.0.1", 0))

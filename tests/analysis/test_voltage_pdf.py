@@ -18,10 +18,10 @@ from pypdf import PdfReader
 
 from analysis.texts import tr
 from analysis.voltage import VoltageWindow
-from gateway.analysis_store import add_analysis
 from gateway.cli import main
 from gateway.pdf import INSTALL_HINT
 from gateway.store import open_store
+from gateway.store.analysis import add_analysis
 
 ZONE = ZoneInfo("Europe/Brussels")
 MONDAY = datetime(2026, 11, 16, tzinfo=ZONE)

@@ -14,9 +14,9 @@ from zoneinfo import ZoneInfo
 
 from analysis.readings import reading_from_values
 from analysis.voltage import VoltageAggregator
-from gateway.analysis_store import add_analysis
 from gateway.cli import main
 from gateway.store import open_store
+from gateway.store.analysis import add_analysis
 from meter_sim.grid import get_grid
 from meter_sim.meter import Meter
 from meter_sim.truth import phase_values

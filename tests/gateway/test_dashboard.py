@@ -21,7 +21,7 @@ from typing import Any
 
 import pytest
 
-from gateway.http_api import create_app
+from gateway.http import create_app
 from gateway.pipeline import Gateway
 from gateway.sources import make_source
 from gateway.store import open_store

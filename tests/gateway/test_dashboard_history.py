@@ -11,11 +11,11 @@ from typing import Any
 import httpx
 import pytest
 
-from gateway.history import Period, build, capacity_card, rolling_mean_kw
-from gateway.http_api import create_app
-from gateway.prepay_outlook import outlook
-from gateway.prices import Prices, cost, new_peak_cost
+from gateway.http import create_app
 from gateway.store import open_store
+from metering.history import Period, build, capacity_card, rolling_mean_kw
+from metering.prices import Prices, cost, new_peak_cost
+from prepayment.outlook import outlook
 from tests.gateway.test_http_view import TZ, fed_view
 
 PRICES = Prices(Decimal("0.32"), Decimal("0.25"), Decimal("0.04"), Decimal("53.20"))
@@ -162,7 +162,7 @@ async def test_history_route_equals_the_store(tmp_path: Path) -> None:
 
 def test_dashboard_config_section(tmp_path: Path) -> None:
     from gateway.config import ConfigError, load_config
-    from gateway.prices import dashboard_prices
+    from metering.prices import dashboard_prices
 
     path = tmp_path / "p1gw.toml"
     path.write_text(

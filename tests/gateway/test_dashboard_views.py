@@ -25,10 +25,10 @@ from typing import Any
 import pytest
 
 from gateway import i18n
-from gateway.http_api import create_app
+from gateway.http import create_app
 from gateway.i18n.extract import messages
-from gateway.prices import Prices
 from gateway.store import Store
+from metering.prices import Prices
 from tests.gateway.test_dashboard import ARGS, ARTIFACTS, CHROMIUM, live_view
 from tests.gateway.test_http_view import TZ, serve
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from dsmr_parser import parse_telegram
-from gateway.discovery import device_info, discovery_messages, topic_safe
+from gateway.mqtt.discovery import device_info, discovery_messages, topic_safe
 
 TELEGRAMS = Path(__file__).resolve().parents[1] / "dsmr_parser" / "telegrams"
 LOCAL = Path(__file__).resolve().parents[1] / "dsmr_parser" / "telegrams"
@@ -138,7 +138,7 @@ def test_coded_states_are_enum_sensors_with_labelled_options():
 
 def test_prepayment_status_enums():
     from dsmr_parser import StateValue, Value
-    from gateway.discovery import sensor_config
+    from gateway.mqtt.discovery import sensor_config
 
     def config(name: str, code: str):
         state = StateValue(name, code, Value(0), None, None, None)

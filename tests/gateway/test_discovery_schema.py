@@ -3,7 +3,7 @@ release we support (2024.3) and the current ones read it: known keys only; `defa
 valid entity id, `object_id` (older releases) the same id; device classes that 2024.3 knows, with a unit
 and state class the class allows (current releases refuse the whole payload otherwise).
 
-The tables here are HA's documented sensor schema, written out independently of `gateway.discovery`.
+The tables here are HA's documented sensor schema, written out independently of `gateway.mqtt.discovery`.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from dsmr_parser import Telegram, TelegramParser, parse_telegram
-from gateway.discovery import discovery_messages
+from gateway.mqtt.discovery import discovery_messages
 from meter_sim import Simulation
 from meter_sim.meter import PrepaymentOptions
 

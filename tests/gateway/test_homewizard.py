@@ -26,7 +26,7 @@ from homewizard_energy import HomeWizardEnergy
 from homewizard_energy.models import Data, ExternalDevice
 
 from dsmr_parser import Telegram, TelegramParser
-from gateway.homewizard import measurement
+from gateway.compat.homewizard import measurement
 from meter_sim import Simulation
 
 from ..conftest import free_port

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from gateway.http_api import CSV_COLUMNS, create_app, prometheus_text
+from gateway.http import CSV_COLUMNS, create_app, prometheus_text
 from tests.gateway.test_http_view import START, TZ, LiveView, fed_view
 
 TOKEN = "correct-horse-battery-staple"

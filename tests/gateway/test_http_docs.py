@@ -14,7 +14,7 @@ from typing import Any
 import httpx
 import pytest
 
-from gateway.http_api import create_app
+from gateway.http import create_app
 from tests.gateway.test_http_limits import production_server
 from tests.gateway.test_http_view import START, fed_view
 

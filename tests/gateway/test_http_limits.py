@@ -1,6 +1,6 @@
 """The HTTP server under abuse and at its edges, over a real uvicorn on a free port and raw sockets.
 
-Strategy: the server is the production one (`gateway.http_server`: its socket, its protocol guard, its
+Strategy: the server is the production one (`gateway.http.server`: its socket, its protocol guard, its
 limits) serving the real app over a `LiveView`; clients are raw TCP sockets (half a request head, idle
 connections beyond the cap), httpx (far dates, big bodies, 422s, the SSE stream) and `p1gw run` as a real
 process (a taken port). Waits are bounded polls with generous margins: "closed within the configured bound
@@ -21,9 +21,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from gateway.cmd_demo import free_port_from
-from gateway.http_api import MAX_CONTROL_BODY, create_app
-from gateway.http_server import KEEP_ALIVE_S, MAX_CONNECTIONS, REQUEST_TIMEOUT_S, listen, make_server
+from gateway.cli.demo import free_port_from
+from gateway.http import MAX_CONTROL_BODY, create_app
+from gateway.http.server import KEEP_ALIVE_S, MAX_CONNECTIONS, REQUEST_TIMEOUT_S, listen, make_server
 from gateway.store import open_store
 from tests.gateway.test_http_view import START, LiveView, fed_view
 
@@ -35,7 +35,7 @@ MARGIN_S = 30.0  # on top of a configured bound, for a loaded machine
 
 @contextlib.asynccontextmanager
 async def production_server(app: object, port: int = 0) -> AsyncIterator[tuple[str, int]]:
-    """The app behind `gateway.http_server` exactly as `p1gw run` serves it; yields (base URL, port)."""
+    """The app behind `gateway.http.server` exactly as `p1gw run` serves it; yields (base URL, port)."""
     sock = listen("127.0.0.1", port)
     port = sock.getsockname()[1]
     server = make_server(app)
@@ -241,7 +241,7 @@ def test_a_taken_port_is_one_sentence(tmp_path: Path) -> None:
 
 
 def test_an_address_of_another_machine_is_one_sentence() -> None:
-    from gateway.http_server import HttpBindError
+    from gateway.http.server import HttpBindError
 
     with pytest.raises(HttpBindError, match=r"192\.0\.2\.1 is not an address of this machine"):
         listen("192.0.2.1", 8080)  # TEST-NET-1: bound locally only, nothing is sent

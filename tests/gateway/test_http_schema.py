@@ -19,7 +19,7 @@ from pathlib import Path
 
 import httpx
 
-from gateway.cmd_demo import free_port_from
+from gateway.cli.demo import free_port_from
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]

@@ -17,7 +17,7 @@ from typing import Any
 
 import httpx
 
-from gateway.http_api import create_app
+from gateway.http import create_app
 from gateway.store import open_store
 from tests.gateway.test_http_view import START, LiveView, TinyMeter, fed_view, serve
 

@@ -28,10 +28,10 @@ from fastapi import FastAPI
 
 from dsmr_parser import MonthlyPeak, Telegram, TelegramReader, Value, build_telegram, state_values
 from dsmr_parser.values import value_to_json
-from gateway.peaks import CapacityGuard
-from gateway.quarter_hours import QuarterHourAggregator
 from gateway.store import Store, open_store
 from gateway.view import ControlDenied
+from metering.peaks import CapacityGuard
+from metering.quarter_hours import QuarterHourAggregator
 from prepayment.account import PrepaymentAccount
 from prepayment.config import AccountConfig, PaymentPlan
 from prepayment.p1 import p1_values

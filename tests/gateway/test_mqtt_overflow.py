@@ -21,7 +21,7 @@ import pytest
 
 from gateway.logs import setup_logging
 from gateway.mqtt import MqttPublisher
-from gateway.mqtt_queue import PersistentQueue
+from gateway.mqtt.queue import PersistentQueue
 
 METER = "OVERFLOW0001"
 BASE = f"p1gw/{METER}"

@@ -7,7 +7,7 @@ import sqlite3
 
 import pytest
 
-from gateway.mqtt_queue import PersistentQueue
+from gateway.mqtt.queue import PersistentQueue
 
 
 def kinds(q: PersistentQueue) -> list[tuple[str, bytes]]:

@@ -10,7 +10,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from dsmr_parser import parse_telegram
-from gateway.cmd_parse import CHUNK_BYTES, parse_stream
+from gateway.cli.parse import CHUNK_BYTES, parse_stream
 
 ROOT = Path(__file__).resolve().parents[2]
 TELEGRAMS = ROOT / "tests" / "dsmr_parser" / "telegrams"

@@ -9,8 +9,8 @@ from decimal import Decimal
 from pathlib import Path
 
 from dsmr_parser import MonthlyPeak, Value, parse_telegram
-from gateway.peaks import CapacityGuard
-from gateway.quarter_hours import QuarterHour
+from metering.peaks import CapacityGuard
+from metering.quarter_hours import QuarterHour
 from tests.gateway.test_quarter_hours import make_telegram, utc
 
 TELEGRAMS = Path(__file__).resolve().parents[1] / "dsmr_parser" / "telegrams"

@@ -16,7 +16,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from dsmr_parser import Telegram, Value, build_telegram, parse_telegram
-from gateway.quarter_hours import QuarterHour, QuarterHourAggregator
+from metering.quarter_hours import QuarterHour, QuarterHourAggregator
 
 BRUSSELS = ZoneInfo("Europe/Brussels")
 CODES = ("1-0:1.8.1", "1-0:1.8.2", "1-0:2.8.1", "1-0:2.8.2")

@@ -27,9 +27,9 @@ import httpx
 import pytest
 
 from dsmr_parser import Telegram, TelegramReader
+from gateway.compat.frame_tap import FrameTap
+from gateway.compat.p1_server import P1Server
 from gateway.config import ConfigError, listen_address, load_config
-from gateway.frame_tap import FrameTap
-from gateway.p1_server import P1Server
 from meter_sim import Simulation
 
 from ..conftest import free_port

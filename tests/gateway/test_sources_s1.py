@@ -7,8 +7,8 @@ import json
 from datetime import datetime
 
 from gateway.pipeline import Gateway
-from gateway.s1_source import S1Reader
 from gateway.sources import make_source, parse_spec
+from gateway.sources.s1 import S1Reader
 from meter_sim.meter import Meter
 from meter_sim.s1 import S1Generator
 

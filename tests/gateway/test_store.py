@@ -18,8 +18,8 @@ from typing import Any
 import pytest
 
 from gateway.cli import main as p1gw
-from gateway.quarter_hours import QuarterHour
 from gateway.store import CSV_COLUMNS, StoreError, migrate, migrations, open_store, restore_sqlite
+from metering.quarter_hours import QuarterHour
 
 PG_URL = "postgresql://postgres@127.0.0.1:5432/test"
 

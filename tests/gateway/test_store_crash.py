@@ -34,7 +34,7 @@ import sys
 from datetime import datetime, timedelta, UTC
 from decimal import Decimal
 from dsmr_parser import TelegramReader, Value, build_telegram
-from gateway.quarter_hours import QuarterHourAggregator
+from metering.quarter_hours import QuarterHourAggregator
 from gateway.store import open_store
 
 url, total, replay, step = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])

@@ -28,8 +28,7 @@ import pytest
 from hw_support import ROOT, free_port
 
 from dsmr_parser import crc16
-from gateway import doctor
-from gateway.cli import main
+from gateway.cli import doctor, main
 
 TELEGRAMS = ROOT / "tests" / "dsmr_parser" / "telegrams"
 BRUSSELS = ZoneInfo("Europe/Brussels")

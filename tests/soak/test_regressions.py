@@ -1,13 +1,13 @@
 """Regression tests: minimal reproductions of the defects the soak test found (all fixed; each failed before).
 
 1. A quarter-hour closed while the disk is full is never stored (gateway/pipeline.py `_quarter_hours_closed`).
-2. A quarter-hour the MQTT queue cannot persist (disk full) is dropped, never published (gateway/mqtt.py
+2. A quarter-hour the MQTT queue cannot persist (disk full) is dropped, never published (gateway.mqtt
    `_enqueue`).
 3. A boundary interpolated across a short gap (one lost telegram at 1 Hz) gives a record off the meter's
-   truth while it says `complete=True, estimated=False` (gateway/quarter_hours.py `add`).
+   truth while it says `complete=True, estimated=False` (metering/quarter_hours.py `add`).
 4. The MQTT publisher logs outside the `p1gw` logger tree: plain text, not the configured format
-   (gateway/mqtt.py, gateway/mqtt_queue.py `logging.getLogger(__name__)`).
-5. `p1gw run` never applies the history retention (gateway/cmd_run.py / pipeline): history grows forever.
+   (gateway/mqtt/__init__.py, gateway/mqtt/queue.py `logging.getLogger(__name__)`).
+5. `p1gw run` never applies the history retention (gateway/cli/run.py / pipeline): history grows forever.
 """
 
 from __future__ import annotations
@@ -28,8 +28,8 @@ import pytest
 
 from dsmr_parser import parse_telegram
 from gateway.logs import setup_logging
-from gateway.quarter_hours import QuarterHourAggregator
 from meter_sim.simulation import Simulation
+from metering.quarter_hours import QuarterHourAggregator
 
 from .harness import DataDir, free_port
 

@@ -9,7 +9,7 @@ from pathlib import Path
 from fastapi.testclient import TestClient
 
 from gateway.cli import main
-from gateway.http_api import create_app
+from gateway.http import create_app
 from gateway.store import open_store
 from sharing.csvio import format_kwh
 from tariffs.bands import ZONE

@@ -40,8 +40,8 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
-from .logs import get_logger
-from .logs import log as log_event
+from gateway.logs import get_logger
+from gateway.logs import log as log_event
 
 log = get_logger("mqtt.queue")
 # Lower rank = dropped first when the queue is full.

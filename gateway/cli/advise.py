@@ -21,7 +21,7 @@ import sys
 from decimal import Decimal
 from pathlib import Path
 
-from gateway.tariff_inputs import (
+from gateway.store.usage import (
     non_negative_decimal,
     pick,
     read_price_series,

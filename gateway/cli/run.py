@@ -33,9 +33,9 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from .config import Config, ConfigError, load_config
-from .logs import get_logger, log, setup_logging
-from .sources import SerialSettings, SourceError, SourceSpec, make_source, parse_spec
+from gateway.config import Config, ConfigError, load_config
+from gateway.logs import get_logger, log, setup_logging
+from gateway.sources import SerialSettings, SourceError, SourceSpec, make_source, parse_spec
 
 logger = get_logger("run")
 
@@ -153,7 +153,7 @@ async def serve(
     source: Any = None,
 ) -> int:
     """Run the whole gateway until `stop` is set, a signal arrives, or `duration_s` passes."""
-    from .http_server import HttpBindError, listen
+    from gateway.http.server import HttpBindError, listen
 
     try:  # first: a taken port is one sentence, and nothing was started
         sock = listen(config.http.host, config.http.port)
@@ -172,12 +172,12 @@ async def _serve(
     on_ready: Any,
     source: Any,
 ) -> int:
-    from .compat import CompatError, CompatServers
-    from .http_api import create_app
-    from .http_server import make_server
-    from .pipeline import Gateway
-    from .prices import dashboard_prices
-    from .store import StoreError, open_store
+    from gateway.compat import CompatError, CompatServers
+    from gateway.http import create_app
+    from gateway.http.server import make_server
+    from gateway.pipeline import Gateway
+    from gateway.store import StoreError, open_store
+    from metering.prices import dashboard_prices
 
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -189,7 +189,7 @@ async def _serve(
         source = source_from_config(config)
     tariff = None
     if config.tariff.region and meter.price_eur_kwh <= 0:  # a flat price wins (docs/analysis.md)
-        from .analysis_cli import tariff_price
+        from gateway.cli.analysis_options import tariff_price
 
         t = config.tariff
         try:
@@ -204,7 +204,7 @@ async def _serve(
         return 1
     publisher = None
     if config.mqtt.url:
-        from .mqtt import MqttPublisher
+        from gateway.mqtt import MqttPublisher
 
         publisher = MqttPublisher.from_config(
             config.mqtt, queue_path=mqtt_queue_path(config.storage.path), country=meter.country

@@ -14,8 +14,7 @@ from typing import Any
 
 from analysis.appliances import PowerStep, PowerWindow
 from analysis.voltage import VoltageEpisode, VoltageWindow
-
-from .store import Store
+from gateway.store import Store
 
 
 def _db(store: Store) -> Any:

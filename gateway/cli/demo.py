@@ -33,10 +33,10 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from .config import Config, HttpConfig, LogConfig, MeterConfig, MqttConfig, SourceConfig, StorageConfig
-from .discovery import topic_safe
-from .logs import get_logger, setup_logging
-from .sources import SourceError
+from gateway.config import Config, HttpConfig, LogConfig, MeterConfig, MqttConfig, SourceConfig, StorageConfig
+from gateway.logs import get_logger, setup_logging
+from gateway.mqtt.discovery import topic_safe
+from gateway.sources import SourceError
 
 logger = get_logger("demo")
 
@@ -189,7 +189,7 @@ def banner(
 
 
 async def demo(args: argparse.Namespace) -> int:
-    from .cmd_run import serve, source_from_config
+    from gateway.cli.run import serve, source_from_config
 
     host, _, port_text = args.http.rpartition(":")
     host = host or "127.0.0.1"

@@ -29,8 +29,7 @@ from decimal import Decimal
 from typing import Any
 
 from dsmr_parser import MonthlyPeak, Telegram
-
-from .quarter_hours import QUARTER_S, QuarterHour, QuarterHourAggregator
+from metering.quarter_hours import QUARTER_S, QuarterHour, QuarterHourAggregator
 
 KW = Decimal("0.001")
 SNAPSHOT_VERSION = 1

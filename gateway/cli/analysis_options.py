@@ -10,10 +10,9 @@ from zoneinfo import ZoneInfo
 
 from analysis.pricing import EnergyPrice, FlatPrice, TariffPrice
 from analysis.texts import LANGUAGES
+from gateway.store import Store, StoreError
+from gateway.store.analysis import stored_period
 from tariffs.load import DEFAULT_OFFER, load_tariff, read_toml
-
-from .analysis_store import stored_period
-from .store import Store, StoreError
 
 
 def add_common(parser: argparse.ArgumentParser) -> None:

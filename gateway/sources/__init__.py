@@ -18,7 +18,7 @@ Specs (`parse_spec`):
   ./capture.txt                                 a plain path to a regular file is a replay too
   sim:be-3ph[?seed=3&speed=10&prepayment=20]    the simulator in this process (`state=PATH`: continue from
                                                 and save its clock and registers there, see SimConnection)
-  s1:/dev/ttyUSB1, s1+socket://h:p, s1+sim:be-3ph   S1 port (gateway.s1_source), 2 Mbps
+  s1:/dev/ttyUSB1, s1+socket://h:p, s1+sim:be-3ph   S1 port (gateway.sources.s1), 2 Mbps
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 from urllib.parse import parse_qsl
 
-from .logs import get_logger, log
+from gateway.logs import get_logger, log
 
 logger = get_logger("source")
 
@@ -431,7 +431,7 @@ def make_source(
 
         async def open_sim() -> Connection:
             if spec.s1:
-                from .s1_source import S1SimConnection
+                from gateway.sources.s1 import S1SimConnection
 
                 return S1SimConnection(simulation.meter, speed)
             return SimConnection(simulation, speed, state_path)

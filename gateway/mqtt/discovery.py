@@ -28,8 +28,14 @@ from typing import Any
 
 from dsmr_parser import StateValue, Telegram, Value, lookup, state_values
 from dsmr_parser.registry import TARIFF_LABELS, detect_country
-
-from .states import CREDIT_STATUS_BITS, EMERGENCY_STATES, NO_CREDIT, NO_VALUE, SUPPLY_STATES, is_threshold
+from gateway.states import (
+    CREDIT_STATUS_BITS,
+    EMERGENCY_STATES,
+    NO_CREDIT,
+    NO_VALUE,
+    SUPPLY_STATES,
+    is_threshold,
+)
 
 
 def _version() -> str:

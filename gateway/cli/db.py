@@ -23,7 +23,7 @@ import sys
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from .store import StoreError, migrate, open_store, restore_sqlite, write_quarter_hours_csv
+from gateway.store import StoreError, migrate, open_store, restore_sqlite, write_quarter_hours_csv
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -7,7 +7,7 @@ live feed as Server-Sent Events (one `event:`/`data:` block per item, a comment 
 subscription closed when the client goes). GETs are open (the server binds 127.0.0.1 by default); the
 state-changing `POST /api/v1/control/{action}` needs `Authorization: Bearer <token>` (constant-time
 compare; 403 for everyone when no token is configured). CORS is off unless origins are given. The
-dashboard is static files (gateway/static/, no build step, no CDN) that use the same API.
+dashboard is static files (gateway/http/static/, no build step, no CDN) that use the same API.
 
 Example:
     app = create_app(gateway, token=os.environ.get("P1GW_TOKEN"))
@@ -41,10 +41,10 @@ from fastapi_offline import FastAPIOffline
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from .http_advice import advice_router
-from .http_dashboard import dashboard_router
-from .prices import Prices
-from .view import ControlDenied, GatewayView
+from gateway.http.advice import advice_router
+from gateway.http.dashboard import dashboard_router
+from gateway.view import ControlDenied, GatewayView
+from metering.prices import Prices
 
 if TYPE_CHECKING:
     from analysis.pricing import TariffPrice
@@ -542,7 +542,7 @@ def create_app(
         lo, hi = parse_range(start, end, zone, now())
         return await asyncio.to_thread(view.history, lo, hi)
 
-    app.include_router(advice_router(view, now))  # GET /api/v1/advice (gateway/http_advice.py)
+    app.include_router(advice_router(view, now))  # GET /api/v1/advice (gateway/http/advice.py)
 
     @app.get("/api/v1/peaks")
     async def peaks() -> dict[str, Any]:
@@ -685,7 +685,7 @@ def create_app(
         """Any other action: 404."""
         raise HTTPException(404, f"unknown action {action!r}; known: {', '.join(CONTROL_MODELS)}")
 
-    from .http_analysis import analysis_router  # voltage quality and appliances (docs/analysis.md)
+    from gateway.http.analysis import analysis_router  # voltage quality and appliances (docs/analysis.md)
 
     app.include_router(analysis_router(view, zone, now, price_eur_kwh, tariff))
     return app

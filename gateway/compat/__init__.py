@@ -1,8 +1,8 @@
 """The protocols other tools already speak, served by `p1gw run` beside its own API (all off unless asked):
 
-- `--homewizard [HOST:]PORT`: the HomeWizard P1 meter's local API v1 (`gateway.homewizard_api`), announced
-  over mDNS (`gateway.mdns`) unless `homewizard.mdns = false`;
-- `--serve-p1 [HOST:]PORT`: the telegrams themselves over TCP (`gateway.p1_server`).
+- `--homewizard [HOST:]PORT`: the HomeWizard P1 meter's local API v1 (`compat.homewizard_api`), announced
+  over mDNS (`gateway.compat.mdns`) unless `homewizard.mdns = false`;
+- `--serve-p1 [HOST:]PORT`: the telegrams themselves over TCP (`gateway.compat.p1_server`).
 
 Both need the telegrams' exact bytes, so the source is wrapped in a `TappedSource` (only when one of them is
 on: otherwise nothing changes in the data path). Their counters appear in health as `serve_p1` and
@@ -16,9 +16,9 @@ import contextlib
 import logging
 from typing import Any
 
-from .config import Config, listen_address
-from .frame_tap import TappedSource
-from .logs import get_logger, log
+from gateway.compat.frame_tap import TappedSource
+from gateway.config import Config, listen_address
+from gateway.logs import get_logger, log
 
 logger = get_logger("compat")
 
@@ -60,13 +60,13 @@ class CompatServers:
             return source
         tapped = TappedSource(source)
         if self.config.serve_p1.listen:
-            from .p1_server import P1Server
+            from gateway.compat.p1_server import P1Server
 
             host, port = listen_address(self.config.serve_p1.listen, "--serve-p1")
             self.p1_server = P1Server(host, port)
             tapped.listeners.append(self.p1_server.publish)
         if self.config.homewizard.listen:
-            from .homewizard_api import HomeWizardFeed
+            from gateway.compat.homewizard_api import HomeWizardFeed
 
             self.feed = HomeWizardFeed(self.config.meter.timezone)
             tapped.listeners.append(self.feed)
@@ -84,8 +84,8 @@ class CompatServers:
             await self._start_homewizard(gateway)
 
     async def _start_homewizard(self, gateway: Any) -> None:
-        from .homewizard_api import create_app, default_serial
-        from .http_server import listen, make_server
+        from gateway.compat.homewizard_api import create_app, default_serial
+        from gateway.http.server import listen, make_server
 
         cfg = self.config.homewizard
         host, port = listen_address(cfg.listen, "--homewizard")
@@ -112,7 +112,7 @@ class CompatServers:
             serial=self.serial,
         )
         if cfg.mdns:
-            from .mdns import HomeWizardAnnouncer
+            from gateway.compat.mdns import HomeWizardAnnouncer
 
             self.announcer = HomeWizardAnnouncer(host, port, self.serial)
             try:

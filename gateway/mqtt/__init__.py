@@ -9,7 +9,7 @@ Strategy: the pipeline calls non-blocking methods; one background task owns the 
   (QoS 0 is at-most-once); on every (re)connect the latest value of every state is published again
   (retained), so a restarted broker is repopulated at once.
 - QoS 1 data (quarter_hour, event, prepayment) is written first to a bounded persistent SQLite queue
-  (`gateway.mqtt_queue`, a sub-millisecond insert), then one drain task publishes the oldest message and
+  (`gateway.mqtt.queue`, a sub-millisecond insert), then one drain task publishes the oldest message and
   deletes it only after `await client.publish(..., qos=1)` returned, i.e. after the broker's PUBACK: in order,
   none lost; a duplicate is possible only if the process dies between PUBACK and delete (consumers dedupe
   by the payload's key: meter_id + start for quarter-hours, `id` for events). A fresh aiomqtt client per
@@ -60,13 +60,12 @@ import aiomqtt
 from aiomqtt.exceptions import MqttConnectError
 
 from dsmr_parser import Telegram, state_values, telegram_json
-
-from .config import MqttConfig
-from .discovery import discovery_messages, extra_discovery_messages, topic_safe
-from .logs import get_logger
-from .logs import log as log_event
-from .mqtt_queue import PersistentQueue
-from .states import NO_VALUE, published_value
+from gateway.config import MqttConfig
+from gateway.logs import get_logger
+from gateway.logs import log as log_event
+from gateway.mqtt.discovery import discovery_messages, extra_discovery_messages, topic_safe
+from gateway.mqtt.queue import PersistentQueue
+from gateway.states import NO_VALUE, published_value
 
 log = get_logger("mqtt")
 _client_log = get_logger("mqtt.client")  # paho's own (DEBUG) lines

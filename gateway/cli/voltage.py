@@ -20,11 +20,10 @@ from pathlib import Path
 
 from analysis.report import voltage_html, voltage_json
 from analysis.voltage import weekly_compliance
-
-from .analysis_cli import add_common, period
-from .analysis_store import meter_identity, voltage_data
-from .pdf import write_pdf
-from .store import StoreError, open_store
+from gateway.cli.analysis_options import add_common, period
+from gateway.pdf import write_pdf
+from gateway.store import StoreError, open_store
+from gateway.store.analysis import meter_identity, voltage_data
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -21,11 +21,10 @@ from pathlib import Path
 from analysis.appliances import appliance_report
 from analysis.pricing import TariffPrice
 from analysis.report import appliances_html
+from gateway.cli.analysis_options import add_common, period, price_option, tariff_price
+from gateway.store import StoreError, open_store
+from gateway.store.analysis import appliance_data, meter_identity
 from tariffs.load import REGIONS, shipped_offers
-
-from .analysis_cli import add_common, period, price_option, tariff_price
-from .analysis_store import appliance_data, meter_identity
-from .store import StoreError, open_store
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

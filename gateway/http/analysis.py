@@ -1,6 +1,6 @@
 """`GET /api/v1/voltage` and `GET /api/v1/appliances`: the analyses over the running gateway's store.
 
-Strategy: read the stored aggregates (`gateway.analysis_store`) in a thread and run the pure reports of
+Strategy: read the stored aggregates (`gateway.store.analysis`) in a thread and run the pure reports of
 `analysis` on them. Without `from`/`to`, the voltage covers the current local week (Monday 00:00 to now:
 the dashboard's "this week" status, still `undetermined` until the week is over) and the appliances the
 last 30 days. Appliances are priced by the `price` query (€/kWh), else the configured flat price, else the
@@ -23,10 +23,9 @@ from analysis.appliances import appliance_report
 from analysis.pricing import EnergyPrice, FlatPrice, TariffPrice
 from analysis.report import voltage_json
 from analysis.voltage import week_start, weekly_compliance
-
-from .analysis_store import appliance_data, meter_identity, voltage_data
-from .http_api import FROM_QUERY, TO_QUERY, parse_range
-from .view import GatewayView
+from gateway.http import FROM_QUERY, TO_QUERY, parse_range
+from gateway.store.analysis import appliance_data, meter_identity, voltage_data
+from gateway.view import GatewayView
 
 
 def analysis_router(

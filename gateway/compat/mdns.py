@@ -13,8 +13,8 @@ import logging
 import socket
 from typing import Any
 
-from .homewizard import PRODUCT_NAME, PRODUCT_TYPE
-from .logs import get_logger, log
+from gateway.compat.homewizard import PRODUCT_NAME, PRODUCT_TYPE
+from gateway.logs import get_logger, log
 
 logger = get_logger("mdns")
 

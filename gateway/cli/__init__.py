@@ -12,18 +12,18 @@ import sys
 from collections.abc import Sequence
 
 COMMANDS: dict[str, tuple[str, str]] = {
-    "parse": ("gateway.cmd_parse", "parse P1 telegrams from a file or stdin into JSON Lines"),
+    "parse": ("gateway.cli.parse", "parse P1 telegrams from a file or stdin into JSON Lines"),
     "sim": ("meter_sim.cli", "run a simulated meter (file, stdout, pty, TCP)"),
-    "run": ("gateway.cmd_run", "run the gateway: P1 source -> MQTT, SQLite, HTTP API"),
-    "demo": ("gateway.cmd_demo", "simulator + gateway + MQTT + dashboard in one command"),
+    "run": ("gateway.cli.run", "run the gateway: P1 source -> MQTT, SQLite, HTTP API"),
+    "demo": ("gateway.cli.demo", "simulator + gateway + MQTT + dashboard in one command"),
     "share": ("sharing.cli", "allocate shared energy over quarter-hour CSVs"),
     "hub": ("sharing.hub_cli", "community hub: many gateways' quarter-hours over MQTT"),
-    "doctor": ("gateway.doctor", "check port, wiring, broker, disk and clock; say what to do"),
-    "db": ("gateway.cmd_db", "database maintenance: migrate, backup, restore"),
-    "advise": ("gateway.cmd_advise", "price your last 12 months under every tariff option: cheapest and why"),
-    "statement": ("gateway.cmd_statement", "energy community's monthly statement per member, in euros"),
-    "voltage": ("gateway.cmd_voltage", "voltage quality report (EN 50160) for a DSO complaint"),
-    "appliances": ("gateway.cmd_appliances", "which appliances cost what, and the standby"),
+    "doctor": ("gateway.cli.doctor", "check port, wiring, broker, disk and clock; say what to do"),
+    "db": ("gateway.cli.db", "database maintenance: migrate, backup, restore"),
+    "advise": ("gateway.cli.advise", "price your last 12 months under every tariff option: cheapest and why"),
+    "statement": ("gateway.cli.statement", "energy community's monthly statement per member, in euros"),
+    "voltage": ("gateway.cli.voltage", "voltage quality report (EN 50160) for a DSO complaint"),
+    "appliances": ("gateway.cli.appliances", "which appliances cost what, and the standby"),
 }
 
 

@@ -28,7 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
-from gateway.tariff_inputs import non_negative_decimal, read_price_series, read_quarter_hours, read_wide_csv
+from gateway.store.usage import non_negative_decimal, read_price_series, read_quarter_hours, read_wide_csv
 from sharing.clock import DEFAULT_TZ, QUARTER_S, Grid
 from sharing.csvio import Community, InputError, parse_bound, read_members
 from sharing.engine import allocate

@@ -19,8 +19,7 @@ from decimal import Decimal
 from typing import Any
 
 from dsmr_parser import StateValue, Telegram
-
-from .quarter_hours import Rejection
+from metering.quarter_hours import Rejection
 
 FLOOR_VERSION = 1
 

@@ -1,8 +1,8 @@
 """The dashboard's own HTTP routes: its language, history views, capacity card and prepayment outlook.
 
-Strategy: thin reads, like `gateway.http_api`: the history comes from the view's store (daily totals and
+Strategy: thin reads, like `gateway.http`: the history comes from the view's store (daily totals and
 per-day / per-month quarter-hour peaks, so a year is a few hundred rows), the capacity card from
-`view.peaks()`, and the shaping from the pure `gateway.history` and `gateway.prepay_outlook`. Times are
+`view.peaks()`, and the shaping from the pure `metering.history` and `prepayment.outlook`. Times are
 the meter's zone (`tz`). `create_app` includes this router; nothing here changes state.
 
 Routes:
@@ -22,11 +22,11 @@ from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Header, HTTPException, Query
 
-from . import i18n
-from .history import VIEWS, Period, ViewName, build, capacity_card
-from .prepay_outlook import outlook
-from .prices import Prices
-from .view import GatewayView
+from gateway import i18n
+from gateway.view import GatewayView
+from metering.history import VIEWS, Period, ViewName, build, capacity_card
+from metering.prices import Prices
+from prepayment.outlook import outlook
 
 
 def _store(view: GatewayView) -> Any:
@@ -41,7 +41,7 @@ def _meter_id(view: GatewayView) -> str | None:
 def history_view(
     view: GatewayView, name: ViewName, day: date, zone: ZoneInfo, prices: Prices
 ) -> dict[str, Any]:
-    """One history view (`gateway.history.build`) read from the view's store."""
+    """One history view (`metering.history.build`) read from the view's store."""
     period = Period.around(name, day)
     store = _store(view)
 

@@ -18,7 +18,7 @@ import logging
 import socket
 from typing import Any
 
-from .logs import get_logger, log
+from gateway.logs import get_logger, log
 
 logger = get_logger("serve_p1")
 

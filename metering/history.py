@@ -3,7 +3,7 @@
 Strategy: a view is a local period (`day`, `week` = ISO week, `month`, `year`) around a date, cut into
 buckets (quarter-hours, days, days, months). The day view is built from quarter-hour records; the others
 from the store's daily totals (one row per day, so a year is 365 rows: the downsampling). Energy is summed
-in exact Wh and given in kWh with 3 decimals; euros come from `gateway.prices`. Peaks are the highest
+in exact Wh and given in kWh with 3 decimals; euros come from `metering.prices`. Peaks are the highest
 quarter-hour average import power per bucket (kW), next to the billing floor and the 12-month mean
 (DOMAIN §2: mean of the last 12 month peaks, each at least 2.5 kW).
 
@@ -21,7 +21,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any, Literal
 
-from .prices import Prices, cost, new_peak_cost
+from metering.prices import Prices, cost, new_peak_cost
 
 ViewName = Literal["day", "week", "month", "year"]
 VIEWS: tuple[ViewName, ...] = ("day", "week", "month", "year")

@@ -17,7 +17,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, HTTPException, Query
 from fastapi.responses import HTMLResponse
 
-from gateway.tariff_inputs import usage_from_records
+from gateway.store.usage import usage_from_records
 from gateway.view import GatewayView
 from tariffs.advisor import advise
 from tariffs.bands import TariffDataError

@@ -1,4 +1,4 @@
-"""`--homewizard`: the HomeWizard P1 meter's local API v1 over HTTP (the JSON is `gateway.homewizard`'s).
+"""`--homewizard`: the HomeWizard P1 meter's local API v1 over HTTP (JSON: `compat.homewizard`).
 
 `HomeWizardFeed` keeps the exact bytes of the last valid telegram (from the `FrameTap`); `/api/v1/data` and
 `/api/v1/telegram` are both answered from those bytes, so they always describe the same telegram. It is
@@ -22,8 +22,7 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
 from dsmr_parser import Telegram, TelegramParser
-
-from .homewizard import device_info, measurement
+from gateway.compat.homewizard import device_info, measurement
 
 NO_TELEGRAM = "no telegram from the meter yet"
 
