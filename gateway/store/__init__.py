@@ -13,7 +13,7 @@ Durability without wearing out an SD card:
   flushed every `flush_interval_s` or at the next quarter-hour write; prepayment state likewise keeps only
   the latest state per meter until the flush. A crash loses at most `flush_interval_s` of those, never a
   closed quarter-hour.
-- The schema is versioned (`schema_version`); migrations in `gateway/store/migrations/` run in order at open.
+- The schema is versioned (`schema_version`); migrations in `gateway/store/sql/` run in order at open.
 - Retention: `apply_retention(now)` trims history and events; quarter-hours and daily totals stay forever.
 """
 
@@ -197,7 +197,7 @@ _DIALECT = {
 def migrations() -> list[tuple[int, str, str]]:
     """(version, name, SQL) of every migration shipped, in order."""
     found = []
-    for entry in resources.files("gateway.store.migrations").iterdir():
+    for entry in resources.files("gateway.store.sql").iterdir():
         match = re.fullmatch(r"(\d{4})_(\w+)\.sql", entry.name)
         if match:
             found.append((int(match.group(1)), match.group(2), entry.read_text(encoding="utf-8")))
