@@ -35,7 +35,7 @@ import psycopg  # noqa: E402
 
 from sharing import synthetic  # noqa: E402
 from sharing.clock import Grid, parse_start  # noqa: E402
-from sharing.csvio import Community  # noqa: E402
+from sharing.community import Community  # noqa: E402
 from tests.conftest import make_broker  # noqa: E402
 
 PG_URL = "postgresql://postgres@127.0.0.1:5432/test"

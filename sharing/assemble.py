@@ -23,7 +23,7 @@ import numpy.typing as npt
 import polars as pl
 
 from sharing.clock import QUARTER_S, Grid
-from sharing.csvio import Community, Dataset
+from sharing.community import Community, Dataset
 from sharing.ingest import DERIVED, EXAMPLES, Members, Problems, iter_quarter_hours
 from sharing.textfile import where
 

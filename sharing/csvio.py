@@ -1,4 +1,4 @@
-"""The community's members file, its data types (Community, Dataset) and exact kWh text.
+"""The community's members file (read into :mod:`sharing.community`'s types) and exact kWh text.
 
 Strategy: the members file is small, so it is read row by row with stdlib ``csv`` (EANs stay text,
 leading zeros intact) after :func:`sharing.textfile.scan` checked its bytes (bounded lines,
@@ -13,16 +13,14 @@ from __future__ import annotations
 import csv
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-import numpy as np
-
-from sharing.clock import DEFAULT_TZ, Grid, parse_start
+from sharing.clock import DEFAULT_TZ, parse_start
+from sharing.community import Community, Dataset, Member
 from sharing.engine import Role
-from sharing.keys import IntArray, pct_to_ppm
+from sharing.keys import pct_to_ppm
 from sharing.textfile import InputError, field_column, read_lines, scan, where
 
 MEMBERS_HEADER = ("ean", "name", "role", "weight")
@@ -31,61 +29,7 @@ MAX_KWH_DIGITS = 9  # integer digits of a kWh value: 999,999,999 kWh in one quar
 MAX_DECIMALS = 20
 _PLAIN_DECIMAL = re.compile(r"-?[0-9]+(?:[.,][0-9]+)?")
 PLAIN_DECIMAL_HELP = "write plain decimal numbers such as 1.234 (no exponent, digit groups or signs)"
-__all__ = ["InputError"]
-
-
-@dataclass(frozen=True)
-class Member:
-    """One row of the members CSV."""
-
-    ean: str
-    name: str
-    role: Role
-    weight_ppm: int
-    meter_id: str | None = None
-    period_weights_ppm: tuple[int, int, int] | None = None
-
-
-@dataclass(frozen=True, eq=False)
-class Community:
-    """Members in file order, with look-ups by EAN and meter id."""
-
-    members: tuple[Member, ...]
-    by_ean: dict[str, int] = field(init=False)
-    by_meter_id: dict[str, int] = field(init=False)
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "by_ean", {m.ean: i for i, m in enumerate(self.members)})
-        object.__setattr__(
-            self,
-            "by_meter_id",
-            {m.meter_id: i for i, m in enumerate(self.members) if m.meter_id},
-        )
-
-    @property
-    def roles(self) -> list[Role]:
-        return [m.role for m in self.members]
-
-    @property
-    def eans(self) -> list[str]:
-        return [m.ean for m in self.members]
-
-    def weights_ppm(self) -> IntArray:
-        return np.array([m.weight_ppm for m in self.members], dtype=np.int64)
-
-    def period_weights_ppm(self) -> IntArray:
-        """(3, M) weights for the static-period key; members without them use ``weight``."""
-        rows = [m.period_weights_ppm or (m.weight_ppm,) * 3 for m in self.members]
-        return np.array(rows, dtype=np.int64).T.copy()
-
-
-@dataclass(frozen=True, eq=False)
-class Dataset:
-    """A complete grid of quarter-hours for every member, in integer Wh."""
-
-    grid: Grid
-    consumption_wh: IntArray
-    injection_wh: IntArray
+__all__ = ["Community", "Dataset", "InputError", "Member"]
 
 
 def parse_kwh(text: str, *, decimal_comma: bool = False) -> int:

@@ -24,7 +24,8 @@ import numpy.typing as npt
 import polars as pl
 
 from sharing.clock import QUARTER_S, Grid
-from sharing.csvio import Community, Dataset, format_kwh
+from sharing.community import Community, Dataset
+from sharing.csvio import format_kwh
 from sharing.engine import Allocation
 from sharing.keys import PPM, IntArray
 from sharing.kpis import percent, real_key

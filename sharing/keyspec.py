@@ -7,7 +7,7 @@ static-period key).
 
 from __future__ import annotations
 
-from sharing.csvio import Community
+from sharing.community import Community
 from sharing.engine import role_masks
 from sharing.keys import (
     PPM,

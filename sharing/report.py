@@ -15,7 +15,8 @@ from fractions import Fraction
 
 import numpy as np
 
-from sharing.csvio import Community, format_kwh
+from sharing.community import Community
+from sharing.csvio import format_kwh
 from sharing.keys import PPM
 from sharing.kpis import Rates, percent, real_key, to_kw
 from sharing.summary import Summary

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from sharing.csvio import Community, Dataset, Member
+from sharing.community import Community, Dataset, Member
 from sharing.engine import Role, allocate
 from sharing.keys import AllocationKey, IntArray
 from sharing.kpis import Rates

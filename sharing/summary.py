@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from sharing.csvio import Community, Dataset
+from sharing.community import Community, Dataset
 from sharing.engine import Allocation, role_masks
 from sharing.keys import IntArray
 from sharing.kpis import FloatArray, PeakAnalysis, Rates, group_starts, kth_peak_by_group, peaks, sum_by_group

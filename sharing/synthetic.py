@@ -13,7 +13,8 @@ from pathlib import Path
 import numpy as np
 
 from sharing.clock import QUARTER_S, Grid
-from sharing.csvio import Community, Dataset, Member, format_kwh
+from sharing.community import Community, Dataset, Member
+from sharing.csvio import format_kwh
 from sharing.engine import Role
 from sharing.keys import IntArray
 

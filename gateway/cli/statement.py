@@ -30,7 +30,8 @@ import numpy as np
 
 from gateway.store.usage import non_negative_decimal, read_price_series, read_quarter_hours, read_wide_csv
 from sharing.clock import DEFAULT_TZ, QUARTER_S, Grid
-from sharing.csvio import Community, InputError, parse_bound, read_members
+from sharing.community import Community
+from sharing.csvio import InputError, parse_bound, read_members
 from sharing.engine import allocate
 from sharing.keys import key_names
 from sharing.keyspec import build_key

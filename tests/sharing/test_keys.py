@@ -141,7 +141,7 @@ def test_parse_rounds_and_percent() -> None:
 
 def test_equal_key_by_name_is_one_nth_of_the_receivers_through_the_engine() -> None:
     """`--key equal`: 1 producer + 4 consumers -> 25 % each, capped, the rest is surplus."""
-    from sharing.csvio import Community, Member
+    from sharing.community import Community, Member
     from sharing.engine import Role, allocate
     from sharing.keyspec import build_key
 
