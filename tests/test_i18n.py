@@ -29,7 +29,7 @@ def test_extraction_finds_the_dashboards_texts() -> None:
 
 
 def test_extraction_reads_python_javascript_and_html(tmp_path: Path) -> None:
-    static = tmp_path / "gateway" / "static"
+    static = tmp_path / "gateway" / "http" / "static"
     static.mkdir(parents=True)
     (static / "index.html").write_text('<h2 data-i18n>Power  now</h2><button data-i18n-aria-label="Next">')
     (static / "app.js").write_text('const a = `${tn("{n} day", "{n} days", 2)}`; t("Done.");\n')

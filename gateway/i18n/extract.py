@@ -35,7 +35,7 @@ def messages(root: Path = ROOT) -> list[tuple[str | tuple[str, str], str, int]]:
     """(msgid or (singular, plural), file name, line) for every text the dashboard shows and every Python
     text marked for customers, in the source tree at `root`."""
     found: list[tuple[str | tuple[str, str], str, int]] = []
-    static = root / "gateway" / "static"
+    static = root / "gateway" / "http" / "static"
     for path in sorted(static.glob("*.js")):
         source = path.read_text(encoding="utf-8")
         for call in _CALL.finditer(source):
