@@ -22,7 +22,8 @@ import numpy as np
 import numpy.typing as npt
 import polars as pl
 
-from sharing.clock import QUARTER_S, Grid
+from metering.quarter_hours import QUARTER_S
+from sharing.clock import Grid
 from sharing.csvio import Community, Dataset
 from sharing.ingest import DERIVED, EXAMPLES, Members, Problems, iter_quarter_hours
 from sharing.textfile import where

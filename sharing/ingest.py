@@ -31,7 +31,8 @@ from pathlib import Path
 
 import polars as pl
 
-from sharing.clock import DEFAULT_TZ, QUARTER_S
+from metering.quarter_hours import QUARTER_S
+from sharing.clock import DEFAULT_TZ
 from sharing.csvio import MAX_DECIMALS, MAX_KWH_DIGITS, PLAIN_DECIMAL_HELP
 from sharing.textfile import MAX_LINE_BYTES, Chunk, InputError, chunks, where
 

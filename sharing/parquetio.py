@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 import polars as pl
 
-from sharing.clock import QUARTER_S
+from metering.quarter_hours import QUARTER_S
 from sharing.textfile import InputError
 
 if TYPE_CHECKING:

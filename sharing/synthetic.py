@@ -12,7 +12,8 @@ from pathlib import Path
 
 import numpy as np
 
-from sharing.clock import QUARTER_S, Grid
+from metering.quarter_hours import QUARTER_S
+from sharing.clock import Grid
 from sharing.csvio import Community, Dataset, Member, format_kwh
 from sharing.engine import Role
 from sharing.keys import IntArray
