@@ -12,7 +12,7 @@ same errors, as the framer promises).
 
 from __future__ import annotations
 
-from typing import Literal, get_args
+from typing import TYPE_CHECKING, Literal, get_args
 
 FramingReason = Literal["garbage", "truncated", "too_long"]
 CrcReason = Literal["bad_crc", "malformed_crc", "missing_crc"]
@@ -33,7 +33,7 @@ class TelegramError(ValueError):
     def __init__(self, offset: int, reason: TelegramErrorReason, detail: str = "") -> None:
         if reason not in REASONS:
             raise ValueError(f"unknown telegram error reason {reason!r}")
-        super().__init__(offset, reason, detail)
+        # BaseException.__new__ has kept the arguments as `args` (what pickling rebuilds the error from)
         self.offset = offset
         self.reason = reason
         self.detail = detail
@@ -67,8 +67,9 @@ class FramingError(TelegramError):
 
     reason: FramingReason | CrcReason
 
-    def __init__(self, offset: int, reason: FramingReason | CrcReason, detail: str = "") -> None:
-        super().__init__(offset, reason, detail)
+    if TYPE_CHECKING:  # the narrower reasons for type checkers; at run time the base's __init__, one call
+
+        def __init__(self, offset: int, reason: FramingReason | CrcReason, detail: str = "") -> None: ...
 
 
 class CrcError(FramingError):
@@ -77,8 +78,9 @@ class CrcError(FramingError):
 
     reason: CrcReason
 
-    def __init__(self, offset: int, reason: CrcReason, detail: str = "") -> None:
-        super().__init__(offset, reason, detail)
+    if TYPE_CHECKING:  # the narrower reasons for type checkers; at run time the base's __init__, one call
+
+        def __init__(self, offset: int, reason: CrcReason, detail: str = "") -> None: ...
 
 
 class ParseError(TelegramError):
@@ -87,5 +89,6 @@ class ParseError(TelegramError):
 
     reason: ParseReason
 
-    def __init__(self, offset: int, reason: ParseReason, detail: str = "") -> None:
-        super().__init__(offset, reason, detail)
+    if TYPE_CHECKING:  # the narrower reasons for type checkers; at run time the base's __init__, one call
+
+        def __init__(self, offset: int, reason: ParseReason, detail: str = "") -> None: ...
