@@ -9,7 +9,9 @@ line starts anew (the earlier one was truncated). Everything else is reported, n
 - `garbage`: non-whitespace bytes before a `/` (reported in pieces of at most `max_frame` bytes);
 - `truncated`: a new `/` line before the `!` (the earlier telegram is dropped, the new one is kept);
 - `too_long`: no `!` within `max_frame` bytes of a `/` (memory stays bounded on endless input);
-- `bad_crc`, `malformed_crc`, `missing_crc` (DSMR 4+/e-MUCS must carry one).
+- `bad_crc`, `malformed_crc`, `missing_crc` (DSMR 4+/e-MUCS must carry one): a `CrcError`.
+
+Each is a `FramingError` (dsmr_parser.errors) returned in stream order among the frames, never raised.
 
 The promise: every valid frame in the stream is found, whatever precedes it, and any chunking of the same
 bytes gives the same frames and the same errors. Every decision depends on stream positions only, never on
@@ -32,6 +34,7 @@ import re
 from typing import NamedTuple
 
 from .crc import crc16
+from .errors import CrcError, FramingError
 from .values import CrcStatus
 
 DEFAULT_MAX_FRAME = 16 * 1024
@@ -82,17 +85,6 @@ class Frame(NamedTuple):
     data: bytes
     offset: int
     crc: CrcStatus
-
-
-class FramingError(NamedTuple):
-    """Bytes that did not make a valid telegram: stream offset, reason code, and a short explanation."""
-
-    offset: int
-    reason: str
-    detail: str
-
-    def __str__(self) -> str:
-        return f"offset {self.offset}: {self.reason}: {self.detail}"
 
 
 class Framer:
@@ -254,7 +246,7 @@ class Framer:
                 self._scan = bang
                 return None
             bad = bytes(buf[bang:line_end])
-            events.append(FramingError(offset, "malformed_crc", f"CRC line {bad!r}"))
+            events.append(CrcError(offset, "malformed_crc", f"CRC line {bad!r}"))
             self._start = -1
             self._scan = line_end
             return line_end
@@ -269,7 +261,7 @@ class Framer:
             events.append(self._salvage(start, bang, int(digits, 16), Frame(frame, offset, "ok"), events))
             return end
         checked = self._checked(frame, digits, offset)
-        if isinstance(checked, FramingError) and checked.reason == "bad_crc":
+        if isinstance(checked, CrcError) and checked.reason == "bad_crc":
             checked = self._salvage(start, bang, int(digits, 16), checked, events)
         events.append(checked)
         return end
@@ -324,14 +316,14 @@ class Framer:
     def _checked(self, frame: bytes, digits: bytes, offset: int) -> Frame | FramingError:
         if not digits:
             if _NEEDS_CRC.search(frame):
-                return FramingError(offset, "missing_crc", "a DSMR 4+/e-MUCS telegram needs a CRC")
+                return CrcError(offset, "missing_crc", "a DSMR 4+/e-MUCS telegram needs a CRC")
             return Frame(frame, offset, "absent")
         if len(digits) < 3:
-            return FramingError(offset, "malformed_crc", f"CRC {digits.decode()!r} is too short")
+            return CrcError(offset, "malformed_crc", f"CRC {digits.decode()!r} is too short")
         if self.check_crc:
             computed = crc16(frame)
             if computed != int(digits, 16):
-                return FramingError(offset, "bad_crc", f"stated {digits.decode()}, computed {computed:04X}")
+                return CrcError(offset, "bad_crc", f"stated {digits.decode()}, computed {computed:04X}")
         return Frame(frame, offset, "ok")
 
     def _compact(self, pos: int) -> None:

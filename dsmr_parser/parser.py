@@ -26,6 +26,7 @@ from functools import lru_cache
 from itertools import compress
 from operator import ne
 
+from .errors import ParseError
 from .registry import REGISTRY, ObisObject
 from .timestamps import DEFAULT_TZ, MeterClock, meter_clock
 from .values import CrcStatus, MonthlyPeak, PowerFailure, Raw, Telegram, Value
@@ -280,11 +281,12 @@ class TelegramParser:
     def parse(self, frame: bytes | str, crc: CrcStatus = "ok") -> Telegram:
         """Parse one frame (`/` up to and including `!`, CRC line optional).
 
-        Raises ValueError only if the frame does not start with `/` (it is not a telegram at all).
+        Raises `ParseError` (a ValueError, reason `not_a_telegram`) only if the frame does not start with
+        `/` (it is not a telegram at all).
         """
         text = frame if isinstance(frame, str) else frame.decode("latin-1")
         if not text.startswith("/"):
-            raise ValueError("a telegram starts with '/'")
+            raise ParseError(0, "not_a_telegram", "a telegram starts with '/'")
         newline = "\r\n" if "\r\n" in text else ("\n" if "\n" in text else "\r")
         bang = text.rfind(newline + "!")
         lines = (text[:bang] if bang > 0 else text.rstrip("!")).split(newline)
@@ -452,8 +454,11 @@ def parse_telegram(frame: bytes | str, *, crc: CrcStatus | None = None, tz: str 
     """Parse one whole telegram (from `/` to the CRC line).
 
     Without `crc`, the telegram goes through the `Framer` first, with its rules: CRC digits must match
-    (ValueError otherwise: a bad CRC is never data) and give `crc="ok"`; none gives `crc="absent"` (DSMR
-    2.2/3; an e-MUCS/DSMR 4+ telegram must carry one). `TelegramReader` passes the status it established.
+    (a bad CRC is never data) and give `crc="ok"`; none gives `crc="absent"` (DSMR 2.2/3; an e-MUCS/DSMR 4+
+    telegram must carry one). `TelegramReader` passes the status it established.
+
+    Raises a `TelegramError` (a ValueError): the framer's first `FramingError`/`CrcError` when the input is
+    not exactly one good telegram, else `ParseError` (`no_telegram`, `several_telegrams`, `not_a_telegram`).
     """
     if crc is None:
         from .framing import Frame, Framer
@@ -464,9 +469,10 @@ def parse_telegram(frame: bytes | str, *, crc: CrcStatus | None = None, tz: str 
         frames = [event for event in events if isinstance(event, Frame)]
         if len(frames) != 1:
             error = next((e for e in events if not isinstance(e, Frame)), None)
-            if error is None:
-                raise ValueError("no telegram")
-            reason = error.reason.replace("_", " ").replace("crc", "CRC")
-            raise ValueError(f"{reason}: {error.detail} (offset {error.offset})")
+            if error is not None:
+                raise error
+            if not frames:
+                raise ParseError(0, "no_telegram", f"{len(data)} bytes without a frame")
+            raise ParseError(frames[1].offset, "several_telegrams", f"{len(frames)} frames, one expected")
         frame, crc = frames[0].data, frames[0].crc
     return telegram_parser(tz).parse(frame, crc)

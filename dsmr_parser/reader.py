@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from .framing import DEFAULT_MAX_FRAME, Frame, Framer, FramingError
+from .errors import FramingError
+from .framing import DEFAULT_MAX_FRAME, Frame, Framer
 from .parser import TelegramParser
 from .timestamps import DEFAULT_TZ
 from .values import Telegram

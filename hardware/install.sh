@@ -298,9 +298,10 @@ step_venv_and_package() {
     fi
     say "installing the package from ${PACKAGE:-this checkout}"
     run "$R$venv/bin/python" -m pip uninstall --quiet --yes p1-gateway 2>/dev/null || true
-    # Under --root, compile later with the final paths instead of the throwaway root's.
+    # Under --root, compile later with the final paths instead of the throwaway root's. The [gateway]
+    # extra brings what `p1gw run` and `p1gw doctor` need (a bare install is the parser only).
     run "$R$venv/bin/python" -m pip install --quiet --disable-pip-version-check --no-input \
-        ${R:+--no-compile} "${pip_args[@]}" "$SOURCE_PATH"
+        ${R:+--no-compile} "${pip_args[@]}" "${SOURCE_PATH}[gateway]"
     if [ -n "$R" ] && [ "$DRY_RUN" -eq 0 ]; then
         # Scripts and pyvenv.cfg name the venv by its path inside the root: make them name the
         # path it will have once the root is the system.

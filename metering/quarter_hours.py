@@ -43,6 +43,15 @@ QUARTER_S = 900
 SNAPSHOT_VERSION = 1
 KWH = Decimal("0.001")
 
+
+def quarter_start(ts: int, utc_offset_s: int = 0) -> int:
+    """UTC seconds of the start of the clock quarter-hour holding `ts` (UTC seconds) on a clock that runs
+    `utc_offset_s` ahead of UTC. The one place a quarter-hour start is computed: a start time is on a
+    quarter-hour exactly when `quarter_start(ts) == ts` (every zone's offset is a multiple of 15 minutes
+    today, so the UTC grid and the local grid agree; the offset keeps this true for any other)."""
+    return ts - (ts + utc_offset_s) % QUARTER_S
+
+
 # Register slots, in this order everywhere: import day, import night, export day, export night.
 SLOTS = ("import_day", "import_night", "export_day", "export_night")
 MAX_REGISTER_WH = 10**12  # a billion kWh: no meter register holds more (DSMR/e-MUCS show 6 digits of kWh)
@@ -231,8 +240,7 @@ class QuarterHourAggregator:
     # -- time ------------------------------------------------------------------------------------------
     def quarter_start(self, ts: int) -> int:
         """UTC seconds of the start of the local clock quarter-hour containing `ts` (UTC seconds)."""
-        offset = self._offset_s(ts)
-        return ts - (ts + offset) % QUARTER_S
+        return quarter_start(ts, self._offset_s(ts))
 
     def _offset_s(self, ts: int) -> int:
         local = datetime.fromtimestamp(ts, UTC).astimezone(self.zone)

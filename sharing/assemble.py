@@ -22,7 +22,8 @@ import numpy as np
 import numpy.typing as npt
 import polars as pl
 
-from sharing.clock import QUARTER_S, Grid
+from metering.quarter_hours import QUARTER_S, quarter_start
+from sharing.clock import Grid
 from sharing.community import Community, Dataset
 from sharing.ingest import DERIVED, EXAMPLES, Members, Problems, iter_quarter_hours
 from sharing.textfile import where
@@ -225,7 +226,7 @@ def months(
     hold_all: bool,
 ) -> Iterator[Dataset]:
     """Complete months of ``frames`` in order (see :class:`MonthAssembler`)."""
-    if (start_ts is not None and start_ts % QUARTER_S) or (end_ts is not None and end_ts % QUARTER_S):
+    if any(ts is not None and quarter_start(ts) != ts for ts in (start_ts, end_ts)):
         raise ValueError("--from/--to must be on quarter-hour boundaries")
     assembler = MonthAssembler(community, path, problems, start_ts=start_ts, end_ts=end_ts, tz=tz,
                                hold_all=hold_all)  # fmt: skip

@@ -15,9 +15,9 @@ from zoneinfo import ZoneInfo
 import numpy as np
 import numpy.typing as npt
 
+from metering.quarter_hours import QUARTER_S, quarter_start
 from sharing.keys import PERIOD_NIGHT, PERIOD_WEEKDAY_DAY, PERIOD_WEEKEND_DAY
 
-QUARTER_S = 900
 DEFAULT_TZ = "Europe/Brussels"
 
 
@@ -37,7 +37,7 @@ class Grid:
     tz: str = DEFAULT_TZ
 
     def __post_init__(self) -> None:
-        if self.start_ts % QUARTER_S:
+        if quarter_start(self.start_ts) != self.start_ts:
             raise ValueError("grid start must be aligned on a quarter-hour")
         if self.count < 0:
             raise ValueError("grid count must not be negative")
@@ -81,6 +81,6 @@ def parse_start(text: str) -> int:
     if moment.tzinfo is None:
         raise ValueError(f"start {text!r} has no UTC offset")
     ts = int(moment.timestamp())
-    if ts % QUARTER_S or moment.microsecond:
+    if quarter_start(ts) != ts or moment.microsecond:
         raise ValueError(f"start {text!r} is not on a quarter-hour boundary")
     return ts

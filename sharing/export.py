@@ -23,7 +23,8 @@ import numpy as np
 import numpy.typing as npt
 import polars as pl
 
-from sharing.clock import QUARTER_S, Grid
+from metering.quarter_hours import QUARTER_S
+from sharing.clock import Grid
 from sharing.community import Community, Dataset
 from sharing.csvio import format_kwh
 from sharing.engine import Allocation

@@ -39,7 +39,8 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 
-from sharing.clock import DEFAULT_TZ, QUARTER_S, parse_start, period_of
+from metering.quarter_hours import QUARTER_S
+from sharing.clock import DEFAULT_TZ, parse_start, period_of
 from sharing.csvio import Community, format_kwh, parse_kwh
 from sharing.engine import allocate
 from sharing.keys import AllocationKey

@@ -11,15 +11,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import polars as pl
 
-from sharing.clock import QUARTER_S
+from metering.quarter_hours import QUARTER_S
+from sharing.ingest_fields import ABSURD_KWH_PER_QUARTER
+from sharing.ingest_formats import FRAME_SCHEMA, Members
+from sharing.ingest_problems import EXAMPLES, Problems
 from sharing.textfile import InputError
-
-if TYPE_CHECKING:
-    from sharing.ingest import Members, Problems
 
 BATCH_ROWS = 500_000
 
@@ -33,8 +32,6 @@ def _files(path: Path) -> list[Path]:
 
 def iter_parquet(path: Path, problems: Problems, members: Members | None) -> Iterator[pl.DataFrame]:
     """Batches of a Parquet input as ingest frames (see :mod:`sharing.ingest`)."""
-    from sharing.ingest import ABSURD_KWH_PER_QUARTER, EXAMPLES, FRAME_SCHEMA
-
     for file in _files(path):
         schema = pl.read_parquet_schema(file)
         start = "start" if "start" in schema else "start_ts"

@@ -12,7 +12,8 @@ from pathlib import Path
 
 import numpy as np
 
-from sharing.clock import QUARTER_S, Grid
+from metering.quarter_hours import QUARTER_S
+from sharing.clock import Grid
 from sharing.community import Community, Dataset, Member
 from sharing.csvio import format_kwh
 from sharing.engine import Role

@@ -1,7 +1,10 @@
-"""`p1gw`: one console script, one subcommand per job.
+"""`p1gw`: one console script, one subcommand per job, each named one way.
 
-Each subcommand lives in its own module exposing ``add_arguments(parser)`` and ``run(args) -> int``;
-the dispatcher imports it only when the subcommand is used, so `p1gw parse` stays light.
+Subcommand NAME is the module `gateway.cli.NAME`, which exposes ``add_arguments(parser) -> None`` and
+``run(args) -> int``; its docstring is the subcommand's --help description. This module only builds the
+parser from the `COMMANDS` table: it imports a subcommand's module only when that subcommand is used, so
+`p1gw parse` stays light and works on a base install (`pip install p1-gateway`). A subcommand whose
+packages are missing says which extra to install (`pip install 'p1-gateway[gateway]'`).
 """
 
 from __future__ import annotations
@@ -10,21 +13,62 @@ import argparse
 import importlib
 import sys
 from collections.abc import Sequence
+from types import ModuleType
+from typing import NamedTuple
 
-COMMANDS: dict[str, tuple[str, str]] = {
-    "parse": ("gateway.cli.parse", "parse P1 telegrams from a file or stdin into JSON Lines"),
-    "sim": ("meter_sim.cli", "run a simulated meter (file, stdout, pty, TCP)"),
-    "run": ("gateway.cli.run", "run the gateway: P1 source -> MQTT, SQLite, HTTP API"),
-    "demo": ("gateway.cli.demo", "simulator + gateway + MQTT + dashboard in one command"),
-    "share": ("sharing.cli", "allocate shared energy over quarter-hour CSVs"),
-    "hub": ("sharing.hub_cli", "community hub: many gateways' quarter-hours over MQTT"),
-    "doctor": ("gateway.cli.doctor", "check port, wiring, broker, disk and clock; say what to do"),
-    "db": ("gateway.cli.db", "database maintenance: migrate, backup, restore"),
-    "advise": ("gateway.cli.advise", "price your last 12 months under every tariff option: cheapest and why"),
-    "statement": ("gateway.cli.statement", "energy community's monthly statement per member, in euros"),
-    "voltage": ("gateway.cli.voltage", "voltage quality report (EN 50160) for a DSO complaint"),
-    "appliances": ("gateway.cli.appliances", "which appliances cost what, and the standby"),
+
+class Command(NamedTuple):
+    """A subcommand: its one-line summary and the extra (`pip install 'p1-gateway[EXTRA]'`) it needs."""
+
+    summary: str
+    extra: str | None
+
+
+COMMANDS: dict[str, Command] = {
+    "parse": Command("parse P1 telegrams from a file or stdin into JSON Lines", None),
+    "sim": Command("run a simulated meter (file, stdout, pty, TCP)", "sim"),
+    "run": Command("run the gateway: P1 source -> MQTT, SQLite, HTTP API", "gateway"),
+    "demo": Command("simulator + gateway + MQTT + dashboard in one command", "demo"),
+    "share": Command("allocate shared energy over quarter-hour CSVs", "share"),
+    "hub": Command("community hub: many gateways' quarter-hours over MQTT", "hub"),
+    "doctor": Command("check port, wiring, broker, disk and clock; say what to do", "gateway"),
+    "db": Command("database maintenance: migrate, backup, restore", "gateway"),
+    "advise": Command("price your last 12 months under every tariff option: cheapest and why", "gateway"),
+    "statement": Command("energy community's monthly statement per member, in euros", "share"),
+    "voltage": Command("voltage quality report (EN 50160) for a DSO complaint", "gateway"),
+    "appliances": Command("which appliances cost what, and the standby", "gateway"),
 }
+OWN_PACKAGES = frozenset(
+    {"gateway", "dsmr_parser", "metering", "meter_sim", "prepayment", "sharing", "tariffs", "analysis"}
+)
+
+
+class MissingExtra(Exception):
+    """A subcommand's third-party package is not installed."""
+
+    def __init__(self, command: str, module: str) -> None:
+        extra = COMMANDS[command].extra or "all"
+        super().__init__(
+            f"p1gw {command}: the Python package {module!r} is not installed; "
+            f"this command needs the [{extra}] extra: pip install 'p1-gateway[{extra}]'"
+        )
+
+
+def _missing_package(exc: ModuleNotFoundError) -> str | None:
+    """The third-party package an import failed on, or None when the missing module is one of ours."""
+    root = (exc.name or "").split(".")[0]
+    return None if not root or root in OWN_PACKAGES else root
+
+
+def command_module(name: str) -> ModuleType:
+    """The module of subcommand `name`; `MissingExtra` when a package it imports is not installed."""
+    try:
+        return importlib.import_module(f"{__name__}.{name}")
+    except ModuleNotFoundError as exc:
+        missing = _missing_package(exc)
+        if missing is None:
+            raise
+        raise MissingExtra(name, missing) from exc
 
 
 def build_parser(command: str | None) -> argparse.ArgumentParser:
@@ -34,14 +78,14 @@ def build_parser(command: str | None) -> argparse.ArgumentParser:
         description="P1/S1 smart-meter gateway for Belgian (e-MUCS) and Dutch (DSMR) meters.",
     )
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name, (module_name, summary) in COMMANDS.items():
+    for name, spec in COMMANDS.items():
         if name != command:
-            subparsers.add_parser(name, help=summary, add_help=False)
+            subparsers.add_parser(name, help=spec.summary, add_help=False)
             continue
-        module = importlib.import_module(module_name)
+        module = command_module(name)
         sub = subparsers.add_parser(
             name,
-            help=summary,
+            help=spec.summary,
             description=module.__doc__,
             formatter_class=argparse.RawDescriptionHelpFormatter,
         )
@@ -53,16 +97,21 @@ def build_parser(command: str | None) -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     command = next((a for a in argv if not a.startswith("-")), None)
-    parser = build_parser(command if command in COMMANDS else None)
-    args = parser.parse_args(argv)
-    if getattr(args, "_module", None) is None:
-        parser.print_help()
-        return 2
     try:
+        parser = build_parser(command if command in COMMANDS else None)
+        args = parser.parse_args(argv)
+        if getattr(args, "_module", None) is None:
+            parser.print_help()
+            return 2
         return int(args._module.run(args) or 0)
+    except MissingExtra as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    except ModuleNotFoundError as exc:  # a package imported late, inside the command
+        missing = _missing_package(exc)
+        if missing is None or command not in COMMANDS:
+            raise
+        print(MissingExtra(command, missing), file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         return 130
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -29,7 +29,8 @@ from pathlib import Path
 import numpy as np
 
 from gateway.store.usage import non_negative_decimal, read_price_series, read_quarter_hours, read_wide_csv
-from sharing.clock import DEFAULT_TZ, QUARTER_S, Grid
+from metering.quarter_hours import QUARTER_S
+from sharing.clock import DEFAULT_TZ, Grid
 from sharing.community import Community
 from sharing.csvio import InputError, parse_bound, read_members
 from sharing.engine import allocate

@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from metering.quarter_hours import quarter_start
 from sharing.clock import parse_start
 from sharing.csvio import InputError, parse_kwh
 from tariffs.series import Usage
@@ -147,7 +148,7 @@ def read_price_series(path: Path | str) -> dict[int, Decimal]:
                 if moment.tzinfo is None:
                     raise ValueError(f"start {row[i_start]!r} has no UTC offset")
                 ts = int(moment.timestamp())
-                if ts % 900:
+                if quarter_start(ts) != ts:
                     raise ValueError(f"start {row[i_start]!r} is not on a quarter-hour")
                 text = row[i_price].strip().replace(",", ".") if delimiter == ";" else row[i_price].strip()
                 value = Decimal(text)

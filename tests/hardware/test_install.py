@@ -251,6 +251,10 @@ def test_dry_run_changes_nothing(tmp_path: Path) -> None:
     assert snapshot(root) == before
     for action in ("+ useradd", "-m venv", "pip install", f"+ write {root}/etc/systemd/system/p1gw.service"):
         assert action in proc.stdout, action
+    pip_line = next(line for line in proc.stdout.splitlines() if "pip install" in line)
+    assert pip_line.endswith("[gateway]"), (
+        pip_line
+    )  # the service needs the gateway extra, not the bare parser
 
 
 @pytest.mark.parametrize(

@@ -1,47 +1,24 @@
-"""Check a P1 installation end to end and say what to fix: port, wiring, serial, broker, disk, clock.
-
-Each check prints OK, WARN or FAIL with what to do. The serial checks listen to the port for up to
---seconds at 115200 8N1 (DSMR 4/5, e-MUCS), then at 9600 7E1 (DSMR 2.2/3) if nothing valid came,
-and decide which setting yields telegrams with a valid CRC. Bytes that only make telegrams once every
-bit is flipped, or that are mostly NULs (UART framing errors) and bytes with the high bit set, mean
-the cable does not invert the meter's inverted open-collector data line.
-
-Exit status: 0 all OK, 1 warnings, 2 failures. Stop the service first (it holds the port):
-`sudo systemctl stop p1gw`.
-
-examples:
-  p1gw doctor                                   # uses /etc/p1gw/config.toml when present
-  p1gw doctor --port /dev/ttyUSB0 --mqtt mqtt://localhost:1883
-  p1gw doctor --port socket://pi.local:2001     # a port shared by ser2net
-  p1gw doctor --seconds 25 --json               # DSMR 4 meters send every 10 s
-  p1gw doctor --db /var/lib/p1gw/p1gw.sqlite
-"""
+"""`p1gw doctor`'s checks, each an OK/WARN/FAIL/SKIP verdict with what to do: the port, the serial
+setting, the line's inversion and CRC errors (from captures), the broker, the disk and the clock."""
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import dataclasses
 import grp
-import json
 import os
 import pwd
 import shutil
 import socket
 import subprocess
-import sys
-import time
-from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 from urllib.parse import unquote, urlsplit
 
-from dsmr_parser import FramingError, Telegram, TelegramReader
+from gateway.cli.doctor.capture import Capture, Setting
 
 Status = Literal["OK", "WARN", "FAIL", "SKIP"]
-DEFAULT_CONFIG = Path("/etc/p1gw/config.toml")
-DEFAULT_DB = "/var/lib/p1gw/p1gw.sqlite"
 CANDIDATE_PORTS = ("/dev/p1", "/dev/ttyUSB*", "/dev/ttyACM*", "/dev/ttyAMA0", "/dev/serial0")
 
 
@@ -51,103 +28,6 @@ class Check:
     status: Status
     summary: str
     advice: str = ""
-
-
-@dataclasses.dataclass(frozen=True)
-class Setting:
-    baudrate: int
-    bytesize: int
-    parity: str
-
-    def __str__(self) -> str:
-        return f"{self.baudrate} {self.bytesize}{self.parity}1"
-
-
-SETTINGS = (Setting(115200, 8, "N"), Setting(9600, 7, "E"))
-
-
-# ---------------------------------------------------------------------------------------------
-# Pure analysis of captured bytes
-
-
-@dataclasses.dataclass
-class Decoded:
-    telegrams: list[Telegram]
-    errors: list[FramingError]
-
-    @property
-    def bad_crc(self) -> int:
-        return sum(e.reason in ("bad_crc", "malformed_crc") for e in self.errors)
-
-
-def decode(
-    data: bytes, tz: str = "Europe/Brussels", *, transform: Callable[[int], int] | None = None
-) -> Decoded:
-    """Telegrams and framing errors in a capture (a telegram cut by the capture's end is not an error)."""
-    if transform is not None:
-        data = bytes(transform(b) for b in data)
-    telegrams: list[Telegram] = []
-    errors: list[FramingError] = []
-    for event in TelegramReader(tz).feed(data):
-        if isinstance(event, FramingError):
-            # A capture joins the stream mid-telegram: the bytes before the first '/' are no error.
-            if not (event.reason == "garbage" and not telegrams and not errors and b"/" in data):
-                errors.append(event)
-        else:
-            telegrams.append(event)
-    return Decoded(telegrams, errors)
-
-
-@dataclasses.dataclass
-class Capture:
-    """What one serial setting yielded: the bytes, the telegrams, and the telltales of a bad line."""
-
-    setting: Setting | None  # None: a socket, whose serial settings live on the remote side
-    data: bytes
-    decoded: Decoded
-    inverted: Decoded  # the same bytes with every bit flipped
-    seven_bit: Decoded  # the same bytes with bit 7 cleared (7E1 data read as 8 bits)
-
-    @classmethod
-    def analyse(cls, setting: Setting | None, data: bytes, tz: str = "Europe/Brussels") -> Capture:
-        seven = setting is not None and setting.bytesize == 7
-        decoded = decode(data, tz, transform=(lambda b: b & 0x7F) if seven else None)
-        return cls(
-            setting=setting,
-            data=data,
-            decoded=decoded,
-            inverted=decode(data, tz, transform=lambda b: ~b & (0x7F if seven else 0xFF)),
-            seven_bit=decoded if seven else decode(data, tz, transform=lambda b: b & 0x7F),
-        )
-
-    @property
-    def valid(self) -> bool:
-        return bool(self.decoded.telegrams)
-
-    @property
-    def high_bit_ratio(self) -> float:
-        return sum(b >= 0x80 for b in self.data) / len(self.data) if self.data else 0.0
-
-    @property
-    def nul_ratio(self) -> float:
-        """Share of NUL bytes: Linux reports a UART framing error or a break as a NUL."""
-        return self.data.count(0) / len(self.data) if self.data else 0.0
-
-    @property
-    def has_markers(self) -> bool:
-        return b"/" in self.data and b"!" in self.data
-
-    @property
-    def looks_inverted(self) -> bool:
-        """Telegrams appear once the bits are flipped, or the classic garbage of a non-inverted line."""
-        if self.inverted.telegrams:
-            return True
-        garbage = self.high_bit_ratio > 0.3 or self.nul_ratio > 0.1
-        return len(self.data) >= 64 and not self.has_markers and garbage and not self.seven_bit.telegrams
-
-
-# ---------------------------------------------------------------------------------------------
-# The checks (the I/O shell)
 
 
 def _group_names() -> set[str]:
@@ -209,40 +89,6 @@ def check_port(port: str) -> Check:
         )
         return Check("port", "FAIL", f"{shown}: permission denied for user {user}", advice)
     return Check("port", "OK", f"{shown} is readable (groups: {', '.join(sorted(_group_names()))})")
-
-
-def open_port(port: str, setting: Setting | None) -> Any:
-    import serial  # pyserial; imported late so `p1gw doctor --help` stays light
-
-    kwargs: dict[str, Any] = {"timeout": 0.2}
-    if setting is not None:
-        kwargs.update(baudrate=setting.baudrate, bytesize=setting.bytesize, parity=setting.parity)
-    if not port.startswith("socket://"):
-        kwargs["exclusive"] = True
-    return serial.serial_for_url(port, **kwargs)
-
-
-def listen(
-    port: str, setting: Setting | None, seconds: float, enough: int = 5, tz: str = "Europe/Brussels"
-) -> Capture:
-    """Read for up to `seconds` (stops early once `enough` valid telegrams came)."""
-    data = bytearray()
-    reader = TelegramReader(tz)
-    good = 0
-    deadline = time.monotonic() + seconds
-    seven = setting is not None and setting.bytesize == 7
-    with open_port(port, setting) as ser:
-        if setting is not None:
-            ser.reset_input_buffer()  # bytes queued before the settings took effect
-        while time.monotonic() < deadline and good < enough:
-            chunk = ser.read(4096)
-            if not chunk:
-                continue
-            data += chunk
-            if seven:
-                chunk = bytes(b & 0x7F for b in chunk)
-            good += sum(not isinstance(e, FramingError) for e in reader.feed(chunk))
-    return Capture.analyse(setting, bytes(data), tz)
 
 
 def check_serial(captures: list[Capture], configured: Setting | None) -> Check:
@@ -447,107 +293,3 @@ def check_clock(timedatectl: str, meter_time: datetime | None, now: datetime) ->
     if delta > 30:
         return Check("clock", "WARN", summary, advice)
     return Check("clock", "OK", summary)
-
-
-# ---------------------------------------------------------------------------------------------
-# CLI
-
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--config", help=f"gateway config (default {DEFAULT_CONFIG} when it exists)")
-    parser.add_argument("--port", help="device path or socket://host:port (default: config, else /dev/p1)")
-    parser.add_argument("--mqtt", help="broker URL mqtt://[user:pass@]host:port (default: config)")
-    parser.add_argument(
-        "--db", help=f"database path whose disk is checked (default: config, else {DEFAULT_DB})"
-    )
-    parser.add_argument(
-        "--seconds",
-        type=float,
-        default=11.0,
-        help="listening time per serial setting (default 11: DSMR 4 sends every 10 s)",
-    )
-    parser.add_argument("--json", action="store_true", help="print the results as one JSON object")
-    parser.add_argument("--timedatectl", default="timedatectl", help=argparse.SUPPRESS)
-
-
-def _config(args: argparse.Namespace) -> Any:
-    from gateway.config import load_config
-
-    path = args.config or (DEFAULT_CONFIG if DEFAULT_CONFIG.exists() else None)
-    return load_config(path) if path else None
-
-
-def run_checks(args: argparse.Namespace) -> list[Check]:
-    config = _config(args)
-    port = args.port or (config.source.port if config else "/dev/p1")
-    tz = config.meter.timezone if config else "Europe/Brussels"
-    configured = (
-        Setting(config.source.baudrate, config.source.bytesize, config.source.parity) if config else None
-    )
-    checks = [check_port(port)]
-    captures: list[Capture] = []
-    if checks[0].status == "OK":
-        settings: tuple[Setting | None, ...] = (None,) if port.startswith("socket://") else SETTINGS
-        for setting in settings:
-            try:
-                capture = listen(port, setting, args.seconds, tz=tz)
-            except Exception as exc:  # pyserial's SerialException and OSError
-                checks[0] = Check(
-                    "port",
-                    "FAIL",
-                    f"{port} exists but cannot be opened: {exc}",
-                    "is the gateway running? `sudo systemctl stop p1gw` first (one reader at a time)",
-                )
-                break
-            captures.append(capture)
-            if capture.valid:
-                break
-    if captures:
-        checks += [check_serial(captures, configured), check_inversion(captures), check_crc(captures)]
-    else:
-        checks += [
-            Check(name, "SKIP", "the port could not be read") for name in ("serial", "inversion", "crc")
-        ]
-    mqtt_url = args.mqtt if args.mqtt is not None else (_mqtt_url(config) if config else "")
-    checks.append(check_broker(mqtt_url))
-    checks.append(check_disk(args.db or (config.storage.path if config else DEFAULT_DB)))
-    telegrams = [t for c in captures for t in c.decoded.telegrams]
-    meter_time = telegrams[-1].timestamp if telegrams else None
-    checks.append(check_clock(args.timedatectl, meter_time, datetime.now(UTC)))
-    return checks
-
-
-def _mqtt_url(config: Any) -> str:
-    """The config's broker URL with its credentials folded in."""
-    url: str = config.mqtt.url
-    if not url or not config.mqtt.username or "@" in url:
-        return url
-    parts = urlsplit(url)
-    from urllib.parse import quote
-
-    auth = quote(config.mqtt.username, safe="") + ":" + quote(config.mqtt.password, safe="")
-    return parts._replace(netloc=f"{auth}@{parts.netloc}").geturl()
-
-
-def exit_code(checks: list[Check]) -> int:
-    statuses = {c.status for c in checks}
-    return 2 if "FAIL" in statuses else 1 if "WARN" in statuses else 0
-
-
-def run(args: argparse.Namespace) -> int:
-    try:
-        checks = run_checks(args)
-    except ValueError as exc:  # gateway.config.ConfigError
-        print(f"p1gw doctor: {exc}", file=sys.stderr)
-        return 2
-    code = exit_code(checks)
-    if args.json:
-        print(json.dumps({"checks": [dataclasses.asdict(c) for c in checks], "exit_code": code}, indent=2))
-        return code
-    for c in checks:
-        print(f"{c.status:<5} {c.name:<10} {c.summary}")
-        if c.advice and c.status in ("WARN", "FAIL"):
-            print(f"{'':<16}-> {c.advice}")
-    verdict = {0: "all good", 1: "works, with warnings", 2: "something needs fixing"}[code]
-    print(f"\n{verdict} (exit {code})")
-    return code

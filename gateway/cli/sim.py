@@ -1,0 +1,21 @@
+"""`p1gw sim`, the simulated meter: its arguments, --help text and logic are `meter_sim.cli`'s.
+
+This module gives the subcommand the shape of every other (`gateway.cli.sim` with `add_arguments`
+and `run`); `meter_sim.cli` stays where its package's owner keeps it.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from meter_sim import cli as command
+
+__doc__ = command.__doc__  # the --help description
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    command.add_arguments(parser)
+
+
+def run(args: argparse.Namespace) -> int:
+    return int(command.run(args) or 0)
