@@ -1,7 +1,8 @@
 """The community hub: many gateways' quarter-hours in, each member's allocated share out.
 
 Strategy: a synchronous core (:class:`HubCore`) over a store (:class:`HubStore`, SQLite or
-PostgreSQL with the same SQL) and an asyncio shell (:func:`run_hub`) that only moves messages.
+PostgreSQL with the same SQL, through the gateway store's backends and migration runner) and an
+asyncio shell (:func:`run_hub`) that only moves messages.
 
 - Readings are upserted keyed by (EAN, start): duplicates change nothing, a late correction replaces
   the old value. The upsert's ``RETURNING`` tells which quarter-hours actually changed.
@@ -27,41 +28,30 @@ import asyncio
 import contextlib
 import json
 import logging
-import sqlite3
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 from urllib.parse import urlparse
 from zoneinfo import ZoneInfo
 
 import numpy as np
 
+from gateway.store import Backend, apply_migrations, open_backend
 from metering.quarter_hours import QUARTER_S
 from sharing.clock import DEFAULT_TZ, parse_start, period_of
-from sharing.csvio import Community, format_kwh, parse_kwh
+from sharing.community import Community
+from sharing.csvio import format_kwh, parse_kwh
 from sharing.engine import allocate
 from sharing.keys import AllocationKey
 
 log = logging.getLogger("p1gw.hub")
 
-SCHEMA = (
-    """CREATE TABLE IF NOT EXISTS sharing_readings (
-        ean TEXT NOT NULL, start_ts BIGINT NOT NULL,
-        consumption_wh BIGINT NOT NULL, injection_wh BIGINT NOT NULL,
-        PRIMARY KEY (ean, start_ts))""",
-    """CREATE TABLE IF NOT EXISTS sharing_allocations (
-        ean TEXT NOT NULL, start_ts BIGINT NOT NULL,
-        shared_wh BIGINT NOT NULL, residual_wh BIGINT NOT NULL, surplus_wh BIGINT NOT NULL,
-        provisional INTEGER NOT NULL,
-        PRIMARY KEY (ean, start_ts))""",
-    # every lookup but the upsert is by quarter-hour: without these, each message scanned whole tables
-    # (a year of a 12-member community is 420,000 rows each)
-    "CREATE INDEX IF NOT EXISTS sharing_readings_start ON sharing_readings (start_ts)",
-    "CREATE INDEX IF NOT EXISTS sharing_allocations_start ON sharing_allocations (start_ts)",
-)
+HUB_MIGRATIONS = "sharing.hub_sql"
+# not the gateway's `schema_version`: a hub may share its PostgreSQL database with a gateway store
+HUB_VERSION_TABLE = "sharing_schema_version"
 UPSERT_READING = """INSERT INTO sharing_readings (ean, start_ts, consumption_wh, injection_wh)
     VALUES (?, ?, ?, ?)
     ON CONFLICT (ean, start_ts) DO UPDATE SET
@@ -79,95 +69,80 @@ UPSERT_ALLOCATION = """INSERT INTO sharing_allocations
 
 
 class HubStore:
-    """Readings and allocations in SQLite (a file path) or PostgreSQL (a ``postgresql://`` URL)."""
+    """Readings and allocations in SQLite (a file path) or PostgreSQL (a ``postgresql://`` URL).
+
+    The connection is the gateway store's backend (:func:`gateway.store.open_backend`); the schema is
+    versioned like the gateway's (``sharing/hub_sql/``, table ``sharing_schema_version``). A hub database
+    from before the versioning holds exactly version 1 and is recorded as such when opened.
+    """
 
     def __init__(self, target: str | Path) -> None:
-        text = str(target)
-        self.postgres = text.startswith(("postgresql://", "postgres://"))
-        self.conn: Any
-        if self.postgres:
-            import psycopg  # optional dependency, only for PostgreSQL
-
-            self.conn = psycopg.connect(text)
-        else:
-            self.conn = sqlite3.connect(text, timeout=30)
-            self.conn.execute("PRAGMA journal_mode=WAL")
-            self.conn.execute("PRAGMA synchronous=NORMAL")
-        with self.transaction() as cur:
-            for statement in SCHEMA:
-                cur.execute(statement)
-
-    def _sql(self, statement: str) -> str:
-        return statement.replace("?", "%s") if self.postgres else statement
-
-    @contextlib.contextmanager
-    def transaction(self) -> Any:
-        cur = self.conn.cursor()
+        # NORMAL, not FULL: after a power cut the gateways' retained, QoS 1 quarter-hours fill in whatever
+        # the last commits lost, and a recomputed allocation is the same
+        self.db: Backend = open_backend(target, synchronous="NORMAL")
+        self.postgres = self.db.dialect == "postgresql"
         try:
-            yield cur
-            self.conn.commit()
+            versions = apply_migrations(self.db, package=HUB_MIGRATIONS, table=HUB_VERSION_TABLE)
         except BaseException:
-            self.conn.rollback()
+            self.db.close()
             raise
-        finally:
-            cur.close()
+        self.schema_version = versions[1]
+
+    @property
+    def conn(self) -> Any:
+        """The driver's connection (sqlite3 or psycopg), for diagnostics such as ``EXPLAIN QUERY PLAN``."""
+        return cast(Any, self.db).conn
 
     def upsert_readings(self, rows: Iterable[tuple[str, int, int, int]]) -> set[int]:
         """Store readings; returns the starts whose stored values are new or changed."""
         changed: set[int] = set()
-        with self.transaction() as cur:
+        with self.db.transaction():
             for row in rows:
-                cur.execute(self._sql(UPSERT_READING), row)
-                changed.update(int(r[0]) for r in cur.fetchall())
+                changed.update(int(r[0]) for r in self.db.query(UPSERT_READING, row))
         return changed
 
     def readings(self, start_ts: int) -> dict[str, tuple[int, int]]:
-        with self.transaction() as cur:
-            cur.execute(
-                self._sql("SELECT ean, consumption_wh, injection_wh FROM sharing_readings "
-                          "WHERE start_ts = ?"), (start_ts,))  # fmt: skip
-            return {str(e): (int(c), int(i)) for e, c, i in cur.fetchall()}
+        rows = self.db.query(
+            "SELECT ean, consumption_wh, injection_wh FROM sharing_readings WHERE start_ts = ?", (start_ts,)
+        )
+        return {str(e): (int(c), int(i)) for e, c, i in rows}
 
     def allocation(self, start_ts: int) -> dict[str, tuple[int, int, int, bool]]:
-        with self.transaction() as cur:
-            cur.execute(
-                self._sql("SELECT ean, shared_wh, residual_wh, surplus_wh, provisional "
-                          "FROM sharing_allocations WHERE start_ts = ?"), (start_ts,))  # fmt: skip
-            return {str(e): (int(s), int(r), int(u), bool(p)) for e, s, r, u, p in cur.fetchall()}
+        rows = self.db.query(
+            "SELECT ean, shared_wh, residual_wh, surplus_wh, provisional FROM sharing_allocations "
+            "WHERE start_ts = ?",
+            (start_ts,),
+        )
+        return {str(e): (int(s), int(r), int(u), bool(p)) for e, s, r, u, p in rows}
 
     def save_allocation(self, start_ts: int, rows: Sequence[tuple[str, int, int, int, bool]]) -> set[str]:
         """Store allocation rows; returns the EANs written. A provisional row never replaces a final
         one (another worker may have completed the quarter-hour meanwhile)."""
         written: set[str] = set()
-        with self.transaction() as cur:
+        with self.db.transaction():
             for ean, shared, residual, surplus, provisional in rows:
-                cur.execute(self._sql(UPSERT_ALLOCATION),
-                            (ean, start_ts, shared, residual, surplus, int(provisional)))  # fmt: skip
-                written.update(str(r[0]) for r in cur.fetchall())
+                params = (ean, start_ts, shared, residual, surplus, int(provisional))
+                written.update(str(r[0]) for r in self.db.query(UPSERT_ALLOCATION, params))
         return written
 
     def unallocated_before(self, end_ts: int) -> list[int]:
         """Starts with readings but no allocation whose quarter-hour started before ``end_ts``."""
-        with self.transaction() as cur:
-            cur.execute(
-                self._sql(
-                    "SELECT DISTINCT r.start_ts FROM sharing_readings r WHERE r.start_ts < ? AND "
-                    "NOT EXISTS (SELECT 1 FROM sharing_allocations a WHERE a.start_ts = r.start_ts)"
-                    " ORDER BY r.start_ts"
-                ),
-                (end_ts,),
-            )
-            return [int(r[0]) for r in cur.fetchall()]
+        rows = self.db.query(
+            "SELECT DISTINCT r.start_ts FROM sharing_readings r WHERE r.start_ts < ? AND "
+            "NOT EXISTS (SELECT 1 FROM sharing_allocations a WHERE a.start_ts = r.start_ts)"
+            " ORDER BY r.start_ts",
+            (end_ts,),
+        )
+        return [int(r[0]) for r in rows]
 
     def all_allocations(self) -> dict[tuple[str, int], tuple[int, int, int, bool]]:
-        with self.transaction() as cur:
-            cur.execute("SELECT ean, start_ts, shared_wh, residual_wh, surplus_wh, provisional "
-                        "FROM sharing_allocations")  # fmt: skip
-            return {(str(e), int(t)): (int(s), int(r), int(u), bool(p))
-                    for e, t, s, r, u, p in cur.fetchall()}  # fmt: skip
+        rows = self.db.query(
+            "SELECT ean, start_ts, shared_wh, residual_wh, surplus_wh, provisional FROM sharing_allocations"
+        )
+        return {(str(e), int(t)): (int(s), int(r), int(u), bool(p)) for e, t, s, r, u, p in rows}
 
     def close(self) -> None:
-        self.conn.close()
+        self.db.close()
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,8 @@
   p1gw db restore --db /var/lib/p1gw/p1gw.db --from /mnt/usb/p1gw-2026-11-22.db
                   (stop the gateway first; the backup is checked before anything is overwritten)
   p1gw db export  --db /var/lib/p1gw/p1gw.db --from 2026-11-01 --to 2026-12-01 [--meter ID] [--out q.csv]
-                  quarter-hour CSV: meter_id,ean,start,end,import_day,import_night,export_day,export_night,
+                  quarter-hour CSV (`metering.record`, the same bytes as the HTTP API's format=csv):
+                  meter_id,ean,start,end,import_day,import_night,export_day,export_night,
                   import_kwh,export_kwh,avg_import_kw,avg_export_kw,complete,estimated
   p1gw db retention --db /var/lib/p1gw/p1gw.db [--history-days 35] [--events-days 400]
   p1gw db info    --db /var/lib/p1gw/p1gw.db            schema version and row counts
@@ -20,10 +21,13 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
+from typing import IO, Any
 from zoneinfo import ZoneInfo
 
-from gateway.store import StoreError, migrate, open_store, restore_sqlite, write_quarter_hours_csv
+from gateway.store import StoreError, migrate, open_store, restore_sqlite
+from metering.record import csv_lines
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -61,6 +65,17 @@ def _moment(text: str, tz: str) -> datetime:
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=ZoneInfo(tz))
 
 
+def write_csv(records: Iterable[Mapping[str, Any]], out: IO[str]) -> int:
+    """Write the quarter-hour CSV (header included) to `out`; returns the number of records."""
+    lines = csv_lines(records)
+    out.write(next(lines))
+    count = 0
+    for line in lines:
+        out.write(line)
+        count += 1
+    return count
+
+
 def run(args: argparse.Namespace) -> int:
     try:
         return _run(args)
@@ -92,10 +107,10 @@ def _run(args: argparse.Namespace) -> int:
         with open_store(args.db) as store:
             records = store.quarter_hours(start, end, meter_id=args.meter)
         if args.out == "-":
-            count = write_quarter_hours_csv(records, sys.stdout)
+            count = write_csv(records, sys.stdout)
         else:
             with open(args.out, "w", newline="", encoding="utf-8") as out:
-                count = write_quarter_hours_csv(records, out)
+                count = write_csv(records, out)
         print(f"{count} quarter-hours exported", file=sys.stderr)
         return 0
     if args.action == "retention":

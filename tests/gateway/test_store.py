@@ -18,8 +18,9 @@ from typing import Any
 import pytest
 
 from gateway.cli import main as p1gw
-from gateway.store import CSV_COLUMNS, StoreError, migrate, migrations, open_store, restore_sqlite
+from gateway.store import StoreError, migrate, migrations, open_store, restore_sqlite
 from metering.quarter_hours import QuarterHour
+from metering.record import CSV_COLUMNS
 
 PG_URL = "postgresql://postgres@127.0.0.1:5432/test"
 

@@ -4,6 +4,7 @@ late data, provisional allocation at the deadline and its recomputation."""
 from __future__ import annotations
 
 import json
+import sqlite3
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -167,3 +168,35 @@ def test_lookups_by_quarter_hour_use_an_index(tmp_path: Path) -> None:
             assert "USING INDEX" in detail and "SCAN" not in detail, detail
     finally:
         store.close()
+
+
+def test_a_hub_database_from_before_versioning_opens_as_version_1(tmp_path: Path) -> None:
+    """The hub schema as it was created before migrations existed (no version table): opening it records
+    version 1, keeps its rows and changes no table."""
+    path = tmp_path / "old-hub.sqlite"
+    old = sqlite3.connect(path)
+    old.executescript(
+        """CREATE TABLE sharing_readings (ean TEXT NOT NULL, start_ts BIGINT NOT NULL,
+               consumption_wh BIGINT NOT NULL, injection_wh BIGINT NOT NULL, PRIMARY KEY (ean, start_ts));
+           CREATE TABLE sharing_allocations (ean TEXT NOT NULL, start_ts BIGINT NOT NULL,
+               shared_wh BIGINT NOT NULL, residual_wh BIGINT NOT NULL, surplus_wh BIGINT NOT NULL,
+               provisional INTEGER NOT NULL, PRIMARY KEY (ean, start_ts));
+           CREATE INDEX sharing_readings_start ON sharing_readings (start_ts);
+           CREATE INDEX sharing_allocations_start ON sharing_allocations (start_ts);
+           INSERT INTO sharing_readings VALUES ('E1', 900, 120, 0);
+           INSERT INTO sharing_allocations VALUES ('E1', 900, 10, 110, 0, 1);"""
+    )
+    old.close()
+    store = HubStore(path)
+    try:
+        assert store.schema_version == 1
+        assert store.readings(900) == {"E1": (120, 0)}
+        assert store.all_allocations() == {("E1", 900): (10, 110, 0, True)}
+    finally:
+        store.close()
+    again = HubStore(path)
+    try:
+        assert again.schema_version == 1
+        assert again.conn.execute("SELECT count(*) FROM sharing_schema_version").fetchone()[0] == 1
+    finally:
+        again.close()
