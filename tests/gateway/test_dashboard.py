@@ -107,7 +107,7 @@ async def check_dashboard(view: Any, name: str, *, min_quarter_hours: int) -> No
             latest = view.latest()
             assert latest is not None
             shown = float(await power.get_attribute("data-value") or "nan")
-            assert abs(shown - latest["values"]["1-0:1.7.0"]["value"]) < 5.0  # same scale as the meter
+            assert abs(shown - float(latest["values"]["1-0:1.7.0"]["value"])) < 5.0  # same scale as the meter
 
             # registers: Belgian names and register numbers, active tariff
             rows = page.locator(".registers tbody tr")
