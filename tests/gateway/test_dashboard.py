@@ -128,7 +128,7 @@ async def check_dashboard(view: Any, name: str, *, min_quarter_hours: int) -> No
             assert bars >= min_quarter_hours
             gas_code = next(c for c in latest["values"] if c[3:] in (":24.2.3", ":24.2.1"))
             gas = float(await page.locator("#gas-volume").get_attribute("data-value") or "nan")
-            assert gas == pytest.approx(latest["values"][gas_code]["value"], abs=1.0)
+            assert gas == pytest.approx(float(latest["values"][gas_code]["value"]), abs=1.0)
 
             # prepayment: balance in EUR, then in kWh, the 30 days up to a chosen date
             balance = page.locator("#prepay-balance")
