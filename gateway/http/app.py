@@ -24,6 +24,7 @@ from gateway.http.advice import advice_router
 from gateway.http.analysis import analysis_router
 from gateway.http.control import control_router
 from gateway.http.dashboard import dashboard_router
+from gateway.http.dashboard_files import dashboard_files_router
 from gateway.http.events import events_router
 from gateway.http.health import health_router
 from gateway.http.history import history_router
@@ -33,7 +34,6 @@ from gateway.http.models import Invalid
 from gateway.http.prepayment import prepayment_router
 from gateway.http.quarter_hours import quarter_hours_router
 from gateway.http.responses import JsonText, invalid_request
-from gateway.http.static import static_router
 from gateway.view import GatewayView
 from metering.prices import Prices
 
@@ -97,7 +97,7 @@ def create_app(
         )
     app.add_exception_handler(RequestValidationError, invalid_request)
 
-    app.include_router(static_router())  # GET / and /static/*: the dashboard's files
+    app.include_router(dashboard_files_router())  # GET / and /static/*: the dashboard's files
     app.include_router(dashboard_router(view, zone=zone, now=now, prices=prices, language=language))
     app.include_router(live_router(view, stream_clients, keepalive_s=keepalive_s))  # now, states, stream
     app.include_router(quarter_hours_router(view, zone, now))  # quarter-hours (JSON, CSV), current, peaks

@@ -19,7 +19,7 @@ DASHBOARD_CSP = (
 )
 
 
-def static_router() -> APIRouter:
+def dashboard_files_router() -> APIRouter:
     """`/` and the `/static` mount (neither is in the OpenAPI schema)."""
     router = APIRouter()
 
