@@ -23,7 +23,7 @@ from analysis.appliances import appliance_report
 from analysis.pricing import EnergyPrice, FlatPrice, TariffPrice
 from analysis.report import voltage_json
 from analysis.voltage import week_start, weekly_compliance
-from gateway.http import FROM_QUERY, TO_QUERY, parse_range
+from gateway.http.query import FROM_QUERY, TO_QUERY, parse_range
 from gateway.store.analysis import appliance_data, meter_identity, voltage_data
 from gateway.view import GatewayView
 

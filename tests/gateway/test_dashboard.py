@@ -107,7 +107,7 @@ async def check_dashboard(view: Any, name: str, *, min_quarter_hours: int) -> No
             latest = view.latest()
             assert latest is not None
             shown = float(await power.get_attribute("data-value") or "nan")
-            assert abs(shown - latest["values"]["1-0:1.7.0"]["value"]) < 5.0  # same scale as the meter
+            assert abs(shown - float(latest["values"]["1-0:1.7.0"]["value"])) < 5.0  # same scale as the meter
 
             # registers: Belgian names and register numbers, active tariff
             rows = page.locator(".registers tbody tr")
@@ -128,7 +128,7 @@ async def check_dashboard(view: Any, name: str, *, min_quarter_hours: int) -> No
             assert bars >= min_quarter_hours
             gas_code = next(c for c in latest["values"] if c[3:] in (":24.2.3", ":24.2.1"))
             gas = float(await page.locator("#gas-volume").get_attribute("data-value") or "nan")
-            assert gas == pytest.approx(latest["values"][gas_code]["value"], abs=1.0)
+            assert gas == pytest.approx(float(latest["values"][gas_code]["value"]), abs=1.0)
 
             # prepayment: balance in EUR, then in kWh, the 30 days up to a chosen date
             balance = page.locator("#prepay-balance")

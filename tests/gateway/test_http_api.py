@@ -10,12 +10,15 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 from datetime import datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
 
+from dsmr_parser import telegram_json
 from gateway.http import CSV_COLUMNS, create_app, prometheus_text
 from tests.gateway.test_http_view import START, TZ, LiveView, fed_view
 
@@ -35,10 +38,20 @@ def client(view: LiveView) -> TestClient:
 
 
 def test_now_is_the_latest_telegram_json(client: TestClient, view: LiveView) -> None:
-    body = client.get("/api/v1/now").json()
+    body = client.get("/api/v1/now").json(parse_float=Decimal)
     assert body == view.latest()
     assert body["timestamp"] == "2026-11-23T10:00:00+01:00"
     assert body["values"]["1-0:1.8.1"]["unit"] == "kWh"
+
+
+def test_now_keeps_the_meters_digits(client: TestClient, view: LiveView) -> None:
+    """The same numbers, digit for digit, as `dsmr_parser.telegram_json` (MQTT, `p1gw parse`) writes."""
+    assert view.last is not None
+    text = client.get("/api/v1/now").text
+    assert '"1-0:2.8.1":{"value":1.200,"unit":"kWh"}' in text  # 001.200*kWh on the wire, not 1.2
+    assert json.loads(text, parse_float=Decimal) == json.loads(telegram_json(view.last), parse_float=Decimal)
+    schema = client.get("/openapi.json").json()["components"]["schemas"]["ValueOut"]["properties"]["value"]
+    assert "number" in schema["description"]
 
 
 def test_before_the_first_telegram_now_says_so(tmp_path: Path) -> None:

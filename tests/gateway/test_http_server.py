@@ -114,7 +114,7 @@ async def test_real_server_endpoints_tokens_and_cors(tmp_path: Path) -> None:
         httpx.AsyncClient(timeout=10) as client,
     ):
         now = await client.get(base + "/api/v1/now", headers={"Origin": "http://evil.example"})
-        assert now.status_code == 200 and now.json() == view.latest()
+        assert now.status_code == 200 and now.json(parse_float=Decimal) == view.latest()
         assert "access-control-allow-origin" not in now.headers
         csv = await client.get(base + "/api/v1/quarter-hours?from=2026-11-23&format=csv")
         assert csv.status_code == 200 and csv.text.count("\r\n") == 3  # header + 2 closed quarter-hours

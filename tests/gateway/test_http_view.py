@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import math
 import socket
 from collections.abc import AsyncIterator
@@ -26,7 +27,15 @@ from zoneinfo import ZoneInfo
 import uvicorn
 from fastapi import FastAPI
 
-from dsmr_parser import MonthlyPeak, Telegram, TelegramReader, Value, build_telegram, state_values
+from dsmr_parser import (
+    MonthlyPeak,
+    Telegram,
+    TelegramReader,
+    Value,
+    build_telegram,
+    state_values,
+    telegram_json,
+)
 from dsmr_parser.values import value_to_json
 from gateway.store import Store, open_store
 from gateway.view import ControlDenied
@@ -177,7 +186,7 @@ class LiveView:
             ts,
             {"import_kw": _num(values.get("1-0:1.7.0")), "export_kw": _num(values.get("1-0:2.7.0"))},
         )
-        self._publish("telegram", telegram.to_json())
+        self._publish("telegram", self.latest())
         for record in closed:
             self._publish("quarter_hour", record)
         state = self.prepayment()
@@ -205,7 +214,11 @@ class LiveView:
 
     # ---- GatewayView
     def latest(self) -> dict[str, Any] | None:
-        return self.last.to_json() if self.last is not None else None
+        """The telegram JSON with the meter's digits: its numbers are Decimal (`05.980` stays 5.980)."""
+        if self.last is None:
+            return None
+        decoded: dict[str, Any] = json.loads(telegram_json(self.last), parse_float=Decimal)
+        return decoded
 
     def states(self) -> dict[str, Any]:
         if self.last is None:

@@ -1,0 +1,23 @@
+"""`GET /api/v1/events`: the latest events (peak warnings, low credit, disconnections, source faults)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query
+
+from gateway.view import GatewayView
+
+
+def events_router(view: GatewayView) -> APIRouter:
+    """`/api/v1/events` over `view`: newest first, `limit` of them (1 to 1000)."""
+    router = APIRouter()
+
+    @router.get("/api/v1/events")
+    async def events(
+        limit: Annotated[int, Query(ge=1, le=1000, description="how many, newest first")] = 50,
+    ) -> list[dict[str, Any]]:
+        """The latest events (peak warnings, low credit, disconnections, source faults), newest first."""
+        return view.events(limit)
+
+    return router
