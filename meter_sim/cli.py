@@ -39,7 +39,8 @@ from typing import IO, Any
 from .calendars import CONTRACT_CALENDARS, ZONE, calendar_names
 from .faults import parse_duration, parse_faults
 from .kinds import KINDS
-from .meter import PrepaymentOptions, QuarterHourTruth
+from .meter_prepayment import PrepaymentOptions
+from .registers import QuarterHourTruth
 from .scenario import load_scenario
 from .simulation import Simulation
 

@@ -522,7 +522,7 @@ def load_sim_state(path: str) -> Any:
     """The `MeterRegisters` saved at `path` (None when the file does not exist yet)."""
     import json
 
-    from meter_sim.meter import MeterRegisters
+    from meter_sim.registers import MeterRegisters
 
     target = os.path.expanduser(path)
     try:
@@ -550,7 +550,7 @@ def make_simulation(spec: SourceSpec, *, now: float | None = None, state_path: s
     from decimal import Decimal, InvalidOperation
 
     from meter_sim.faults import parse_duration, parse_faults
-    from meter_sim.meter import PrepaymentOptions
+    from meter_sim.meter_prepayment import PrepaymentOptions
     from meter_sim.simulation import Simulation
 
     params = spec.params
