@@ -10,8 +10,10 @@ m.top_up("tx-1", "10.00"); m.press_button(); m.start_leak_test(); m.set_extra_lo
 from .calendars import CALENDARS, TariffCalendar, calendar_for_contract, get_calendar, parse_calendar
 from .faults import FaultInjector, FaultSpec, parse_duration, parse_faults
 from .kinds import KINDS, MeterKind, get_kind
-from .meter import Meter, PrepaymentOptions, QuarterHourTruth
+from .meter import Meter
+from .meter_prepayment import PrepaymentOptions
 from .profiles import PowerProfile, make_profile
+from .registers import MeterRegisters, QuarterHourTruth
 from .scenario import Scenario, load_scenario, parse_scenario
 from .simulation import Simulation, stream
 
@@ -22,6 +24,7 @@ __all__ = [
     "FaultSpec",
     "Meter",
     "MeterKind",
+    "MeterRegisters",
     "PowerProfile",
     "PrepaymentOptions",
     "QuarterHourTruth",

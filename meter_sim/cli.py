@@ -18,29 +18,23 @@ sibelga, nl. Calendars (--calendar, default the contract's): wallonia-2026, wall
 flanders-22-7, flanders-21-6, nl, single, or a spec such as peak=6-21,weekends.
 Durations: 90s, 15m, 6h, 6d, 2w, 1y.
 Without --fast the simulated clock runs at --speed x real time (default 1). See docs/simulator.md.
+This module only reads the arguments; `meter_sim.serve` streams the simulation (files, pty, TCP).
 """
 
 from __future__ import annotations
 
 import argparse
-import contextlib
-import csv
-import os
-import socket
 import sys
-import threading
 import time
-import tty
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
-from typing import IO, Any
 
 from .calendars import CONTRACT_CALENDARS, ZONE, calendar_names
 from .faults import parse_duration, parse_faults
 from .kinds import KINDS
-from .meter import PrepaymentOptions, QuarterHourTruth
+from .meter_prepayment import PrepaymentOptions
 from .scenario import load_scenario
+from .serve import Sink, serve
 from .simulation import Simulation
 
 
@@ -102,123 +96,6 @@ def _start(text: str | None) -> datetime:
     return when if when.tzinfo is not None else when.replace(tzinfo=ZONE)
 
 
-class _Sink:
-    """Where bytes go: a file, a pty master, or all TCP clients."""
-
-    def __init__(self, args: argparse.Namespace) -> None:
-        self.file: IO[bytes] | None = None
-        self.master: int | None = None
-        self.server: socket.socket | None = None
-        self.clients: list[socket.socket] = []
-        self.lock = threading.Lock()
-        if args.pty:
-            master, slave = os.openpty()
-            tty.setraw(slave)
-            os.set_blocking(master, False)
-            self.master, self._slave = master, slave
-            print(os.ttyname(slave), flush=True)
-        elif args.tcp:
-            host, _, port = args.tcp.rpartition(":")
-            srv = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-            srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            srv.bind((host or "127.0.0.1", int(port)))
-            srv.listen(16)
-            self.server = srv
-            h, p = srv.getsockname()
-            print(f"tcp://{h}:{p}", flush=True)
-            threading.Thread(target=self._accept, daemon=True).start()
-        elif args.out in (None, "-"):
-            self.file = sys.stdout.buffer
-        else:
-            self.file = open(args.out, "wb")  # noqa: SIM115
-
-    def _accept(self) -> None:
-        assert self.server is not None
-        while True:
-            try:
-                conn, _ = self.server.accept()
-            except OSError:
-                return
-            conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            conn.settimeout(2.0)
-            with self.lock:
-                self.clients.append(conn)
-
-    def write(self, data: bytes) -> None:
-        if not data:
-            return
-        if self.file is not None:
-            self.file.write(data)
-        elif self.master is not None:
-            with contextlib.suppress(
-                BlockingIOError, OSError
-            ):  # nobody reading: bytes are lost, as on a wire
-                os.write(self.master, data)
-        else:
-            with self.lock:
-                for c in list(self.clients):
-                    try:
-                        c.sendall(data)
-                    except OSError:
-                        self.clients.remove(c)
-                        c.close()
-
-    def close(self) -> None:
-        if self.file is not None:
-            self.file.flush()
-            if self.file is not sys.stdout.buffer:
-                self.file.close()
-        if self.server is not None:
-            self.server.close()
-            with self.lock:
-                for c in self.clients:
-                    c.close()
-
-
-def _paced(items: Iterator[tuple[int, bytes]], speed: float | None) -> Iterator[bytes]:
-    t0 = time.monotonic()
-    for offset, data in items:
-        if speed:
-            delay = t0 + offset / speed - time.monotonic()
-            if delay > 0:
-                time.sleep(delay)
-        yield data
-
-
-def _truth_writer(path: str) -> tuple[IO[str], Any]:
-    f = open(path, "w", newline="")  # noqa: SIM115
-    w = csv.writer(f)
-    w.writerow(
-        [
-            "start",
-            "end",
-            "import_t1_wh",
-            "import_t2_wh",
-            "export_t1_wh",
-            "export_t2_wh",
-            "import_wh",
-            "export_wh",
-            "avg_import_w",
-        ]
-    )
-    return f, w
-
-
-def _truth_row(qh: QuarterHourTruth) -> list[object]:
-    end = datetime.fromtimestamp(qh.start.timestamp() + 900, UTC).astimezone(ZONE)
-    return [
-        qh.start.isoformat(),
-        end.isoformat(),
-        qh.import_t1_wh,
-        qh.import_t2_wh,
-        qh.export_t1_wh,
-        qh.export_t2_wh,
-        qh.import_wh,
-        qh.export_wh,
-        4 * qh.import_wh,
-    ]
-
-
 def run(args: argparse.Namespace) -> int:
     try:
         start = _start(args.start)
@@ -251,34 +128,18 @@ def run(args: argparse.Namespace) -> int:
     if args.s1 and not sim.meter.kind.s1:
         return _fail(f"meter {args.meter} has no S1 port (be-1ph and be-3ph have one)")
     try:
-        sink = _Sink(args)
+        sink = Sink(out=args.out, pty=args.pty, tcp=args.tcp)
     except OSError as exc:
         return _fail(f"cannot open the output: {exc}")
-    truth = _truth_writer(args.truth) if args.truth else None
-    speed = None if args.fast else args.speed
-    sent = 0
-    try:
-        if args.s1:
-            items = _s1_items(sim, args.count, duration_s)
-        else:
-            items = ((sim.offset_s, frame) for _, frame in sim)
-        for data in _paced(items, speed):
-            sink.write(data)
-            sent += 1
-            if truth is not None:
-                for qh in sim.drain_quarter_hours():
-                    truth[1].writerow(_truth_row(qh))
-            for note in sim.meter.drain_notifications():
-                print(
-                    f"{note.at.isoformat()} {note.energy} {note.kind.value}: {note.message}", file=sys.stderr
-                )
-    except (KeyboardInterrupt, BrokenPipeError):
-        pass
-    finally:
-        with contextlib.suppress(BrokenPipeError):
-            sink.close()
-        if truth is not None:
-            truth[0].close()
+    sent = serve(
+        sim,
+        sink,
+        speed=None if args.fast else args.speed,
+        s1=args.s1,
+        count=args.count,
+        duration_s=duration_s,
+        truth_path=args.truth,
+    )
     if args.truth_appliances:
         from .truth import write_appliance_truth
 
@@ -287,17 +148,6 @@ def run(args: argparse.Namespace) -> int:
         counts = ", ".join(f"{k}={v}" for k, v in sim.injector.counts.items() if v)
         print(f"p1gw sim: {sent} writes; faults: {counts or 'none'}", file=sys.stderr)
     return 0
-
-
-def _s1_items(sim: Simulation, count: int | None, duration_s: int | None) -> Iterator[tuple[int, bytes]]:
-    from .s1 import S1Generator
-
-    gen = S1Generator(sim.meter)
-    n = 0
-    while (count is None or n < count) and (duration_s is None or sim.offset_s < duration_s):
-        frames = gen.second()
-        n += 1
-        yield sim.offset_s, frames
 
 
 def _community(args: argparse.Namespace, start: datetime, duration_s: int | None) -> int:

@@ -41,7 +41,7 @@ from pathlib import Path
 from typing import Any
 
 from .faults import parse_duration, parse_offset
-from .meter import PrepaymentOptions
+from .meter_prepayment import PrepaymentOptions
 
 ACTIONS = ("top_up", "press_button", "leak_test", "load", "fault")
 

@@ -14,7 +14,9 @@ from decimal import Decimal
 
 from .faults import FaultInjector, FaultSpec
 from .grid import get_grid
-from .meter import Meter, MeterRegisters, PrepaymentOptions, QuarterHourTruth
+from .meter import Meter
+from .meter_prepayment import PrepaymentOptions
+from .registers import MeterRegisters, QuarterHourTruth
 from .scenario import Scenario, ScenarioEvent
 
 

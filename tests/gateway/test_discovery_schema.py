@@ -17,8 +17,7 @@ import pytest
 
 from dsmr_parser import Telegram, TelegramParser, parse_telegram
 from gateway.mqtt.discovery import discovery_messages
-from meter_sim import Simulation
-from meter_sim.meter import PrepaymentOptions
+from meter_sim import PrepaymentOptions, Simulation
 
 TELEGRAMS = Path(__file__).resolve().parents[1] / "dsmr_parser" / "telegrams"
 

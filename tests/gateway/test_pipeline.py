@@ -268,7 +268,7 @@ def test_prepayment_from_p1_lines() -> None:
     sim = Simulation("be-3ph", 3, datetime.fromisoformat(START), count=2, prepayment=None)
     frame = next(iter(sim))[1]
     assert prepayment_from_telegram(parse_telegram(frame)) is None
-    from meter_sim.meter import PrepaymentOptions
+    from meter_sim import PrepaymentOptions
 
     sim = Simulation("be-3ph", 3, datetime.fromisoformat(START), count=2, prepayment=PrepaymentOptions())
     state = prepayment_from_telegram(parse_telegram(next(iter(sim))[1]))
