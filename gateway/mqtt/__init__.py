@@ -4,8 +4,9 @@ quarter-hours, prepayment, events and Home Assistant discovery, under `p1gw/<met
 Modules, one job each: `broker` (the URL, credentials, TLS), `settings` (`MqttSettings`, built from the
 configuration by `gateway.config.mqtt_settings`), `policy` (what is published when), `payloads` (topics and
 payloads), `live` (telegrams and states, QoS 0, with discovery), `discovery` (Home Assistant configs),
-`outbox` (QoS 1 messages: queue and drain task), `queue` (the persistent queue), `status` (health
-counters, error kinds) and `publisher` (`MqttPublisher`: the connection loop and the pipeline's calls).
+`outbox` (QoS 1 messages: queue and drain task), `queue` (the persistent FIFO with its in-memory overflow)
+over `queue_file` (its SQLite file), `status` (health counters, error kinds) and `publisher`
+(`MqttPublisher`: the connection loop and the pipeline's calls).
 
 Example:
     async with MqttPublisher("mqtt://user:pw@broker:1883", MqttSettings(queue_path="mqtt.sqlite")) as mq:

@@ -29,12 +29,12 @@ BIG = 5000  # bytes: every such payload needs new pages, so a full file refuses 
 
 
 def refuse_writes(q: PersistentQueue) -> None:
-    pages = q._db.execute("PRAGMA page_count").fetchone()[0]
-    q._db.execute(f"PRAGMA max_page_count = {pages}")
+    pages = q.file.db.execute("PRAGMA page_count").fetchone()[0]
+    q.file.db.execute(f"PRAGMA max_page_count = {pages}")
 
 
 def allow_writes(q: PersistentQueue) -> None:
-    q._db.execute("PRAGMA max_page_count = 1073741823")
+    q.file.db.execute("PRAGMA max_page_count = 1073741823")
 
 
 def payload(tag: str) -> bytes:
