@@ -301,6 +301,10 @@ def test_url_parsing():
     for bad in ("http://h", "mqtt://", "mqtt://h:notaport"):
         with pytest.raises(ValueError, match="MQTT URL"):
             BrokerAddress.parse(bad)
+    for bad in ("http://u:secret@h", "mqtt://u:secret@h:notaport"):  # the error never shows the password
+        with pytest.raises(ValueError, match=r"u:\*\*\*@h") as error:
+            BrokerAddress.parse(bad)
+        assert "secret" not in str(error.value)
 
 
 def test_state_text():
