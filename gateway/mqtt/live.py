@@ -4,7 +4,8 @@ discovery, as the publishing policy lets them through.
 Live data is worth only its freshness: a small asyncio queue holds what waits for the connection and drops
 its oldest item when the publisher lags. While the broker is away nothing is kept but the latest telegram;
 each connection starts with `begin`, which forgets what the policy and discovery saw and publishes the
-latest telegram's states again (retained), so a restarted broker is repopulated at once. Discovery goes out
+latest telegram's states again (retained), so a restarted broker is repopulated at once; telegrams handed
+over between the connection and `begin` are not published a second time. Discovery goes out
 once per connection for every state name, again for names that appear later, and when Home Assistant
 announces `online` on `<prefix>/status` (`listen`).
 """
@@ -99,6 +100,17 @@ class LiveFeed:
             self._waiting.get_nowait()
             self._waiting.task_done()
 
+    def _drop_queued_telegrams(self) -> None:
+        """Remove the telegrams waiting (none is newer than `latest`), keep other values in their order."""
+        kept = []
+        while not self._waiting.empty():
+            item = self._waiting.get_nowait()
+            self._waiting.task_done()
+            if not isinstance(item, Telegram):
+                kept.append(item)
+        for item in kept:
+            self._waiting.put_nowait(item)
+
     async def join(self) -> None:
         """Until every item handed over is published or dropped."""
         await self._waiting.join()
@@ -112,6 +124,7 @@ class LiveFeed:
         self._discovered.clear()
         self._policy.forget()
         if self.latest is not None:
+            self._drop_queued_telegrams()  # handed over since the connection: the latest says it all
             await self._publish_telegram(client, self.latest)
 
     async def run(self, client: aiomqtt.Client) -> None:
