@@ -84,7 +84,7 @@ def pct(values: list[float], q: float) -> float:
 async def latency(broker: Mosquitto, count: int, interval_s: float) -> dict[str, float]:
     import aiomqtt
 
-    from gateway.mqtt import MqttPublisher
+    from gateway.mqtt import MqttPublisher, MqttSettings
     from gateway.pipeline import Gateway
     from gateway.sources import make_source
     from meter_sim.simulation import Simulation
@@ -105,7 +105,9 @@ async def latency(broker: Mosquitto, count: int, interval_s: float) -> dict[str,
     piped: dict[str, float] = {}
     async with aiomqtt.Client("127.0.0.1", broker.port) as sub:
         await sub.subscribe("p1gw/+/telegram")
-        async with MqttPublisher(broker.url, policy={"telegram": "every"}, discovery=False) as publisher:
+        async with MqttPublisher(
+            broker.url, MqttSettings(policy={"telegram": "every"}, discovery=False)
+        ) as publisher:
             gateway = Gateway(make_source(f"socket://127.0.0.1:{port}"), publisher=publisher, skew_warn_s=1e9)
 
             async def receive() -> None:

@@ -18,8 +18,13 @@ import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
+
+from gateway.urls import redact
+
+if TYPE_CHECKING:
+    from gateway.mqtt.settings import MqttSettings
 
 ENV_PREFIX = "P1GW_"
 
@@ -44,7 +49,8 @@ class SourceConfig:
 @dataclass(frozen=True)
 class MqttConfig:
     """[mqtt]: broker URL (empty: no MQTT), base topic, credentials, TLS, discovery, queue caps, and the
-    publishing policy ([mqtt.policy]: topic glob -> rule). `MqttPublisher.from_config` takes it as is."""
+    publishing policy ([mqtt.policy]: topic glob -> rule). `mqtt_settings` turns it into the publisher's
+    settings (`MqttPublisher.from_config` does both)."""
 
     url: str = ""
     base_topic: str = "p1gw"
@@ -311,11 +317,11 @@ def _validate_tariff(tariff: TariffConfig) -> None:
 
 def _validate_mqtt(mqtt: MqttConfig, *, check_files: bool) -> None:
     if mqtt.url and not re.match(r"mqtts?://", mqtt.url):
-        raise ConfigError(f"mqtt.url must start with mqtt:// or mqtts://, not {mqtt.url!r}")
+        raise ConfigError(f"mqtt.url must start with mqtt:// or mqtts://, not {redact(mqtt.url)!r}")
     if mqtt.queue_max_messages <= 0 or mqtt.queue_max_bytes <= 0:
         raise ConfigError("mqtt.queue_max_messages and mqtt.queue_max_bytes must be positive")
     if mqtt.policy:
-        from gateway.mqtt import TopicRule
+        from gateway.mqtt.policy import TopicRule
 
         for pattern, rule in mqtt.policy.items():
             try:
@@ -324,6 +330,33 @@ def _validate_mqtt(mqtt: MqttConfig, *, check_files: bool) -> None:
                 raise ConfigError(f"mqtt.policy {pattern!r}: {exc}") from None
     if check_files:
         _check_tls_files(mqtt)
+
+
+def mqtt_settings(
+    mqtt: MqttConfig, *, queue_path: str | Path | None = None, country: str | None = None
+) -> MqttSettings:
+    """The publisher's settings (`gateway.mqtt.MqttSettings`) of a `[mqtt]` section: topics under
+    `<base_topic>/<meter_id>`, empty texts as "not given", TLS forced on by `tls = true` (else by the URL's
+    scheme). `queue_path`: the persistent QoS 1 queue (None: in memory); `country`: tariff labels."""
+    from gateway.mqtt.settings import MqttSettings
+
+    return MqttSettings(
+        base_topic=mqtt.base_topic.rstrip("/") + "/{meter_id}",
+        username=mqtt.username or None,
+        password=mqtt.password or None,
+        tls=True if mqtt.tls else None,
+        ca_file=mqtt.ca_file or None,
+        cert_file=mqtt.cert_file or None,
+        key_file=mqtt.key_file or None,
+        tls_insecure=mqtt.tls_insecure,
+        discovery=mqtt.discovery,
+        discovery_prefix=mqtt.discovery_prefix,
+        policy=dict(mqtt.policy),
+        queue_path=queue_path,
+        queue_max_messages=mqtt.queue_max_messages,
+        queue_max_bytes=mqtt.queue_max_bytes,
+        country=country,
+    )
 
 
 def _check_tls_files(mqtt: MqttConfig) -> None:

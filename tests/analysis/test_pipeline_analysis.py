@@ -13,7 +13,7 @@ from typing import Any
 
 from dsmr_parser import parse_telegram
 from gateway.cli import main
-from gateway.mqtt import MqttPublisher
+from gateway.mqtt import MqttPublisher, MqttSettings
 from gateway.pipeline import Gateway
 from gateway.sources import make_source
 from gateway.store import open_store
@@ -30,7 +30,7 @@ async def test_crossing_published_and_aggregates_stored(
     store = open_store(db)
     async with (
         mqtt_collector(mosquitto, "p1gw/#") as mqtt,
-        MqttPublisher(mosquitto.url, queue_path=tmp_path / "q.sqlite") as publisher,
+        MqttPublisher(mosquitto.url, MqttSettings(queue_path=tmp_path / "q.sqlite")) as publisher,
     ):
         gateway = Gateway(source, store=store, publisher=publisher)
         frames = iter(source.simulation)

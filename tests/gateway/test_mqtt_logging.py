@@ -15,7 +15,7 @@ from collections.abc import Iterator
 import pytest
 
 from gateway.logs import setup_logging
-from gateway.mqtt import MqttPublisher
+from gateway.mqtt import MqttPublisher, MqttSettings
 
 
 def free_port() -> int:
@@ -40,7 +40,9 @@ async def until(predicate, timeout: float = 15.0) -> None:
 async def test_unreachable_broker_logs_json_once_per_state_change(log_stream):
     setup_logging("info", "json", stream=log_stream)
     url = f"mqtt://p1gw:top-secret@127.0.0.1:{free_port()}"
-    async with MqttPublisher(url, meter_id="LOG0001", backoff_initial_s=0.05, backoff_max_s=0.1) as pub:
+    async with MqttPublisher(
+        url, MqttSettings(meter_id="LOG0001", backoff_initial_s=0.05, backoff_max_s=0.1)
+    ) as pub:
         await until(lambda: pub.status()["connect_attempts"] >= 8)
     text = log_stream.getvalue()
     lines = [json.loads(line) for line in text.splitlines()]  # every line one JSON object
@@ -57,7 +59,9 @@ async def test_unreachable_broker_logs_json_once_per_state_change(log_stream):
 
 async def test_lost_and_reconnected_in_text_format(log_stream, mosquitto):
     setup_logging("info", "text", stream=log_stream)
-    pub = MqttPublisher(mosquitto.url, meter_id="LOG0002", discovery=False, backoff_initial_s=0.05)
+    pub = MqttPublisher(
+        mosquitto.url, MqttSettings(meter_id="LOG0002", discovery=False, backoff_initial_s=0.05)
+    )
     async with pub:
         await until(lambda: pub.status()["connected"])
         mosquitto.stop()

@@ -13,7 +13,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from gateway.mqtt import MqttPublisher
+from gateway.mqtt import MqttPublisher, MqttSettings
 
 ROOT = Path(__file__).resolve().parents[2]
 METER = "OUTAGE0001"
@@ -43,7 +43,7 @@ def fast(url: str, **kw) -> MqttPublisher:
     kw.setdefault("backoff_initial_s", 0.05)
     kw.setdefault("backoff_max_s", 0.3)
     kw.setdefault("timeout_s", 3)
-    return MqttPublisher(url, **kw)
+    return MqttPublisher(url, MqttSettings(**kw))
 
 
 def qos1(seen) -> list[tuple[str, dict]]:
@@ -159,9 +159,10 @@ async def test_queue_cap_drops_oldest_events_never_quarter_hours(mosquitto, mqtt
 async def test_last_will_offline_when_the_process_is_killed(mosquitto, mqtt_collector):
     script = (
         "import asyncio, sys\n"
-        "from gateway.mqtt import MqttPublisher\n"
+        "from gateway.mqtt import MqttPublisher, MqttSettings\n"
         "async def main():\n"
-        "    async with MqttPublisher(sys.argv[1], meter_id='KILLED01', discovery=False) as pub:\n"
+        "    settings = MqttSettings(meter_id='KILLED01', discovery=False)\n"
+        "    async with MqttPublisher(sys.argv[1], settings) as pub:\n"
         "        while not pub.status()['connected']:\n"
         "            await asyncio.sleep(0.01)\n"
         "        print('connected', flush=True)\n"

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from gateway.mqtt import MqttPublisher
+from gateway.mqtt import MqttPublisher, MqttSettings
 from gateway.pipeline import Gateway, not_yet_queued
 from gateway.sources import make_source
 from gateway.store import open_store
@@ -36,7 +36,10 @@ def record(start: datetime, i: int) -> dict[str, Any]:
 
 def publisher(url: str, queue_path: Path) -> MqttPublisher:
     return MqttPublisher(
-        url, meter_id=METER, queue_path=queue_path, discovery=False, backoff_initial_s=0.05, backoff_max_s=0.3
+        url,
+        MqttSettings(
+            meter_id=METER, queue_path=queue_path, discovery=False, backoff_initial_s=0.05, backoff_max_s=0.3
+        ),
     )
 
 

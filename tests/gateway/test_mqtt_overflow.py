@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 
 from gateway.logs import setup_logging
-from gateway.mqtt import MqttPublisher
+from gateway.mqtt import MqttPublisher, MqttSettings
 from gateway.mqtt.queue import PersistentQueue
 
 METER = "OVERFLOW0001"
@@ -29,12 +29,12 @@ BIG = 5000  # bytes: every such payload needs new pages, so a full file refuses 
 
 
 def refuse_writes(q: PersistentQueue) -> None:
-    pages = q._db.execute("PRAGMA page_count").fetchone()[0]
-    q._db.execute(f"PRAGMA max_page_count = {pages}")
+    pages = q.file.db.execute("PRAGMA page_count").fetchone()[0]
+    q.file.db.execute(f"PRAGMA max_page_count = {pages}")
 
 
 def allow_writes(q: PersistentQueue) -> None:
-    q._db.execute("PRAGMA max_page_count = 1073741823")
+    q.file.db.execute("PRAGMA max_page_count = 1073741823")
 
 
 def payload(tag: str) -> bytes:
@@ -158,13 +158,15 @@ async def until(predicate, timeout: float = 15.0) -> None:
 def publisher(url: str, queue_path: Path) -> MqttPublisher:
     return MqttPublisher(
         url,
-        meter_id=METER,
-        discovery=False,
-        queue_path=queue_path,
-        queue_retry_s=0.1,
-        backoff_initial_s=0.05,
-        backoff_max_s=0.3,
-        timeout_s=3,
+        MqttSettings(
+            meter_id=METER,
+            discovery=False,
+            queue_path=queue_path,
+            queue_retry_s=0.1,
+            backoff_initial_s=0.05,
+            backoff_max_s=0.3,
+            timeout_s=3,
+        ),
     )
 
 

@@ -4,13 +4,22 @@ discovery at connect and on HA's `online`, the publishing policy, URL and rule p
 from __future__ import annotations
 
 import json
+import time
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
 
 from dsmr_parser import Telegram, Value, parse_telegram
-from gateway.mqtt import BrokerAddress, MqttPublisher, PublishPolicy, TopicRule, parse_policy, state_text
+from gateway.mqtt import (
+    BrokerAddress,
+    MqttPublisher,
+    MqttSettings,
+    PublishPolicy,
+    TopicRule,
+    parse_policy,
+    state_text,
+)
 
 TELEGRAMS = Path(__file__).resolve().parents[1] / "dsmr_parser" / "telegrams"
 FLUVIUS = "fluvius_v171.txt"
@@ -62,7 +71,8 @@ class FakeClock:
 def publisher(broker, **kw) -> MqttPublisher:
     kw.setdefault("backoff_initial_s", 0.05)
     kw.setdefault("backoff_max_s", 0.5)
-    return MqttPublisher(broker.url, **kw)
+    clock = kw.pop("clock", time.monotonic)
+    return MqttPublisher(broker.url, MqttSettings(**kw), clock=clock)
 
 
 async def wait_connected(pub: MqttPublisher, timeout: float = 10) -> None:
@@ -291,6 +301,10 @@ def test_url_parsing():
     for bad in ("http://h", "mqtt://", "mqtt://h:notaport"):
         with pytest.raises(ValueError, match="MQTT URL"):
             BrokerAddress.parse(bad)
+    for bad in ("http://u:secret@h", "mqtt://u:secret@h:notaport"):  # the error never shows the password
+        with pytest.raises(ValueError, match=r"u:\*\*\*@h") as error:
+            BrokerAddress.parse(bad)
+        assert "secret" not in str(error.value)
 
 
 def test_state_text():

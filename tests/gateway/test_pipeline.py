@@ -167,7 +167,7 @@ async def stop_watching(gateway: Gateway, watcher: asyncio.Task[None]) -> None:
 async def test_sim_with_corrupted_telegrams_to_store_and_mqtt(
     tmp_path: Path, mosquitto: Any, mqtt_collector: Any
 ) -> None:
-    from gateway.mqtt import MqttPublisher
+    from gateway.mqtt import MqttPublisher, MqttSettings
 
     spec = f"sim:be-3ph?seed=3&speed={SPEED}&prepayment=20&start={START}&faults=corrupt=0.05"
     source = make_source(spec)
@@ -176,7 +176,7 @@ async def test_sim_with_corrupted_telegrams_to_store_and_mqtt(
     announced: list[dict[str, Any]] = []
     async with (
         mqtt_collector(mosquitto, "p1gw/#") as mqtt,
-        MqttPublisher(mosquitto.url, queue_path=tmp_path / "q.sqlite") as publisher,
+        MqttPublisher(mosquitto.url, MqttSettings(queue_path=tmp_path / "q.sqlite")) as publisher,
     ):
         gateway = Gateway(source, store=store, publisher=publisher, live_queue_size=LIVE_QUEUE)
         watcher = asyncio.create_task(watch(gateway, seen, announced))

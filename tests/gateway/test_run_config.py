@@ -110,6 +110,30 @@ def test_mqtt_keys_and_policy_table_load_from_toml_and_reach_the_publisher(
     publisher.queue.close()
 
 
+def test_mqtt_settings_of_a_config_section_leave_empty_keys_unset() -> None:
+    from gateway.config import MqttConfig, mqtt_settings
+
+    plain = mqtt_settings(MqttConfig(url="mqtt://broker"))
+    assert plain.base_topic == "p1gw/{meter_id}"
+    assert (plain.username, plain.password, plain.tls, plain.ca_file, plain.queue_path) == (None,) * 5
+    given = mqtt_settings(
+        MqttConfig(
+            url="mqtt://broker", base_topic="home/p1/", username="u", password="pw", tls=True, key_file="k"
+        ),
+        queue_path="q.sqlite",
+        country="NL",
+    )
+    assert given.base_topic == "home/p1/{meter_id}"
+    assert (given.username, given.password, given.tls, given.key_file) == ("u", "pw", True, "k")
+    assert (given.queue_path, given.country) == ("q.sqlite", "NL")
+
+
+def test_mqtt_url_error_hides_the_password() -> None:
+    with pytest.raises(ConfigError, match=r"http://u:\*\*\*@broker") as error:
+        load_config(environ={"P1GW_MQTT__URL": "http://u:secret@broker"})
+    assert "secret" not in str(error.value)
+
+
 @pytest.mark.parametrize(
     ("toml", "message"),
     [

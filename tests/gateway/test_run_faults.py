@@ -141,12 +141,13 @@ async def test_sigkill_mid_quarter_hour_then_restart(
 async def test_broker_stopped_and_restarted_mid_run(
     tmp_path: Path, mosquitto: Any, mqtt_collector: Any
 ) -> None:
-    from gateway.mqtt import MqttPublisher
+    from gateway.mqtt import MqttPublisher, MqttSettings
 
     source = make_source(f"sim:be-3ph?seed=5&speed=300&start={START}")
     store = open_store(tmp_path / "p1gw.sqlite")
     async with MqttPublisher(
-        mosquitto.url, queue_path=tmp_path / "q.sqlite", backoff_initial_s=0.1, backoff_max_s=0.3
+        mosquitto.url,
+        MqttSettings(queue_path=tmp_path / "q.sqlite", backoff_initial_s=0.1, backoff_max_s=0.3),
     ) as publisher:
         gateway = Gateway(source, store=store, publisher=publisher)
         async with gateway:

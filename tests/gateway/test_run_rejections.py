@@ -105,7 +105,7 @@ async def test_rejected_telegrams_are_not_published_and_health_says_every_telegr
     """A meter restarted from lower registers (the simulator before its fix): its telegrams are rejected,
     none is published as state, and health names the problem; then a restarted gateway keeps the floor
     of a register the aggregator does not watch (gas), from the store."""
-    from gateway.mqtt import MqttPublisher
+    from gateway.mqtt import MqttPublisher, MqttSettings
 
     first = sim_frames(20)
     lower = [
@@ -118,7 +118,9 @@ async def test_rejected_telegrams_are_not_published_and_health_says_every_telegr
     store = open_store(db)
     async with (
         mqtt_collector(mosquitto, "p1gw/#") as mqtt,
-        MqttPublisher(mosquitto.url, queue_path=tmp_path / "q.sqlite", policy={"state/*": "every"}) as pub,
+        MqttPublisher(
+            mosquitto.url, MqttSettings(queue_path=tmp_path / "q.sqlite", policy={"state/*": "every"})
+        ) as pub,
     ):
         gateway = Gateway(make_source(f"file:{capture}?interval=0.02"), store=store, publisher=pub)
         async with gateway:

@@ -62,12 +62,12 @@ async def test_s1_sim_through_the_gateway() -> None:
 
 async def test_s1_values_are_published_like_p1_values(mosquitto, mqtt_collector) -> None:
     """S1 seconds reach MQTT as `state/s1_*` (retained) with Home Assistant discovery, over a real broker."""
-    from gateway.mqtt import MqttPublisher
+    from gateway.mqtt import MqttPublisher, MqttSettings
 
     source = make_source(f"s1+sim:be-3ph?seed=3&speed=4&start={START.isoformat()}")
     async with (
         mqtt_collector(mosquitto, "p1gw/#", "homeassistant/#") as seen,
-        MqttPublisher(mosquitto.url, backoff_initial_s=0.05) as publisher,
+        MqttPublisher(mosquitto.url, MqttSettings(backoff_initial_s=0.05)) as publisher,
         Gateway(source, publisher=publisher),
         asyncio.timeout(20),
     ):

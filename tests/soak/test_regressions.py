@@ -1,12 +1,12 @@
 """Regression tests: minimal reproductions of the defects the soak test found (all fixed; each failed before).
 
 1. A quarter-hour closed while the disk is full is never stored (gateway/pipeline.py `_quarter_hours_closed`).
-2. A quarter-hour the MQTT queue cannot persist (disk full) is dropped, never published (gateway.mqtt
-   `_enqueue`).
+2. A quarter-hour the MQTT queue cannot persist (disk full) is dropped, never published
+   (gateway/mqtt/outbox.py `Outbox.put`).
 3. A boundary interpolated across a short gap (one lost telegram at 1 Hz) gives a record off the meter's
    truth while it says `complete=True, estimated=False` (metering/quarter_hours.py `add`).
 4. The MQTT publisher logs outside the `p1gw` logger tree: plain text, not the configured format
-   (gateway/mqtt/__init__.py, gateway/mqtt/queue.py `logging.getLogger(__name__)`).
+   (then gateway/mqtt/__init__.py, gateway/mqtt/queue.py `logging.getLogger(__name__)`).
 5. `p1gw run` never applies the history retention (gateway/cli/run.py / pipeline): history grows forever.
 """
 
@@ -70,13 +70,13 @@ async def test_quarter_hours_closed_while_the_disk_is_full_are_stored_later(full
 async def test_mqtt_quarter_hour_not_dropped_when_the_queue_cannot_be_written(
     full_disk: DataDir, mosquitto: Any, mqtt_collector: Any
 ) -> None:
-    from gateway.mqtt import MqttPublisher
+    from gateway.mqtt import MqttPublisher, MqttSettings
 
     record = {"meter_id": "1SAG0000000001", "start": "2026-03-02T07:15:00+01:00", "import_day": 0.1}
     async with (
         mqtt_collector(mosquitto, "p1gw/#") as seen,
         MqttPublisher(
-            mosquitto.url, queue_path=full_disk.path / "q.sqlite", meter_id=record["meter_id"]
+            mosquitto.url, MqttSettings(queue_path=full_disk.path / "q.sqlite", meter_id=record["meter_id"])
         ) as publisher,  # without the meter id the publisher waits for one and never says `online`
     ):
         await seen.wait_for(lambda m: m.topic.endswith("/availability"))
@@ -116,13 +116,15 @@ def test_boundary_interpolated_over_one_lost_telegram_is_exact_or_flagged() -> N
 
 
 async def test_mqtt_connection_errors_are_logged_in_the_configured_format() -> None:
-    from gateway.mqtt import MqttPublisher
+    from gateway.mqtt import MqttPublisher, MqttSettings
 
     stream = io.StringIO()
     setup_logging("info", "json", stream=stream)
     try:
         async with (
-            MqttPublisher(f"mqtt://127.0.0.1:{free_port()}", backoff_initial_s=0.1, backoff_max_s=0.2),
+            MqttPublisher(
+                f"mqtt://127.0.0.1:{free_port()}", MqttSettings(backoff_initial_s=0.1, backoff_max_s=0.2)
+            ),
             asyncio.timeout(60),
         ):
             while "mqtt" not in stream.getvalue().lower():  # nobody listens: connection refused, retried
