@@ -23,12 +23,12 @@ from .errors import (
     TelegramErrorReason,
 )
 from .framing import Frame, Framer
-from .jsontext import TelegramEncoder, telegram_json, value_json
+from .jsontext import TelegramEncoder, telegram_dict, telegram_json, value_json, value_to_json
 from .parser import TelegramParser, parse_telegram
 from .reader import TelegramReader
 from .registry import REGISTRY, TARIFF_LABELS, ObisObject, StateValue, lookup, state_values
 from .timestamps import MeterClock, meter_clock
-from .values import MonthlyPeak, PowerFailure, Raw, Telegram, Value, value_to_json
+from .values import MonthlyPeak, PowerFailure, Raw, Telegram, Value
 
 __all__ = [
     "REASONS",
@@ -58,6 +58,7 @@ __all__ = [
     "meter_clock",
     "parse_telegram",
     "state_values",
+    "telegram_dict",
     "telegram_json",
     "value_json",
     "value_to_json",

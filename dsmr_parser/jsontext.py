@@ -17,6 +17,7 @@ from datetime import datetime
 from decimal import Decimal
 from itertools import compress
 from operator import is_not
+from typing import Any
 
 from .values import MonthlyPeak, PowerFailure, Raw, Telegram, Value, meter_identity
 
@@ -161,3 +162,21 @@ def telegram_json(telegram: Telegram) -> str:
     """The telegram JSON of one telegram (ARCHITECTURE.md §3) as compact text; for a stream, a
     `TelegramEncoder` of its own is faster."""
     return TelegramEncoder().encode(telegram)
+
+
+def telegram_dict(telegram: Telegram) -> dict[str, Any]:
+    """The telegram JSON as a dict of JSON types (a fraction is a float, as `json.loads` gives it); for the
+    meter's digits use the text, or `json.loads(telegram_json(t), parse_float=Decimal)`."""
+    import json  # here: `p1gw parse` never needs the json package
+
+    decoded: dict[str, Any] = json.loads(telegram_json(telegram))
+    return decoded
+
+
+def value_to_json(value: Value) -> dict[str, Any]:
+    """The contract's JSON form of one value (`{"value": ..., "unit": ..., "timestamp": ...}`) as a dict of
+    JSON types (a fraction is a float); `value_json` gives the text, digits kept."""
+    import json
+
+    decoded: dict[str, Any] = json.loads(value_json(value))
+    return decoded

@@ -52,17 +52,6 @@ class Raw(str):
     __slots__ = ()
 
 
-def value_to_json(value: Value) -> dict[str, Any]:
-    """The contract's JSON form of one value (`{"value": ..., "unit": ..., "timestamp": ...}`) as a dict of
-    JSON types (a fraction is a float); `dsmr_parser.jsontext.value_json` gives the text, digits kept."""
-    import json  # here: `p1gw parse` never needs the json package
-
-    from .jsontext import value_json
-
-    decoded: dict[str, Any] = json.loads(value_json(value))
-    return decoded
-
-
 _ID_CODES = ("0-0:96.1.1", "0-0:96.1.0", "1-0:0.0.0", "0-0:42.0.0")
 _MBUS_ID_CODES = tuple(f"0-{n}:96.1.{e}" for n in "1234" for e in "01")
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
@@ -170,14 +159,3 @@ class Telegram:
             if found is not None:
                 return str(found.value)
         return None
-
-    def to_json(self) -> dict[str, Any]:
-        """The telegram JSON of ARCHITECTURE.md §3 as a dict of JSON types (a fraction is a float, as
-        `json.loads` gives it). For the meter's digits use the text, `dsmr_parser.jsontext.telegram_json`
-        (the one encoder), or `json.loads(telegram_json(t), parse_float=Decimal)`."""
-        import json
-
-        from .jsontext import telegram_json
-
-        decoded: dict[str, Any] = json.loads(telegram_json(self))
-        return decoded

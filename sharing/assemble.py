@@ -240,7 +240,7 @@ def members_of(community: Community) -> Members:
     return Members(dict(community.by_ean), dict(community.by_meter_id))
 
 
-def read_dataset(
+def read_data(
     path: Path | str,
     community: Community,
     *,

@@ -32,10 +32,10 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
-from sharing.assemble import OutOfOrder, members_of, months
+from sharing.assemble import OutOfOrder, members_of, months, read_data
 from sharing.clock import DEFAULT_TZ, Grid
 from sharing.community import Community, Dataset
-from sharing.csvio import InputError, parse_bound, read_data, read_members
+from sharing.csvio import InputError, parse_bound, read_members
 from sharing.engine import allocate
 from sharing.export import Outputs, kpis_document, write_json, write_monthly_csvs
 from sharing.ingest import Problems, iter_quarter_hours

@@ -1,7 +1,7 @@
 """Writing results: allocation.csv, kpis.json, monthly and per-member CSVs.
 
 Strategy: every energy is written from integer Wh as exact kWh text with three decimals
-(:func:`sharing.csvio.format_kwh`; vectorised, :func:`kwh`), so CSV totals add up to the Wh
+(:func:`sharing.kwh.format_kwh`; vectorised, :func:`kwh`), so CSV totals add up to the Wh
 the engine computed. The per-quarter-hour files are formatted by polars a slice at a time (no
 per-row Python) and appended while the period streams by; everything is written under a temporary
 name and put in place at the end, so a crash or a bad input never leaves a half-written file.
@@ -26,10 +26,10 @@ import polars as pl
 from metering.quarter_hours import QUARTER_S
 from sharing.clock import Grid
 from sharing.community import Community, Dataset
-from sharing.csvio import format_kwh
 from sharing.engine import Allocation
 from sharing.keys import PPM, IntArray
 from sharing.kpis import percent, real_key
+from sharing.kwh import format_kwh
 from sharing.summary import Part, Summary
 
 ALLOCATION_HEADER = (

@@ -43,9 +43,9 @@ from gateway.store import Backend, apply_migrations, open_backend
 from metering.quarter_hours import QUARTER_S
 from sharing.clock import DEFAULT_TZ, parse_start, period_of
 from sharing.community import Community
-from sharing.csvio import format_kwh, parse_kwh
 from sharing.engine import allocate
 from sharing.keys import AllocationKey
+from sharing.kwh import format_kwh, parse_kwh
 
 log = logging.getLogger("p1gw.hub")
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import polars as pl
 
 from metering.quarter_hours import QUARTER_S
-from sharing.csvio import MAX_DECIMALS, MAX_KWH_DIGITS, PLAIN_DECIMAL_HELP
+from sharing.kwh import MAX_DECIMALS, MAX_KWH_DIGITS, PLAIN_DECIMAL_HELP
 
 ABSURD_KWH_PER_QUARTER = 10_000  # 40 MW for a quarter-hour: far beyond any community member
 

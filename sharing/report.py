@@ -16,9 +16,9 @@ from fractions import Fraction
 import numpy as np
 
 from sharing.community import Community
-from sharing.csvio import format_kwh
 from sharing.keys import PPM
 from sharing.kpis import Rates, percent, real_key, to_kw
+from sharing.kwh import format_kwh
 from sharing.summary import Summary
 
 CSS = """

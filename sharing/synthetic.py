@@ -15,9 +15,9 @@ import numpy as np
 from metering.quarter_hours import QUARTER_S
 from sharing.clock import Grid
 from sharing.community import Community, Dataset, Member
-from sharing.csvio import format_kwh
 from sharing.engine import Role
 from sharing.keys import IntArray
+from sharing.kwh import format_kwh
 
 
 def community(n_consumers: int, *, pv: bool = True, wind: bool = True) -> Community:

@@ -22,7 +22,8 @@ import numpy as np
 
 from metering.quarter_hours import quarter_start
 from sharing.clock import parse_start
-from sharing.csvio import InputError, parse_kwh
+from sharing.csvio import InputError
+from sharing.kwh import parse_kwh
 from tariffs.series import Usage
 
 

@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import pytest
 
-from dsmr_parser import Framer, FramingError, Telegram, TelegramReader, Value
+from dsmr_parser import Framer, FramingError, Telegram, TelegramReader, Value, telegram_dict
 
 FILES = [
     "fluvius_v171.txt",
@@ -180,4 +180,4 @@ def test_unknown_lines_are_kept(telegram_bytes):
     (t,) = telegrams(run(data))
     assert t.values["1-0:99.99.9"] == Value(Decimal("42"), "xyz")  # unknown, but shaped: typed
     assert t.unparsed == ["hello world"]
-    assert t.to_json()["values"]["1-0:99.99.9"] == {"value": 42, "unit": "xyz"}
+    assert telegram_dict(t)["values"]["1-0:99.99.9"] == {"value": 42, "unit": "xyz"}

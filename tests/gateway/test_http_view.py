@@ -35,8 +35,8 @@ from dsmr_parser import (
     build_telegram,
     state_values,
     telegram_json,
+    value_to_json,
 )
-from dsmr_parser.values import value_to_json
 from gateway.store import Store, open_store
 from gateway.view import ControlDenied
 from metering.peaks import CapacityGuard

@@ -6,8 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from sharing.csvio import InputError, format_kwh, parse_kwh, read_data, read_members
+from sharing.assemble import read_data
+from sharing.csvio import InputError, read_members
 from sharing.engine import Role
+from sharing.kwh import format_kwh, parse_kwh
 
 MEMBERS = (
     "ean,name,role,weight,meter_id\n"

@@ -15,7 +15,8 @@ import aiomqtt
 import pytest
 
 from gateway.cli import main
-from sharing.csvio import read_data, read_members
+from sharing.assemble import read_data
+from sharing.csvio import read_members
 from sharing.hub import HubConfig, HubStore, run_hub
 from sharing.keyspec import build_key
 

@@ -16,13 +16,15 @@ import pytest
 
 from gateway.cli import main
 from sharing import synthetic
-from sharing.assemble import OutOfOrder, members_of, months
+from sharing.assemble import OutOfOrder, members_of, months, read_data
 from sharing.cli import share as share_slices
 from sharing.clock import DEFAULT_TZ, Grid, parse_start
-from sharing.csvio import Dataset, InputError, format_kwh, read_data, read_members
+from sharing.community import Dataset
+from sharing.csvio import InputError, read_members
 from sharing.export import kwh
 from sharing.ingest import Members, Problems, iter_quarter_hours, load_quarter_hours
 from sharing.keyspec import build_key
+from sharing.kwh import format_kwh
 
 # A copy of ../shared/dso/fluvius_quarter_hours_sample.csv (exact bytes), so a fresh clone is self-contained.
 FLUVIUS_SAMPLE = Path(__file__).parent / "data" / "fluvius_quarter_hours_sample.csv"

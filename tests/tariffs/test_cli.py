@@ -13,7 +13,7 @@ import pytest
 
 from gateway.cli import main
 from gateway.store import open_store
-from sharing.csvio import format_kwh
+from sharing.kwh import format_kwh
 from tariffs.advisor import advise
 from tariffs.load import load_tariff
 from tariffs.series import Usage

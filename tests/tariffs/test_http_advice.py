@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 from gateway.cli import main
 from gateway.http import create_app
 from gateway.store import open_store
-from sharing.csvio import format_kwh
+from sharing.kwh import format_kwh
 from tariffs.bands import ZONE
 from tests.gateway.test_http_view import LiveView
 from tests.tariffs.helpers import local_ts
