@@ -25,16 +25,13 @@ Example:
 from gateway.http.app import create_app
 from gateway.http.limits import MAX_CONTROL_BODY
 from gateway.http.metrics import prometheus_text
-from gateway.http.quarter_hours import CSV_COLUMNS, quarter_hours_csv
 from gateway.http.query import FROM_QUERY, TO_QUERY, parse_range
 
 __all__ = [
-    "CSV_COLUMNS",
     "FROM_QUERY",
     "MAX_CONTROL_BODY",
     "TO_QUERY",
     "create_app",
     "parse_range",
     "prometheus_text",
-    "quarter_hours_csv",
 ]

@@ -1,18 +1,15 @@
 """The quarter-hour routes: closed quarter-hours (JSON or CSV), the open one so far, and the capacity peaks.
 
 Strategy: thin reads of the view; the store is read in a worker thread (a 400-day range is ~38,000 rows).
-The CSV export is one function, `quarter_hours_csv` (header `CSV_COLUMNS`, CRLF, kWh/kW with 3 decimals),
-so the shared quarter-hour record module can take it over at its one call.
+The CSV is the quarter-hour record's own (`metering.record.csv_text`), byte for byte what `p1gw db export`
+writes.
 """
 
 from __future__ import annotations
 
 import asyncio
-import csv
-import io
 from collections.abc import Callable
 from datetime import datetime
-from decimal import Decimal
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo
 
@@ -23,43 +20,7 @@ from gateway.http.models import QuarterHourOut
 from gateway.http.query import FROM_QUERY, TO_QUERY, parse_range
 from gateway.http.responses import BAD_QUERY, NOT_YET, no_telegram
 from gateway.view import GatewayView
-
-CSV_COLUMNS = (
-    "meter_id",
-    "ean",
-    "start",
-    "end",
-    "import_day",
-    "import_night",
-    "export_day",
-    "export_night",
-    "import_kwh",
-    "export_kwh",
-    "avg_import_kw",
-    "avg_export_kw",
-    "complete",
-    "estimated",
-)
-
-
-def quarter_hours_csv(records: list[dict[str, Any]]) -> str:
-    """The CSV export: header `CSV_COLUMNS`, one row per record, kWh/kW with 3 decimals."""
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(CSV_COLUMNS)
-    for record in records:
-        writer.writerow([_csv_cell(column, record.get(column)) for column in CSV_COLUMNS])
-    return out.getvalue()
-
-
-def _csv_cell(column: str, value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if column.endswith(("_kw", "_kwh")) or column.startswith(("import_", "export_")):
-        return f"{Decimal(str(value)):.3f}"
-    return str(value)
+from metering.record import csv_text
 
 
 def quarter_hours_router(view: GatewayView, zone: ZoneInfo, now: Callable[[], datetime]) -> APIRouter:
@@ -83,7 +44,7 @@ def quarter_hours_router(view: GatewayView, zone: ZoneInfo, now: Callable[[], da
         if format == "csv":
             name = f"quarter-hours_{lo.astimezone(zone):%Y%m%dT%H%M}_{hi.astimezone(zone):%Y%m%dT%H%M}.csv"
             return Response(
-                quarter_hours_csv(records),
+                csv_text(records),
                 media_type="text/csv; charset=utf-8",
                 headers={"Content-Disposition": f'attachment; filename="{name}"'},
             )

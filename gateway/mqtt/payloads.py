@@ -8,7 +8,6 @@ JSON, the meter's digits kept), `state/<name>` (the bare value as text), `quarte
 
 from __future__ import annotations
 
-import json
 import uuid
 from collections.abc import Mapping
 from datetime import datetime
@@ -16,6 +15,7 @@ from decimal import Decimal
 from typing import Any
 
 from dsmr_parser import Telegram, state_values, telegram_json
+from gateway.jsonenc import dumps
 from gateway.mqtt.discovery import topic_safe
 from gateway.states import NO_VALUE, published_value
 
@@ -69,7 +69,7 @@ def state_text(value: object) -> str:
     if value is None or value == "":
         return NO_VALUE  # an empty retained payload would delete the retained state
     if isinstance(value, tuple):
-        return json.dumps(jsonable(value), separators=(",", ":"))
+        return dumps(jsonable(value))
     return str(value)
 
 
@@ -85,15 +85,8 @@ def telegram_states(telegram: Telegram, country: str | None) -> dict[str, Any]:
 
 
 def jsonable(value: object) -> Any:
-    """`value` with Decimals, datetimes, named tuples and mappings turned into JSON types."""
-    if isinstance(value, Decimal):
-        return (
-            int(value)
-            if value == value.to_integral_value() and value.as_tuple().exponent == 0
-            else float(value)
-        )
-    if isinstance(value, datetime):
-        return value.isoformat()
+    """`value` with named tuples (a month peak) as objects, the shape the payloads promise; numbers, times and
+    the rest are left to `gateway.jsonenc`, the shell's one JSON encoding (Decimals keep their digits)."""
     if isinstance(value, tuple) and hasattr(value, "_asdict"):
         return {k: jsonable(v) for k, v in value._asdict().items()}
     if isinstance(value, list | tuple):
@@ -110,7 +103,7 @@ def json_bytes(payload: Mapping[str, Any] | str | bytes) -> bytes:
         return payload
     if isinstance(payload, str):
         return payload.encode()
-    return json.dumps(jsonable(payload), separators=(",", ":"), ensure_ascii=False).encode()
+    return dumps(jsonable(payload)).encode()
 
 
 def quarter_hour_mark(record: Mapping[str, Any]) -> tuple[str, float] | None:

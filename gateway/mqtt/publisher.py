@@ -35,6 +35,7 @@ from typing import Any
 import aiomqtt
 
 from dsmr_parser import Telegram
+from gateway.backoff import Backoff
 from gateway.config import MqttConfig, mqtt_settings
 from gateway.logs import get_logger
 from gateway.logs import log as log_event
@@ -279,10 +280,12 @@ class MqttPublisher:
 
     async def _run(self) -> None:
         """The connection loop: connect, run a session, and after any error wait and connect again, the
-        delay doubling from `backoff_initial_s` up to `backoff_max_s` (with jitter), until closed."""
-        initial_s, max_s = self.settings.backoff_initial_s, self.settings.backoff_max_s
+        delay doubling from `backoff_initial_s` up to `backoff_max_s` (`gateway.backoff`, 20 % jitter), until
+        closed."""
+        backoff = Backoff(
+            self.settings.backoff_initial_s, self.settings.backoff_max_s, jitter=0.2, rng=random.Random()
+        )
         st = self._status
-        delay = initial_s
         broker = self.address.redacted()
         failing: str | None = None  # the error of the current outage, logged once
         outage_attempts, outage_since, capped = 0, time.time(), False
@@ -300,7 +303,8 @@ class MqttPublisher:
                     st.connected, st.state = True, "connected"
                     st.connected_since = time.time()
                     st.connects += 1
-                    was_connected, delay = True, initial_s
+                    was_connected = True
+                    backoff.reset()
                     log_event(
                         log,
                         logging.INFO,
@@ -325,13 +329,13 @@ class MqttPublisher:
                     "broker": broker,
                     "error": error,
                     "kind": st.last_error_kind,
-                    "retry_s": round(delay, 2),
+                    "retry_s": round(backoff.current_s, 2),
                 }
                 if was_connected:
                     log.log(level, "MQTT connection lost", extra={"fields": fields}, exc_info=internal)
                 elif error != failing:
                     log.log(level, "MQTT connection failed", extra={"fields": fields}, exc_info=internal)
-                elif delay >= max_s and not capped:
+                elif backoff.capped and not capped:
                     capped = True
                     log_event(log, logging.INFO, "MQTT still unreachable", attempts=outage_attempts, **fields)
                 else:
@@ -350,8 +354,7 @@ class MqttPublisher:
             if self._closing.is_set():
                 break
             st.state = "backoff"
-            await asyncio.sleep(delay * random.uniform(0.8, 1.0))
-            delay = min(delay * 2, max_s)
+            await asyncio.sleep(backoff.next_delay())
 
     async def _session(self, client: aiomqtt.Client) -> None:
         """One connection: `online`, the live feed, the drain and HA's status listener until one fails

@@ -22,6 +22,7 @@ from pathlib import Path
 
 from gateway.logs import get_logger
 from gateway.logs import log as log_event
+from gateway.store.sqlite import connect
 
 log = get_logger("mqtt.queue")
 # Lower rank = dropped first when the queue is full.
@@ -94,7 +95,7 @@ class QueueFile:
 
     def _open(self) -> sqlite3.Connection:
         if self.path is None:
-            db = sqlite3.connect(":memory:", isolation_level=None)
+            db = connect(":memory:", synchronous="NORMAL", busy_timeout_s=5.0, wal=False)
             db.executescript(_SCHEMA)
             return db
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -122,10 +123,9 @@ class QueueFile:
 
     @staticmethod
     def _connect(path: Path) -> sqlite3.Connection:
-        db = sqlite3.connect(path, isolation_level=None)
+        # NORMAL: a power cut may lose the last queued messages, never the file (they are resent anyway)
+        db = connect(path, synchronous="NORMAL", busy_timeout_s=5.0)
         try:
-            db.execute("PRAGMA journal_mode=WAL")
-            db.execute("PRAGMA synchronous=NORMAL")
             db.executescript(_SCHEMA)
             db.execute(
                 "SELECT id, kind, topic, payload, qos, retain, created FROM message LIMIT 1"

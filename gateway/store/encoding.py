@@ -1,11 +1,11 @@
-"""How the store writes values: times as UTC seconds, state and event dicts as compact JSON text."""
+"""How the store writes values: times as UTC seconds, state and event dicts as JSON (`gateway.jsonenc`)."""
 
 from __future__ import annotations
 
-import json
-from datetime import date, datetime
-from decimal import Decimal
+from datetime import datetime
 from typing import Any
+
+from gateway import jsonenc
 
 
 def seconds(moment: datetime | str) -> int:
@@ -17,14 +17,6 @@ def seconds(moment: datetime | str) -> int:
     return int(moment.timestamp())
 
 
-def _json_default(value: Any) -> Any:
-    if isinstance(value, Decimal):
-        return float(value)
-    if isinstance(value, datetime | date):
-        return value.isoformat()
-    raise TypeError(f"cannot store {type(value).__name__} as JSON")
-
-
 def dumps(data: Any) -> str:
-    """Compact, key-sorted JSON (Decimals as numbers, dates as ISO text)."""
-    return json.dumps(data, default=_json_default, separators=(",", ":"), sort_keys=True)
+    """Stored JSON: the shell's one encoding (`gateway.jsonenc`), keys sorted so a state reads the same."""
+    return jsonenc.dumps(data, sort_keys=True)

@@ -7,16 +7,11 @@ connection is in autocommit mode and `transaction()` opens an explicit one, as o
 from __future__ import annotations
 
 import contextlib
-import re
 from collections.abc import Iterator, Sequence
 from typing import Any
 
 from gateway.store.errors import StoreError
-
-
-def redact(url: str) -> str:
-    """The URL with its password replaced by `***` (for messages and logs)."""
-    return re.sub(r"//([^:/@]+):[^@]*@", r"//\1:***@", url)
+from gateway.urls import redact
 
 
 def is_postgres_url(url: str) -> bool:

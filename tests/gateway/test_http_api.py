@@ -19,7 +19,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from dsmr_parser import telegram_json
-from gateway.http import CSV_COLUMNS, create_app, prometheus_text
+from gateway.http import create_app, prometheus_text
+from metering.record import CSV_COLUMNS
 from tests.gateway.test_http_view import START, TZ, LiveView, fed_view
 
 TOKEN = "correct-horse-battery-staple"
