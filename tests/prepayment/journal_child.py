@@ -15,7 +15,7 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from prepayment import AccountConfig
-from prepayment.journal import JournaledAccount
+from gateway.prepayment_journal import JournaledAccount
 
 
 def main() -> None:

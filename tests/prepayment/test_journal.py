@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from prepayment import AccountConfig, SupplyState
-from prepayment.journal import Journal, JournaledAccount, JournalError
+from gateway.prepayment_journal import Journal, JournaledAccount, JournalError
 
 from .support import D, bru
 
