@@ -9,19 +9,18 @@ from __future__ import annotations
 
 from datetime import timedelta
 from decimal import ROUND_FLOOR, Decimal
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from . import messages
+from .account_base import AccountBase
 from .events import EmergencyState, SupplyState
-
-if TYPE_CHECKING:
-    from .account import PrepaymentAccount
+from .p1 import credit_status
 
 _MILLI = Decimal("0.001")
 HISTORY_DAYS = 30
 
 
-def balance_energy(acc: PrepaymentAccount) -> Decimal:
+def balance_energy(acc: AccountBase) -> Decimal:
     """The balance converted to energy at the price of the current tariff period (3 decimals)."""
     price = acc.config.price_eur(acc.current_period)
     if not price:
@@ -29,27 +28,7 @@ def balance_energy(acc: PrepaymentAccount) -> Decimal:
     return (acc.balance_eur / price).quantize(_MILLI, rounding=ROUND_FLOOR)
 
 
-def credit_status_bits(acc: PrepaymentAccount) -> int:
-    """DLMS Account (class 111) credit status: bit0 in credit, bit1 low credit, bit2 next credit
-    enabled, bit3 next credit selectable, bit5 selectable credit in use, bit6 out of credit."""
-    es = acc.emergency_state
-    bits = 0
-    if acc.balance_eur > 0:
-        bits |= 1
-    if acc.low_credit:
-        bits |= 2
-    if acc.emergency_limit_eur > 0 and es in (EmergencyState.ENABLED, EmergencyState.INVOKED):
-        bits |= 4
-    if es is EmergencyState.SELECTABLE:
-        bits |= 8
-    if es is EmergencyState.IN_USE:
-        bits |= 32
-    if acc.exhausted:
-        bits |= 64
-    return bits
-
-
-def what_to_do(acc: PrepaymentAccount) -> str:
+def what_to_do(acc: AccountBase) -> str:
     """One plain sentence telling the customer what to do now."""
     cfg = acc.config
     need = max(Decimal(0), cfg.reconnect_min_eur - acc.balance_eur)
@@ -91,13 +70,13 @@ def what_to_do(acc: PrepaymentAccount) -> str:
     return "Nothing to do"
 
 
-def _tz(acc: PrepaymentAccount) -> Any:
+def _tz(acc: AccountBase) -> Any:
     from .calendar import zone
 
     return zone(acc.config.timezone)
 
 
-def account_state(acc: PrepaymentAccount) -> dict[str, Any]:
+def account_state(acc: AccountBase) -> dict[str, Any]:
     """The JSON state of docs/prepayment.md."""
     cfg = acc.config
     plan = acc.payment_plan
@@ -136,7 +115,7 @@ def account_state(acc: PrepaymentAccount) -> dict[str, Any]:
             "limit": float(acc.emergency_limit_eur),
         },
         "emergency_state": acc.emergency_state.name.lower(),
-        "credit_status": credit_status_bits(acc),
+        "credit_status": int(credit_status(acc)),
         "low_credit": acc.low_credit,
         "debt_eur": float(acc.debt_eur),
         "payment_plan": plan_json,
@@ -154,7 +133,7 @@ def account_state(acc: PrepaymentAccount) -> dict[str, Any]:
     }
 
 
-def _protection(acc: PrepaymentAccount) -> dict[str, Any] | None:
+def _protection(acc: AccountBase) -> dict[str, Any] | None:
     since = acc.protected_since
     if since is None:
         return None
