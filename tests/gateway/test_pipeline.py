@@ -154,7 +154,7 @@ LIVE_QUEUE = 1_000_000  # a test's subscriber never loses an item, however late 
 async def delivered(gateway: Gateway) -> None:
     """Wait until every live subscriber has taken all that was broadcast (a subscriber appends in the same
     step in which it takes an item off its queue, so empty queues mean everything was recorded)."""
-    await until(lambda: all(queue.empty() for queue in gateway._subscribers))
+    await until(lambda: all(queue.empty() for queue in gateway.live.subscribers))
 
 
 async def stop_watching(gateway: Gateway, watcher: asyncio.Task[None]) -> None:
@@ -319,9 +319,9 @@ class Fed:
         self.announced: list[dict[str, Any]] = []
         self.last_at: datetime | None = None
         gateway.live_queue_size = LIVE_QUEUE
-        subscribers = len(gateway._subscribers)
+        subscribers = len(gateway.live.subscribers)
         self._watcher = asyncio.create_task(watch(gateway, set(), self.announced))
-        self._subscribed = lambda: len(gateway._subscribers) > subscribers
+        self._subscribed = lambda: len(gateway.live.subscribers) > subscribers
 
     async def until_closed(self, count: int) -> None:
         from dsmr_parser import parse_telegram
