@@ -29,7 +29,6 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 from decimal import ROUND_FLOOR, Decimal
-from typing import Any
 
 from . import calendar as cal
 from .account_base import CUT_BY_POWER_CUT
@@ -37,7 +36,7 @@ from .config import PaymentPlan
 from .events import EmergencyState, Notification, NotificationKind, SupplyState, TopUpConflict, TopUpResult
 from .money import EXACT, ZERO, cents_to_eur, to_cents
 from .rules import CreditRules
-from .view import account_state
+from .view import AccountStateJson, account_state
 
 
 class PrepaymentAccount(CreditRules):
@@ -287,7 +286,7 @@ class PrepaymentAccount(CreditRules):
         self._plan_next = None if plan is None else plan.first_due
         return notes
 
-    def state(self) -> dict[str, Any]:
+    def state(self) -> AccountStateJson:
         """JSON-friendly state for the gateway's `prepayment` topic and `/api/v1/prepayment`."""
         return account_state(self)
 

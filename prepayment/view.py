@@ -7,17 +7,76 @@ the exact figures live in `snapshot()`), times are ISO 8601 with offset.
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import ROUND_FLOOR, Decimal
-from typing import Any
+from typing import TypedDict
+from zoneinfo import ZoneInfo
 
 from . import messages
 from .account_base import AccountBase
+from .calendar import zone
 from .events import EmergencyState, SupplyState
 from .p1 import credit_status
 
 _MILLI = Decimal("0.001")
 HISTORY_DAYS = 30
+
+
+class EmergencyCreditJson(TypedDict):
+    remaining: float
+    limit: float
+
+
+class PaymentPlanJson(TypedDict):
+    instalment_eur: float
+    interval_days: int
+    top_up_share: float
+    next_due: str | None
+    remaining_instalments: int
+
+
+class ProtectionJson(TypedDict):
+    since: str
+    guaranteed_until: str | None
+    debt_eur: float
+
+
+class DayJson(TypedDict):
+    date: str
+    energy: float
+    eur: float
+
+
+class AccountStateJson(TypedDict):
+    """The JSON state of an account (docs/prepayment.md): MQTT `prepayment`, `GET /api/v1/prepayment`."""
+
+    at: str
+    energy: str
+    energy_unit: str
+    accounting: str
+    balance_eur: float
+    balance_updated_at: str
+    unposted_eur: float
+    balance_energy: float
+    tariff_period: str
+    price_eur: float
+    emergency_credit_eur: EmergencyCreditJson
+    emergency_state: str
+    credit_status: int
+    low_credit: bool
+    debt_eur: float
+    payment_plan: PaymentPlanJson | None
+    start_credit_due_eur: float
+    start_credit_recovery_eur_per_day: float
+    top_up_to_reconnect_eur: float
+    supply_state: str
+    breaker_state: int
+    power_limit_kw: float | None
+    protection: ProtectionJson | None
+    interruption_deferred_until: str | None
+    leak_test_until: str | None
+    what_to_do: str
+    history: list[DayJson]
 
 
 def balance_energy(acc: AccountBase) -> Decimal:
@@ -70,17 +129,15 @@ def what_to_do(acc: AccountBase) -> str:
     return "Nothing to do"
 
 
-def _tz(acc: AccountBase) -> Any:
-    from .calendar import zone
-
+def _tz(acc: AccountBase) -> ZoneInfo:
     return zone(acc.config.timezone)
 
 
-def account_state(acc: AccountBase) -> dict[str, Any]:
+def account_state(acc: AccountBase) -> AccountStateJson:
     """The JSON state of docs/prepayment.md."""
     cfg = acc.config
     plan = acc.payment_plan
-    plan_json: dict[str, Any] | None = None
+    plan_json: PaymentPlanJson | None = None
     if plan is not None:
         remaining = 0
         if plan.instalment_eur > 0 and acc.debt_eur > 0:
@@ -94,7 +151,7 @@ def account_state(acc: AccountBase) -> dict[str, Any]:
             "remaining_instalments": remaining,
         }
     today = acc.now.astimezone(_tz(acc)).date()
-    history = [
+    history: list[DayJson] = [
         {"date": d.isoformat(), "energy": float(e), "eur": float(eur)}
         for d, e, eur in acc.history(today + timedelta(days=1), HISTORY_DAYS)
     ]
@@ -133,7 +190,7 @@ def account_state(acc: AccountBase) -> dict[str, Any]:
     }
 
 
-def _protection(acc: AccountBase) -> dict[str, Any] | None:
+def _protection(acc: AccountBase) -> ProtectionJson | None:
     since = acc.protected_since
     if since is None:
         return None
@@ -144,5 +201,5 @@ def _protection(acc: AccountBase) -> dict[str, Any] | None:
     }
 
 
-def _iso(t: Any) -> str | None:
-    return None if t is None else str(t.isoformat())
+def _iso(t: datetime | None) -> str | None:
+    return None if t is None else t.isoformat()
