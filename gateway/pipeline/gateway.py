@@ -1,30 +1,8 @@
 """The `Gateway`: one source -> framer, parser, screening -> fan-out; implements `gateway.view.GatewayView`.
 
-Strategy: one task reads the source and handles every telegram in stream order, in the event loop:
-1. framing errors are counted by reason and logged once per burst (`BurstLog`);
-2. a telegram is screened before anything is published from it: one the parser cannot read, one with a
-   number that is not finite (`screening.non_finite`), one whose cumulative register is below what was
-   already accepted for its meter id (`screening.RegisterFloor`, kept in the store's checkpoint), or one
-   the aggregator rejects (clock or register going backwards, absurd values) is counted under
-   `rejected` by kind, logged once per burst, and goes nowhere else: no state, no history, no MQTT. Any
-   exception while handling one telegram is such a rejection (`internal_error`): one telegram never stops
-   the pipeline. Health reports a source whose telegrams are all being rejected, and a dead pipeline task;
-3. an accepted telegram becomes the latest (`LatestTelegram`: its JSON is built lazily, once);
-4. the `QuarterHourAggregator` (restored from the store's checkpoint at start) closes quarter-hours; they are
-   written to the store WITH the aggregator snapshot in ONE transaction (`PipelineStore`) and only then
-   handed to MQTT and the live stream, so a crash can lose the open quarter-hour's telegrams but never a
-   closed quarter-hour, and a restart never counts one twice (upserts keyed by meter and start);
-5. the `CapacityGuard` (its own aggregator restored from the same snapshot) gives peak events;
-6. prepayment state: from the simulator's account (in-process `sim:` with prepayment) or else from the
-   telegram's 0-n:19.x lines with the breaker/valve (`gateway.pipeline.prepayment`); published and
-   stored when it changes; notifications as events named after `prepayment.NotificationKind`;
-7. MQTT (`GatewayPublisher`, non-blocking), downsampled history (the store buckets it per minute), live
-   subscribers (`LiveStream`: a slow SSE client loses its oldest items, never slows the pipeline);
-8. history retention when the first telegram gives the meter's time, then every `retention_every`.
-The meter's timestamp is the time of everything data-related. For live sources the difference with the
-system clock is measured and reported (a Pi without RTC may boot with a wrong clock: data stays right).
-Meters without a clock (DSMR 2.2) get the system time, flagged in health.
-While the asyncio transport keeps buffering the port, the short awaits on the store cannot lose bytes.
+One task reads the source and handles every telegram in stream order, in the event loop; the steps and
+their guarantees are in the package's docstring (`gateway.pipeline`). This module is the fan-out itself; the
+state it keeps is in small objects by job (counters, latest telegram, store side, live stream, prepayment).
 """
 
 from __future__ import annotations
@@ -34,6 +12,7 @@ import contextlib
 import logging
 import time
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
@@ -67,6 +46,19 @@ SKEW_WARN_S = 120.0
 UNSTORED_MAX = 96 * 4  # closed quarter-hours kept in memory while the store refuses writes: four days
 RETENTION_EVERY = timedelta(days=1)
 REPUBLISH_DAYS = 400  # at start-up, stored quarter-hours this recent that never reached MQTT are re-queued
+
+
+@dataclass(frozen=True, slots=True)
+class Reading:
+    """Bytes to telegrams: the framer, the parser, and the once-per-burst logs of framing errors and of
+    rejected telegrams."""
+
+    framer: Framer
+    parser: TelegramParser
+    framing_log: BurstLog = field(default_factory=lambda: BurstLog(get_logger("framing"), "framing error"))
+    rejection_log: BurstLog = field(
+        default_factory=lambda: BurstLog(get_logger("aggregator"), "telegram rejected")
+    )
 
 
 class Gateway(GatewayReadSide):
@@ -110,8 +102,7 @@ class Gateway(GatewayReadSide):
         self.ean = ean or None
         self.meter_id: str | None = None
         # reading: bytes -> frames -> telegrams -> screened
-        self.framer = Framer(check_crc=check_crc)
-        self.parser = TelegramParser(tz)
+        self.reading = Reading(Framer(check_crc=check_crc), TelegramParser(tz))
         self.floor = RegisterFloor()
         self.aggregator = QuarterHourAggregator(tz, tariff_labels=labels)
         self.guard = CapacityGuard(tz, tariff_labels=labels, threshold_kw=threshold_kw)
@@ -134,10 +125,6 @@ class Gateway(GatewayReadSide):
                 unstored_max=unstored_max,
                 retention_every=retention_every,
             )
-        )
-        self.bursts = (
-            BurstLog(get_logger("framing"), "framing error"),
-            BurstLog(get_logger("aggregator"), "telegram rejected"),
         )
         self.health_sections: dict[str, Callable[[], Any]] = {}  # name -> an extra health section
         self.finished = asyncio.Event()
@@ -196,8 +183,8 @@ class Gateway(GatewayReadSide):
             return
         try:
             async for chunk in self.source:
-                await self._frames(self.framer.feed(chunk))
-            await self._frames(self.framer.close())
+                await self._frames(self.reading.framer.feed(chunk))
+            await self._frames(self.reading.framer.close())
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # not one telegram's fault (those are rejected): health says `down`
@@ -210,10 +197,12 @@ class Gateway(GatewayReadSide):
         for event in events:
             if isinstance(event, FramingError):
                 self.counts.framing_errors[event.reason] += 1
-                self.bursts[0].error(event.reason, time.monotonic(), offset=event.offset, detail=event.detail)
+                self.reading.framing_log.error(
+                    event.reason, time.monotonic(), offset=event.offset, detail=event.detail
+                )
                 continue
             try:
-                telegram = self.parser.parse(event.data, event.crc)
+                telegram = self.reading.parser.parse(event.data, event.crc)
             except Exception as exc:  # a parser bug must not stop the meter: this telegram is rejected
                 self.clock.received_monotonic = time.monotonic()
                 self._reject(Rejection("unparsable", f"{type(exc).__name__}: {exc}"), exc)
@@ -259,8 +248,8 @@ class Gateway(GatewayReadSide):
     def _reject(self, rejection: Rejection, exc: BaseException | None = None) -> None:
         """Count a telegram that goes nowhere; log once per burst (with the traceback of an exception)."""
         self.counts.reject(rejection.kind, rejection.reason)
-        opens = not self.bursts[1].burst
-        self.bursts[1].error(rejection.kind, time.monotonic(), why=rejection.reason)
+        opens = not self.reading.rejection_log.burst
+        self.reading.rejection_log.error(rejection.kind, time.monotonic(), why=rejection.reason)
         if exc is not None and opens:
             logger.error("telegram not handled", exc_info=exc, extra={"fields": {"kind": rejection.kind}})
 
@@ -287,7 +276,7 @@ class Gateway(GatewayReadSide):
 
     async def _handle(self, telegram: Telegram) -> None:
         now = time.time()
-        self.bursts[0].ok(time.monotonic())
+        self.reading.framing_log.ok(time.monotonic())
         self.counts.telegrams += 1
         self.clock.received_monotonic = time.monotonic()
         stamp = telegram.timestamp
@@ -304,7 +293,7 @@ class Gateway(GatewayReadSide):
             self._reject(rejection)
             return
         self.counts.accept()
-        self.bursts[1].ok(time.monotonic())
+        self.reading.rejection_log.ok(time.monotonic())
         self.floor.accept(meter_id, self.latest_telegram.state_values(telegram))
         self.clock.last_meter_time = stamp
         self.latest_telegram.accept(telegram)

@@ -14,8 +14,8 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from prepayment import AccountConfig
 from gateway.prepayment_journal import JournaledAccount
+from prepayment import AccountConfig
 
 
 def main() -> None:

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from prepayment import AccountConfig, SupplyState
 from gateway.prepayment_journal import Journal, JournaledAccount, JournalError
+from prepayment import AccountConfig, SupplyState
 
 from .support import D, bru
 
