@@ -150,7 +150,8 @@ def p1_values(account: AccountBase, channel: int | None = None) -> P1Values:
 def decode(values: Mapping[str, object]) -> dict[str, P1Account]:
     """Every account in a telegram's OBIS code -> value mapping, by energy (electricity first).
 
-    An account is there when its balance line (0-B:19.10.0) is a number; the first gas channel wins.
+    An account is there when its balance line (0-B:19.10.0) is a number (of two gas channels, the
+    last one).
     A missing or unreadable line is None (the status bits: 0); an unknown breaker or emergency code too.
     """
     out: dict[str, P1Account] = {}
@@ -159,8 +160,6 @@ def decode(values: Mapping[str, object]) -> dict[str, P1Account]:
         if balance is None:
             continue
         energy = "electricity" if b == 0 else "gas"
-        if energy in out:
-            continue
         limit = _decimal(values.get(LIMITER_THRESHOLD)) if b == 0 else None
         if limit is not None and limit >= NO_LIMIT_FROM_KW:
             limit = None
