@@ -1,7 +1,9 @@
 """Labels of the meter's coded states, in one place: the breaker or valve, emergency credit, the DLMS credit
 status bits and the tariff, and what "no value" is on MQTT (pure, no I/O).
 
-The pipeline uses them in its prepayment JSON; Home Assistant discovery turns the coded sensors into enum
+The prepayment labels are the names of the domain's enums (`prepayment.SupplyState`, `EmergencyState`,
+`CreditStatus`), so they cannot drift from the codec of the P1 lines (`prepayment.p1`). The pipeline uses
+them in its prepayment JSON; Home Assistant discovery turns the coded sensors into enum
 sensors with these labels as options (mapped by a value template: the `state/<name>` topics keep the
 meter's codes). Labels are identifiers (snake_case), for translation by whoever shows them.
 """
@@ -11,14 +13,23 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-SUPPLY_STATES = {0: "disconnected", 1: "connected", 2: "ready"}
-EMERGENCY_STATES = {0: "enabled", 1: "selectable", 2: "invoked", 3: "in_use", 4: "exhausted"}
-# DLMS Account credit status, the most telling bit first (prepayment.view.credit_status_bits sets them)
-CREDIT_STATUS_BITS = (
-    (64, "out_of_credit"),
-    (32, "emergency_credit_in_use"),
-    (2, "low_credit"),
-    (1, "in_credit"),
+from prepayment import CreditStatus, EmergencyState, SupplyState
+
+# breaker / valve code -> label (a limited supply has the closed breaker's code 1: "connected")
+SUPPLY_STATES = {
+    state.breaker: state.value
+    for state in (SupplyState.DISCONNECTED, SupplyState.CONNECTED, SupplyState.READY)
+}
+EMERGENCY_STATES = {int(state): state.name.lower() for state in EmergencyState}
+# DLMS Account credit status, the most telling bit first (prepayment.p1.credit_status sets them)
+CREDIT_STATUS_BITS = tuple(
+    (int(bit), str(bit.name).lower())
+    for bit in (
+        CreditStatus.OUT_OF_CREDIT,
+        CreditStatus.EMERGENCY_CREDIT_IN_USE,
+        CreditStatus.LOW_CREDIT,
+        CreditStatus.IN_CREDIT,
+    )
 )
 NO_CREDIT = "no_credit"
 

@@ -8,10 +8,10 @@
     acc.state()                                             # JSON for MQTT `prepayment` / HTTP
     p1_values(acc)                                          # {"0-0:19.10.0": (Decimal("9.50"), "EUR"), ...}
 
-Durable top-ups: `prepayment.journal.JournaledAccount` (SQLite WAL, the only module doing I/O).
+No I/O here: durable top-ups are the shell's `gateway.prepayment_journal.JournaledAccount` (SQLite WAL).
 """
 
-from .account import Ledger, PrepaymentAccount
+from .account import PrepaymentAccount
 from .config import (
     CARD_METER_FRIENDLY,
     AccountConfig,
@@ -25,6 +25,7 @@ from .config import (
     ores_gas,
 )
 from .events import (
+    CreditStatus,
     EmergencyState,
     Notification,
     NotificationKind,
@@ -32,18 +33,21 @@ from .events import (
     TopUpConflict,
     TopUpResult,
 )
-from .p1 import P1Values, p1_values
+from .money import Ledger
+from .p1 import P1Account, P1Values, p1_values
 from .view import what_to_do
 
 __all__ = [
     "CARD_METER_FRIENDLY",
     "AccountConfig",
+    "CreditStatus",
     "EmergencyState",
     "FriendlyPeriods",
     "Ledger",
     "Notification",
     "NotificationKind",
     "NotificationThresholds",
+    "P1Account",
     "P1Values",
     "PaymentPlan",
     "PrepaymentAccount",

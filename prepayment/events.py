@@ -1,8 +1,8 @@
 """Small value types the account hands out: supply and emergency states, notifications, top-up results.
 
 Strategy: plain enums whose integer values are the DLMS/e-MUCS codes printed on P1 (breaker/valve
-0/1/2, Credit class 112 status 0..4), and frozen dataclasses for what happened, so callers can
-compare, log and serialise them without touching the account.
+0/1/2, Credit class 112 status 0..4, Account class 111 credit status bits), and frozen dataclasses for
+what happened, so callers can compare, log and serialise them without touching the account.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from enum import Enum, IntEnum, StrEnum
+from enum import Enum, IntEnum, IntFlag, StrEnum
 from typing import Any
 
 
@@ -43,6 +43,17 @@ class EmergencyState(IntEnum):
     INVOKED = 2
     IN_USE = 3
     EXHAUSTED = 4
+
+
+class CreditStatus(IntFlag):
+    """DLMS Account (class 111) credit status bits (unknown bits a meter sets are kept)."""
+
+    IN_CREDIT = 1
+    LOW_CREDIT = 2
+    EMERGENCY_CREDIT_ENABLED = 4  # "next credit enabled"
+    EMERGENCY_CREDIT_SELECTABLE = 8  # "next credit selectable"
+    EMERGENCY_CREDIT_IN_USE = 32  # "selectable credit in use"
+    OUT_OF_CREDIT = 64
 
 
 class NotificationKind(StrEnum):

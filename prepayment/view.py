@@ -7,21 +7,79 @@ the exact figures live in `snapshot()`), times are ISO 8601 with offset.
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import ROUND_FLOOR, Decimal
-from typing import TYPE_CHECKING, Any
+from typing import TypedDict
+from zoneinfo import ZoneInfo
 
 from . import messages
+from .account_base import AccountBase
+from .calendar import zone
 from .events import EmergencyState, SupplyState
-
-if TYPE_CHECKING:
-    from .account import PrepaymentAccount
+from .p1 import credit_status
 
 _MILLI = Decimal("0.001")
 HISTORY_DAYS = 30
 
 
-def balance_energy(acc: PrepaymentAccount) -> Decimal:
+class EmergencyCreditJson(TypedDict):
+    remaining: float
+    limit: float
+
+
+class PaymentPlanJson(TypedDict):
+    instalment_eur: float
+    interval_days: int
+    top_up_share: float
+    next_due: str | None
+    remaining_instalments: int
+
+
+class ProtectionJson(TypedDict):
+    since: str
+    guaranteed_until: str | None
+    debt_eur: float
+
+
+class DayJson(TypedDict):
+    date: str
+    energy: float
+    eur: float
+
+
+class AccountStateJson(TypedDict):
+    """The JSON state of an account (docs/prepayment.md): MQTT `prepayment`, `GET /api/v1/prepayment`."""
+
+    at: str
+    energy: str
+    energy_unit: str
+    accounting: str
+    balance_eur: float
+    balance_updated_at: str
+    unposted_eur: float
+    balance_energy: float
+    tariff_period: str
+    price_eur: float
+    emergency_credit_eur: EmergencyCreditJson
+    emergency_state: str
+    credit_status: int
+    low_credit: bool
+    debt_eur: float
+    payment_plan: PaymentPlanJson | None
+    start_credit_due_eur: float
+    start_credit_recovery_eur_per_day: float
+    top_up_to_reconnect_eur: float
+    supply_state: str
+    breaker_state: int
+    power_limit_kw: float | None
+    protection: ProtectionJson | None
+    interruption_deferred_until: str | None
+    leak_test_until: str | None
+    what_to_do: str
+    history: list[DayJson]
+
+
+def balance_energy(acc: AccountBase) -> Decimal:
     """The balance converted to energy at the price of the current tariff period (3 decimals)."""
     price = acc.config.price_eur(acc.current_period)
     if not price:
@@ -29,27 +87,7 @@ def balance_energy(acc: PrepaymentAccount) -> Decimal:
     return (acc.balance_eur / price).quantize(_MILLI, rounding=ROUND_FLOOR)
 
 
-def credit_status_bits(acc: PrepaymentAccount) -> int:
-    """DLMS Account (class 111) credit status: bit0 in credit, bit1 low credit, bit2 next credit
-    enabled, bit3 next credit selectable, bit5 selectable credit in use, bit6 out of credit."""
-    es = acc.emergency_state
-    bits = 0
-    if acc.balance_eur > 0:
-        bits |= 1
-    if acc.low_credit:
-        bits |= 2
-    if acc.emergency_limit_eur > 0 and es in (EmergencyState.ENABLED, EmergencyState.INVOKED):
-        bits |= 4
-    if es is EmergencyState.SELECTABLE:
-        bits |= 8
-    if es is EmergencyState.IN_USE:
-        bits |= 32
-    if acc.exhausted:
-        bits |= 64
-    return bits
-
-
-def what_to_do(acc: PrepaymentAccount) -> str:
+def what_to_do(acc: AccountBase) -> str:
     """One plain sentence telling the customer what to do now."""
     cfg = acc.config
     need = max(Decimal(0), cfg.reconnect_min_eur - acc.balance_eur)
@@ -91,17 +129,15 @@ def what_to_do(acc: PrepaymentAccount) -> str:
     return "Nothing to do"
 
 
-def _tz(acc: PrepaymentAccount) -> Any:
-    from .calendar import zone
-
+def _tz(acc: AccountBase) -> ZoneInfo:
     return zone(acc.config.timezone)
 
 
-def account_state(acc: PrepaymentAccount) -> dict[str, Any]:
+def account_state(acc: AccountBase) -> AccountStateJson:
     """The JSON state of docs/prepayment.md."""
     cfg = acc.config
     plan = acc.payment_plan
-    plan_json: dict[str, Any] | None = None
+    plan_json: PaymentPlanJson | None = None
     if plan is not None:
         remaining = 0
         if plan.instalment_eur > 0 and acc.debt_eur > 0:
@@ -115,7 +151,7 @@ def account_state(acc: PrepaymentAccount) -> dict[str, Any]:
             "remaining_instalments": remaining,
         }
     today = acc.now.astimezone(_tz(acc)).date()
-    history = [
+    history: list[DayJson] = [
         {"date": d.isoformat(), "energy": float(e), "eur": float(eur)}
         for d, e, eur in acc.history(today + timedelta(days=1), HISTORY_DAYS)
     ]
@@ -136,7 +172,7 @@ def account_state(acc: PrepaymentAccount) -> dict[str, Any]:
             "limit": float(acc.emergency_limit_eur),
         },
         "emergency_state": acc.emergency_state.name.lower(),
-        "credit_status": credit_status_bits(acc),
+        "credit_status": int(credit_status(acc)),
         "low_credit": acc.low_credit,
         "debt_eur": float(acc.debt_eur),
         "payment_plan": plan_json,
@@ -154,7 +190,7 @@ def account_state(acc: PrepaymentAccount) -> dict[str, Any]:
     }
 
 
-def _protection(acc: PrepaymentAccount) -> dict[str, Any] | None:
+def _protection(acc: AccountBase) -> ProtectionJson | None:
     since = acc.protected_since
     if since is None:
         return None
@@ -165,5 +201,5 @@ def _protection(acc: PrepaymentAccount) -> dict[str, Any] | None:
     }
 
 
-def _iso(t: Any) -> str | None:
-    return None if t is None else str(t.isoformat())
+def _iso(t: datetime | None) -> str | None:
+    return None if t is None else t.isoformat()

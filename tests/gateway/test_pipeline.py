@@ -154,7 +154,7 @@ LIVE_QUEUE = 1_000_000  # a test's subscriber never loses an item, however late 
 async def delivered(gateway: Gateway) -> None:
     """Wait until every live subscriber has taken all that was broadcast (a subscriber appends in the same
     step in which it takes an item off its queue, so empty queues mean everything was recorded)."""
-    await until(lambda: all(queue.empty() for queue in gateway._subscribers))
+    await until(lambda: all(queue.empty() for queue in gateway.live.subscribers))
 
 
 async def stop_watching(gateway: Gateway, watcher: asyncio.Task[None]) -> None:
@@ -277,6 +277,27 @@ def test_prepayment_from_p1_lines() -> None:
     assert set(state["accounts"]) == {"electricity", "gas"}
 
 
+async def test_events_read_from_p1_lines_carry_the_domain_notification_names() -> None:
+    """A meter read over P1 (no simulator account in the process): its prepayment lines tell the same
+    notifications as the account would, named `prepayment_<NotificationKind>`."""
+    from decimal import Decimal
+
+    from dsmr_parser import parse_telegram
+    from meter_sim.meter import PrepaymentOptions
+
+    options = PrepaymentOptions(credit_eur=Decimal("0.30"), emergency_credit_eur=Decimal(0))
+    sim = Simulation("be-3ph", 3, datetime.fromisoformat(START), count=1500, every=60, prepayment=options)
+    gateway = Gateway(make_source(f"sim:be-1ph?start={START}"))
+    gateway.source.sim = None
+    for _, frame in sim:
+        await gateway.handle(parse_telegram(frame))
+    events = [e for e in gateway.events(200) if e["type"].startswith("prepayment_")]
+    assert {"prepayment_low_credit", "prepayment_supply_interrupted"} <= {e["type"] for e in events}
+    for event in events:
+        assert event["type"] == f"prepayment_{event['kind']}" and event["energy"] in ("electricity", "gas")
+        assert event["meter_id"] == gateway.meter_id and event["at"]
+
+
 @pytest.mark.parametrize("action", ["top_up", "press_button", "set_load"])
 async def test_controls_reach_the_simulator(tmp_path: Path, action: str) -> None:
     from gateway.view import ControlDenied
@@ -319,9 +340,9 @@ class Fed:
         self.announced: list[dict[str, Any]] = []
         self.last_at: datetime | None = None
         gateway.live_queue_size = LIVE_QUEUE
-        subscribers = len(gateway._subscribers)
+        subscribers = len(gateway.live.subscribers)
         self._watcher = asyncio.create_task(watch(gateway, set(), self.announced))
-        self._subscribed = lambda: len(gateway._subscribers) > subscribers
+        self._subscribed = lambda: len(gateway.live.subscribers) > subscribers
 
     async def until_closed(self, count: int) -> None:
         from dsmr_parser import parse_telegram

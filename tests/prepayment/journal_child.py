@@ -14,8 +14,8 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
+from gateway.prepayment_journal import JournaledAccount
 from prepayment import AccountConfig
-from prepayment.journal import JournaledAccount
 
 
 def main() -> None:

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from gateway.prepayment_journal import Journal, JournaledAccount, JournalError
 from prepayment import AccountConfig, SupplyState
-from prepayment.journal import Journal, JournaledAccount, JournalError
 
 from .support import D, bru
 

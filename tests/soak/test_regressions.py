@@ -1,6 +1,7 @@
 """Regression tests: minimal reproductions of the defects the soak test found (all fixed; each failed before).
 
-1. A quarter-hour closed while the disk is full is never stored (gateway/pipeline.py `_quarter_hours_closed`).
+1. A quarter-hour closed while the disk is full is never stored (gateway/pipeline/gateway.py
+   `_quarter_hours_closed`).
 2. A quarter-hour the MQTT queue cannot persist (disk full) is dropped, never published
    (gateway/mqtt/outbox.py `Outbox.put`).
 3. A boundary interpolated across a short gap (one lost telegram at 1 Hz) gives a record off the meter's

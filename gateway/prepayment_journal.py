@@ -1,4 +1,5 @@
-"""Durable top-ups: the only module of `prepayment` doing I/O.
+"""Durable top-ups of a `prepayment.PrepaymentAccount`: the shell's SQLite journal (the pure `prepayment`
+package does no I/O).
 
 Strategy: SQLite in WAL mode with `synchronous=FULL`. Why SQLite rather than an fsynced append-only
 file: a top-up and the account snapshot that results from it must land together or not at all, and
@@ -25,9 +26,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from .account import PrepaymentAccount
-from .config import AccountConfig
-from .events import TopUpResult
+from prepayment import AccountConfig, PrepaymentAccount, TopUpResult
 
 KEEP_SNAPSHOTS = 100
 
