@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, NotRequired, TypedDict
 
 from gateway.ports import GatewayPublisher
 from gateway.sources import Source
+from gateway.urls import redact
 
 from .counters import MeterClock, QuarterHourCounts, Rejected, TelegramCounts
 from .live import LiveStream
@@ -190,20 +191,10 @@ def _store_health(store: PipelineStore | None) -> StoreHealth:
         return {"enabled": False}
     return {
         "enabled": True,
-        "url": _redact(str(getattr(store.store, "url", ""))),
+        "url": redact(str(getattr(store.store, "url", ""))),
         "pending": getattr(store.store, "pending", None),
         "errors": store.outage.errors,
         "last_error": store.outage.last_error,
         "failing": store.outage.active,
         "retention": store.retention_last,
     }
-
-
-def _redact(url: str) -> str:
-    """`postgresql://user:secret@host/db` -> `postgresql://user:***@host/db`."""
-    scheme, sep, rest = url.partition("://")
-    if not sep or "@" not in rest:
-        return url
-    cred, _, host = rest.rpartition("@")
-    user = cred.split(":", 1)[0]
-    return f"{scheme}://{user}:***@{host}"

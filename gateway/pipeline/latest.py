@@ -8,11 +8,12 @@ history and `/api/v1/states` alike.
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from dsmr_parser import Telegram, state_values
+from dsmr_parser import Telegram, state_values, telegram_json
 from dsmr_parser.registry import StateValue
 
 HISTORY_EXACT = frozenset(
@@ -59,11 +60,12 @@ class LatestTelegram:
         self.telegram, self._json = telegram, None
 
     def json(self) -> dict[str, Any] | None:
-        """The telegram JSON (ARCHITECTURE §3), built once."""
+        """The telegram JSON (ARCHITECTURE §3), built once; numbers are Decimals with the meter's digits
+        (`gateway.jsonenc` writes them as printed: `/api/v1/now` and the live stream say `5.980`)."""
         if self.telegram is None:
             return None
         if self._json is None:
-            self._json = self.telegram.to_json()
+            self._json = json.loads(telegram_json(self.telegram), parse_float=Decimal)
         return self._json
 
     def state_values(self, telegram: Telegram) -> dict[str, StateValue]:
