@@ -113,7 +113,8 @@ def advice_document(advice: Advice, *, source: str = "", lang: Lang = ENGLISH) -
 
 def _bars(labels: Sequence[str], values: Sequence[float], unit: str, lang: Lang) -> str:
     """Horizontal bars with their values."""
-    row_h, left, width = 24, 420, 360
+    row_h, width = 24, 360
+    left = max(420, 20 + 6 * max((len(label) for label in labels), default=0))  # room for long labels
     top = max([*values, 1.0])
     parts = [f'<svg viewBox="0 0 {left + width + 110} {row_h * len(labels) + 10}" role="img">']
     for i, (label, value) in enumerate(zip(labels, values, strict=True)):

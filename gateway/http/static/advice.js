@@ -51,7 +51,9 @@
 
     const list = el("advice-reasons");
     list.replaceChildren();
-    for (const reason of (doc.reasons || []).slice(0, REASONS)) {
+    // the first reasons after the one the card already says (cheapest, by how much)
+    const told = new Set(["cheapest", "only_option"]);
+    for (const reason of (doc.reasons || []).filter((r) => !told.has(r.id)).slice(0, REASONS)) {
       const li = document.createElement("li");
       li.dataset.id = reason.id;
       li.textContent = reason.text;
