@@ -44,6 +44,7 @@ from sharing.keyspec import build_key
 from sharing.report import render
 from sharing.sizing import sweep, unit_series
 from sharing.summary import Part, Summary, finish, part
+from tariffs.text import ENGLISH, Lang
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -63,6 +64,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--peaks", type=int, default=1000, help="N largest peaks to analyse")
     parser.add_argument("--kth-peak", type=int, default=11, help="k-th monthly peak (billing)")
     parser.add_argument("--title", default="Energy community report", help="report title")
+    parser.add_argument(
+        "--lang", choices=("en", "fr", "nl"), default="en", help="report language (default en)"
+    )
     parser.add_argument("--no-report", action="store_true", help="skip report.html")
     parser.add_argument("--no-member-files", action="store_true", help="skip members/<ean>.csv")
     parser.add_argument("--parquet", action="store_true", help="also write parquet/allocation-*.parquet")
@@ -107,6 +111,7 @@ def share(
     member_files: bool = True,
     parquet: bool = False,
     progress: Progress | None = None,
+    lang: Lang = ENGLISH,
 ) -> Summary:
     """Allocate slice by slice (e.g. months as they are read) and write every output into ``out``.
 
@@ -133,13 +138,22 @@ def share(
         write_json(outputs.tmp / "kpis.json", kpis_document(community, grid, key.name, summary))
         write_monthly_csvs(outputs.tmp, community, summary)
         if report:
-            html = render(community, summary, key.name, title, summary.month_rows(), top_n)
+            html = render(community, summary, key.name, title, summary.month_rows(), top_n, lang)
             (outputs.tmp / "report.html").write_text(html, encoding="utf-8")
     except BaseException:
         outputs.abort()
         raise
     outputs.commit()
     return summary
+
+
+def _lang(code: str) -> Lang:
+    """The report's language from the gateway's catalogs (imported only when one is asked for)."""
+    if code == "en":
+        return ENGLISH
+    from gateway.i18n.report_lang import report_lang
+
+    return report_lang(code)
 
 
 def _floats(text: str | None) -> list[float]:
@@ -172,7 +186,7 @@ def _stream(
             return share(community, _checked(slices, problems, args.data), key, args.out,
                          top_n=args.peaks, k=args.kth_peak, title=args.title, report=not args.no_report,
                          member_files=not args.no_member_files, parquet=args.parquet,
-                         progress=progress)  # fmt: skip
+                         progress=progress, lang=_lang(args.lang))  # fmt: skip
         except OutOfOrder:
             print("p1gw share: rows are not in time order; reading again with the whole period in memory",
                   file=sys.stderr)  # fmt: skip
@@ -215,7 +229,7 @@ def run(args: argparse.Namespace) -> int:
             summary = share(community, data, key, args.out, top_n=args.peaks, k=args.kth_peak,
                             title=args.title, report=not args.no_report,
                             member_files=not args.no_member_files, parquet=args.parquet,
-                            progress=progress)  # fmt: skip
+                            progress=progress, lang=_lang(args.lang))  # fmt: skip
             _, _, period = data.grid.calendar()
             pv_unit, pv_note = unit_series("pv", community, data)
             wind_unit, wind_note = unit_series("wind", community, data)

@@ -4,13 +4,15 @@ Strategy: plain string building with ``html.escape`` for every name (no template
 external assets, no scripts), so the file can be mailed to members and opened offline. Each month
 shows volumes, the KPIs, the real key against the contractual key (bar chart) and the month's
 largest quarter-hour peaks before and after sharing (line chart); a first section does the same for
-the whole period, with the top-N peak analysis.
+the whole period, with the top-N peak analysis. Every heading, KPI name, legend and table header is
+marked for the catalogs and shown in the report's `Lang` (default English), numbers in its form.
 """
 
 from __future__ import annotations
 
 import html
 from collections.abc import Sequence
+from decimal import Decimal
 from fractions import Fraction
 
 import numpy as np
@@ -20,6 +22,7 @@ from sharing.keys import PPM
 from sharing.kpis import Rates, percent, real_key, to_kw
 from sharing.kwh import format_kwh
 from sharing.summary import Summary
+from tariffs.text import ENGLISH, N_, Lang, word
 
 CSS = """
 body{font-family:system-ui,sans-serif;margin:2em auto;max-width:60em;color:#222}
@@ -31,24 +34,31 @@ section{page-break-before:always}svg{max-width:100%}.legend span{margin-right:1e
 """
 
 
-def _pct(x: Fraction | None) -> str:
+def _pct(x: Fraction | None, lang: Lang) -> str:
     p = percent(x, 1)
-    return "–" if p is None else f"{p} %"
+    return "–" if p is None else f"{lang.number(p, 1)} %"
 
 
-def _kpis(rates: Rates) -> str:
+def _kwh(wh: int, lang: Lang) -> str:
+    """Integer Wh as kWh with 3 decimals, in `lang`'s form."""
+    return lang.number(Decimal(format_kwh(wh)), 3)
+
+
+def _kpis(rates: Rates, lang: Lang) -> str:
     items = (
-        ("Self-consumption", _pct(rates.self_consumption)),
-        ("Coverage", _pct(rates.coverage)),
-        ("Surplus", _pct(rates.surplus_rate)),
-        ("Shared", f"{format_kwh(rates.shared_wh)} kWh"),
-        ("Production", f"{format_kwh(rates.production_wh)} kWh"),
-        ("Consumption", f"{format_kwh(rates.consumption_wh)} kWh"),
+        (N_("Self-consumption"), _pct(rates.self_consumption, lang)),
+        (N_("Coverage"), _pct(rates.coverage, lang)),
+        (N_("Surplus"), _pct(rates.surplus_rate, lang)),
+        (N_("Shared"), f"{_kwh(rates.shared_wh, lang)} kWh"),
+        (N_("Production"), f"{_kwh(rates.production_wh, lang)} kWh"),
+        (N_("Consumption"), f"{_kwh(rates.consumption_wh, lang)} kWh"),
     )
-    return "".join(f'<div class="kpi">{k}<b>{v}</b></div>' for k, v in items)
+    return "".join(f'<div class="kpi">{html.escape(lang.t(k))}<b>{v}</b></div>' for k, v in items)
 
 
-def bar_chart(labels: Sequence[str], real: Sequence[float], contract: Sequence[float]) -> str:
+def bar_chart(
+    labels: Sequence[str], real: Sequence[float], contract: Sequence[float], lang: Lang = ENGLISH
+) -> str:
     """Horizontal bars: real key (green) vs contractual key (grey), in %."""
     row_h, left, width = 22, 170, 420
     top = max([*real, *contract, 1.0])
@@ -64,16 +74,21 @@ def bar_chart(labels: Sequence[str], real: Sequence[float], contract: Sequence[f
             f'<rect x="{left}" y="{y}" width="{w_contract:.1f}" height="8" fill="#bbb"/>'
             f'<rect x="{left}" y="{y + 9}" width="{w_real:.1f}" height="8" fill="#2a7"/>'
             f'<text x="{left + max(w_real, w_contract) + 4}" y="{y + 14}" font-size="11">'
-            f"{real[i]:.1f} % / {contract[i]:.1f} %</text>"
+            f"{lang.number(real[i], 1)} % / {lang.number(contract[i], 1)} %</text>"
         )
+    real_key_text = lang.t(N_("real key"))
+    second = max(90, 14 + 6 * len(real_key_text))  # the second legend starts after the first
     parts.append(
-        '<text x="0" y="12" font-size="11" fill="#2a7">■ real key</text>'
-        '<text x="90" y="12" font-size="11" fill="#888">■ contractual key</text></svg>'
+        f'<text x="0" y="12" font-size="11" fill="#2a7">■ {html.escape(real_key_text)}</text>'
+        f'<text x="{second}" y="12" font-size="11" fill="#888">■ {html.escape(lang.t(N_("contractual key")))}'
+        "</text></svg>"
     )
     return "".join(parts)
 
 
-def line_chart(series: Sequence[Sequence[float]], colours: Sequence[str], y_label: str) -> str:
+def line_chart(
+    series: Sequence[Sequence[float]], colours: Sequence[str], y_label: str, lang: Lang = ENGLISH
+) -> str:
     """Lines over a shared x index (e.g. peaks ranked largest first)."""
     width, height, pad = 600, 220, 40
     n = max((len(s) for s in series), default=0)
@@ -82,7 +97,7 @@ def line_chart(series: Sequence[Sequence[float]], colours: Sequence[str], y_labe
     parts.append(
         f'<line x1="{pad}" y1="{height - pad}" x2="{width - 5}" y2="{height - pad}" stroke="#999"/>'
         f'<line x1="{pad}" y1="5" x2="{pad}" y2="{height - pad}" stroke="#999"/>'
-        f'<text x="2" y="14" font-size="11">{top:.0f}</text>'
+        f'<text x="2" y="14" font-size="11">{lang.number(top, 0)}</text>'
         f'<text x="2" y="{height - pad}" font-size="11">0</text>'
         f'<text x="{pad + 4}" y="{height - 10}" font-size="11">{html.escape(y_label)}</text>'
     )
@@ -101,7 +116,7 @@ def line_chart(series: Sequence[Sequence[float]], colours: Sequence[str], y_labe
 
 
 def _member_table(community: Community, received: np.ndarray, consumption: np.ndarray,
-                  injection: np.ndarray, shared_injection: np.ndarray) -> str:  # fmt: skip
+                  injection: np.ndarray, shared_injection: np.ndarray, lang: Lang) -> str:  # fmt: skip
     keys = real_key(received)
     rows = []
     for m, member in enumerate(community.members):
@@ -109,69 +124,83 @@ def _member_table(community: Community, received: np.ndarray, consumption: np.nd
         cov = Fraction(got, cons) if cons and member.role.receives else None
         rows.append(
             f"<tr><td>{html.escape(member.name)}</td><td>{member.ean}</td>"
-            f"<td>{member.role.value}</td><td class=n>{format_kwh(cons)}</td>"
-            f"<td class=n>{format_kwh(got)}</td><td class=n>{format_kwh(cons - got)}</td>"
-            f"<td class=n>{format_kwh(int(injection[m]))}</td>"
-            f"<td class=n>{format_kwh(int(shared_injection[m]))}</td>"
-            f"<td class=n>{_pct(cov)}</td><td class=n>{_pct(keys[m])}</td></tr>"
+            f"<td>{html.escape(word(member.role.value, lang))}</td><td class=n>{_kwh(cons, lang)}</td>"
+            f"<td class=n>{_kwh(got, lang)}</td><td class=n>{_kwh(cons - got, lang)}</td>"
+            f"<td class=n>{_kwh(int(injection[m]), lang)}</td>"
+            f"<td class=n>{_kwh(int(shared_injection[m]), lang)}</td>"
+            f"<td class=n>{_pct(cov, lang)}</td><td class=n>{_pct(keys[m], lang)}</td></tr>"
         )
-    return (
-        "<table><tr><th>Member</th><th>EAN</th><th>Role</th><th>Consumption kWh</th>"
-        "<th>Received kWh</th><th>Grid kWh</th><th>Injection kWh</th><th>Shared inj. kWh</th>"
-        "<th>Coverage</th><th>Real key</th></tr>" + "".join(rows) + "</table>"
-    )
+    headers = (
+        N_("Member"), N_("EAN"), N_("Role"), N_("Consumption kWh"), N_("Received kWh"), N_("Grid kWh"),
+        N_("Injection kWh"), N_("Shared inj. kWh"), N_("Coverage"), N_("Real key"),
+    )  # fmt: skip
+    head = "".join(f"<th>{html.escape(lang.t(h))}</th>" for h in headers)
+    return f"<table><tr>{head}</tr>" + "".join(rows) + "</table>"
 
 
-def _key_chart(community: Community, received: np.ndarray) -> str:
+def _key_chart(community: Community, received: np.ndarray, lang: Lang) -> str:
     idx = [m for m, member in enumerate(community.members) if member.role.receives]
     keys = real_key(received)
     real = [float(keys[m] or 0) * 100 for m in idx]
     contract = [community.members[m].weight_ppm * 100 / PPM for m in idx]
     labels = [community.members[m].name or community.members[m].ean for m in idx]
-    return bar_chart(labels, real, contract)
+    return bar_chart(labels, real, contract, lang)
+
+
+DEFAULT_TITLE = N_("Energy community report")  # `p1gw share --title`'s default, shown translated
 
 
 def render(community: Community, summary: Summary, key_name: str, title: str,
-           month_rows: Sequence[np.ndarray], top_n: int) -> str:  # fmt: skip
-    """The report HTML; ``month_rows[g]`` are the grid rows of month g."""
+           month_rows: Sequence[np.ndarray], top_n: int, lang: Lang = ENGLISH) -> str:  # fmt: skip
+    """The report HTML in `lang`; ``month_rows[g]`` are the grid rows of month g."""
+    e, t = html.escape, lang.t
+    title = t(title)  # the default title is in the catalogs; a title of yours is shown as written
     pa = summary.peak_analysis
     total = summary.total_rates()
+    vs_contract = f"<h3>{e(t(N_('Real key vs contractual key')))}</h3>"
+    intro = t(N_("Allocation key: {key}. Months: {first} to {last}."), key="\0", first=summary.months[0],
+              last=summary.months[-1])  # fmt: skip
     sections = [
-        f"<h1>{html.escape(title)}</h1><p>Allocation key: <b>{html.escape(key_name)}</b>. "
-        f"Months: {summary.months[0]} to {summary.months[-1]}.</p>",
-        "<h2>Whole period</h2>" + _kpis(total),
+        f"<h1>{e(title)}</h1><p>" + e(intro).replace("\0", f"<b>{e(key_name)}</b>") + "</p>",
+        f"<h2>{e(t(N_('Whole period')))}</h2>" + _kpis(total, lang),
         _member_table(community, summary.received.sum(axis=0), summary.consumption.sum(axis=0),
-                      summary.injection.sum(axis=0), summary.shared_injection.sum(axis=0)),
-        "<h3>Real key vs contractual key</h3>" + _key_chart(community, summary.received.sum(0)),
-        f"<h3>The {pa.rows.size} largest quarter-hour peaks</h3>"
-        f"<p>Mean attenuation {100 * pa.mean_attenuation:.1f} %; largest peak "
-        f"{pa.before_kw[0] if pa.rows.size else 0:.1f} kW before, largest remaining peak "
-        f"{pa.after_top_kw[0] if pa.rows.size else 0:.1f} kW after sharing.</p>"
+                      summary.injection.sum(axis=0), summary.shared_injection.sum(axis=0), lang),
+        vs_contract + _key_chart(community, summary.received.sum(0), lang),
+        f"<h3>{e(t(N_('The {n} largest quarter-hour peaks'), n=pa.rows.size))}</h3>"
+        + "<p>" + e(t(N_("Mean attenuation {attenuation} %; largest peak {before} kW before, largest "
+                         "remaining peak {after} kW after sharing."),
+                      attenuation=lang.number(100 * pa.mean_attenuation, 1),
+                      before=lang.number(pa.before_kw[0] if pa.rows.size else 0, 1),
+                      after=lang.number(pa.after_top_kw[0] if pa.rows.size else 0, 1))) + "</p>"
         + line_chart([pa.before_kw.tolist(), pa.after_same_kw.tolist(), pa.after_top_kw.tolist()],
-                     ["#c33", "#2a7", "#36c"], "peaks ranked, kW")
-        + '<p class="legend"><span style="color:#c33">■ before</span><span style="color:#2a7">'
-        "■ residual at the same quarter-hour</span><span style=\"color:#36c\">■ largest residual"
-        " peaks</span></p>",
+                     ["#c33", "#2a7", "#36c"], t(N_("peaks ranked, kW")), lang)
+        + f'<p class="legend"><span style="color:#c33">■ {e(t(N_("before")))}</span><span style="color:#2a7">'
+        f"■ {e(t(N_('residual at the same quarter-hour')))}</span><span style=\"color:#36c\">■ "
+        f"{e(t(N_('largest residual peaks')))}</span></p>",
     ]  # fmt: skip
     for g, month in enumerate(summary.months):
         rows = month_rows[g]
         before = summary.community_before_wh[rows]
         order = np.argsort(-before, kind="stable")[: min(100, before.size)]
+        peaks = t(N_("Largest quarter-hour {max_before} kW before, {max_after} kW after; {k}th peak "
+                     "{kth_before} kW before, {kth_after} kW after."),
+                  max_before=lang.number(summary.max_before_kw[g], 1),
+                  max_after=lang.number(summary.max_after_kw[g], 1), k=summary.k,
+                  kth_before=lang.number(summary.kth_before_kw[g], 1),
+                  kth_after=lang.number(summary.kth_after_kw[g], 1))  # fmt: skip
         sections.append(
-            f"<section><h2>{month}</h2>" + _kpis(summary.month_rates(g))
+            f"<section><h2>{month}</h2>" + _kpis(summary.month_rates(g), lang)
             + _member_table(community, summary.received[g], summary.consumption[g],
-                            summary.injection[g], summary.shared_injection[g])
-            + "<h3>Real key vs contractual key</h3>" + _key_chart(community, summary.received[g])
-            + f"<h3>Peaks</h3><p>Largest quarter-hour {summary.max_before_kw[g]:.1f} kW before, "
-            f"{summary.max_after_kw[g]:.1f} kW after; {summary.k}th peak "
-            f"{summary.kth_before_kw[g]:.1f} kW before, {summary.kth_after_kw[g]:.1f} kW after.</p>"
+                            summary.injection[g], summary.shared_injection[g], lang)
+            + vs_contract + _key_chart(community, summary.received[g], lang)
+            + f"<h3>{e(t(N_('Peaks')))}</h3><p>{e(peaks)}</p>"
             + line_chart([to_kw(before[order]).tolist(),
                           to_kw(summary.community_after_wh[rows][order]).tolist()],
-                         ["#c33", "#2a7"], "100 largest peaks of the month, kW")
+                         ["#c33", "#2a7"], t(N_("100 largest peaks of the month, kW")), lang)
             + "</section>"
         )  # fmt: skip
     body = "\n".join(sections)
     return (
-        f'<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}'
+        f'<!doctype html><html lang="{e(lang.code)}"><head><meta charset="utf-8"><title>{e(title)}'
         f"</title><style>{CSS}</style></head><body>{body}</body></html>\n"
     )

@@ -3,17 +3,22 @@
 Strategy: `advice_document` turns an `Advice` into plain JSON (money as strings with two decimals,
 energies as kWh strings with three, every sentence with its message id and parameters); the page is
 built from that same document with ``html.escape`` everywhere and inline SVG charts (no scripts, no
-external assets), so what the page shows is exactly what the JSON says.
+external assets), so what the page shows is exactly what the JSON says. Both take a `Lang` (default
+English): the document's reasons and option labels, and every text, number and date of the page, are in
+that language; the ids, parameters and figures of the JSON stay language-neutral.
 """
 
 from __future__ import annotations
 
 import html
 from collections.abc import Sequence
+from datetime import date
+from decimal import Decimal
 from typing import Any
 
 from tariffs.advisor import Advice, Priced
 from tariffs.money import kwh, to_decimal
+from tariffs.text import ENGLISH, N_, Lang, localise_label, word
 
 CSS = """
 body{font-family:system-ui,sans-serif;margin:2em auto;max-width:62em;color:#222;padding:0 1em}
@@ -26,13 +31,13 @@ td.n{text-align:right;font-variant-numeric:tabular-nums}tr.best{background:#eef8
 """
 
 
-def _option_json(rank: int, p: Priced, best_total: Any) -> dict[str, Any]:
+def _option_json(rank: int, p: Priced, best_total: Any, lang: Lang) -> dict[str, Any]:
     bill = p.bill
     return {
         "rank": rank,
         "option": p.option,
         "regime": p.regime.value,
-        "label": p.label,
+        "label": localise_label(p.label, lang),
         "calendar": bill.calendar.name,
         "total_eur": str(bill.total_eur),
         "excl_vat_eur": str(bill.excl_vat_eur),
@@ -65,8 +70,8 @@ def _option_json(rank: int, p: Priced, best_total: Any) -> dict[str, Any]:
     }
 
 
-def advice_document(advice: Advice, *, source: str = "") -> dict[str, Any]:
-    """The JSON document of ``advice.json`` and ``GET /api/v1/advice``."""
+def advice_document(advice: Advice, *, source: str = "", lang: Lang = ENGLISH) -> dict[str, Any]:
+    """The JSON document of ``advice.json`` and ``GET /api/v1/advice``; reasons and labels in `lang`."""
     tariff, usage = advice.tariff, advice.usage
     best = advice.cheapest
     return {
@@ -96,19 +101,20 @@ def advice_document(advice: Advice, *, source: str = "") -> dict[str, Any]:
         "cheapest": {
             "option": best.option,
             "regime": best.regime.value,
-            "label": best.label,
+            "label": localise_label(best.label, lang),
             "total_eur": str(best.total_eur),
         },
-        "options": [_option_json(i + 1, p, best.total_eur) for i, p in enumerate(advice.ranked)],
-        "reasons": [m.to_json() for m in advice.reasons],
+        "options": [_option_json(i + 1, p, best.total_eur, lang) for i, p in enumerate(advice.ranked)],
+        "reasons": [m.to_json(lang) for m in advice.reasons],
         "shifting": list(advice.shifting),
         "capacity": advice.capacity,
     }
 
 
-def _bars(labels: Sequence[str], values: Sequence[float], unit: str) -> str:
+def _bars(labels: Sequence[str], values: Sequence[float], unit: str, lang: Lang) -> str:
     """Horizontal bars with their values."""
-    row_h, left, width = 24, 420, 360
+    row_h, width = 24, 360
+    left = max(420, 20 + 6 * max((len(label) for label in labels), default=0))  # room for long labels
     top = max([*values, 1.0])
     parts = [f'<svg viewBox="0 0 {left + width + 110} {row_h * len(labels) + 10}" role="img">']
     for i, (label, value) in enumerate(zip(labels, values, strict=True)):
@@ -118,7 +124,8 @@ def _bars(labels: Sequence[str], values: Sequence[float], unit: str) -> str:
         parts.append(
             f'<text x="{left - 6}" y="{y + 15}" text-anchor="end" font-size="12">{html.escape(label)}</text>'
             f'<rect x="{left}" y="{y + 3}" width="{w:.1f}" height="{row_h - 8}" fill="{colour}"/>'
-            f'<text x="{left + w + 4:.1f}" y="{y + 15}" font-size="12">{value:.2f} {html.escape(unit)}</text>'
+            f'<text x="{left + w + 4:.1f}" y="{y + 15}" font-size="12">'
+            f"{html.escape(lang.number(value, 2))} {html.escape(unit)}</text>"
         )
     parts.append("</svg>")
     return "".join(parts)
@@ -140,75 +147,170 @@ def _hour_chart(values: Sequence[float]) -> str:
     return "".join(parts)
 
 
-def advice_html(doc: dict[str, Any], title: str = "Which electricity tariff costs you least?") -> str:
-    """The readable page for ``advice.json``'s document."""
-    e = html.escape
-    tariff = doc["tariff"]
-    out = [f"<!doctype html><html lang=en><meta charset=utf-8><title>{e(title)}</title><style>{CSS}</style>"]
-    out.append(f"<h1>{e(title)}</h1>")
-    period = doc["period"]
-    out.append(
-        f"<p>{e(tariff['name'])} ({e(doc['region'])}), 12 months {e(period['window_start'])} to "
-        f"{e(period['window_end'])} (end exclusive); imported {e(doc['usage']['import_kwh'])} kWh, exported "
-        f"{e(doc['usage']['export_kwh'])} kWh. Supplier: {e(tariff['offer'])}.</p>"
-    )
-    out.append("<h2>Why</h2><ul>")
-    out.extend(f'<li data-id="{e(r["id"])}">{e(r["text"])}</li>' for r in doc["reasons"])
-    out.append("</ul><h2>Your options, cheapest first</h2>")
-    options = doc["options"]
-    out.append(_bars([o["label"] for o in options], [float(o["total_eur"]) for o in options], "€"))
-    out.append(
-        "<table><tr><th>#</th><th>option</th><th class=n>excl. VAT €</th><th class=n>VAT €</th>"
-        "<th class=n>total € / year</th><th class=n>more than cheapest €</th></tr>"
-    )
+TITLE = N_("Which electricity tariff costs you least?")
+
+
+def _line_label(label: str, lang: Lang) -> str:
+    """A bill line's label (``Distribution (ORES), peak``) in `lang`: the component's label and its band."""
+    base, sep, band = label.rpartition(", ")
+    if sep and band in ("peak", "offpeak", "medium", "cheap"):
+        return f"{lang.t(base)}, {word(band, lang)}"
+    return lang.t(label)
+
+
+def _options_html(options: list[dict[str, Any]], lang: Lang) -> list[str]:
+    e, t = html.escape, lang.t
+
+    def n(value: str) -> str:
+        return e(lang.number(Decimal(value), 2))
+
+    out = [
+        _bars([o["label"] for o in options], [float(o["total_eur"]) for o in options], "€", lang),
+        f"<table><tr><th>#</th><th>{e(t(N_('option')))}</th><th class=n>{e(t(N_('excl. VAT €')))}</th>"
+        f"<th class=n>{e(t(N_('VAT €')))}</th><th class=n>{e(t(N_('total € / year')))}</th>"
+        f"<th class=n>{e(t(N_('more than cheapest €')))}</th></tr>",
+    ]
     for o in options:
         cls = ' class="best"' if o["rank"] == 1 else ""
         out.append(
-            f"<tr{cls}><td>{o['rank']}</td><td>{e(o['label'])}</td><td class=n>{o['excl_vat_eur']}</td>"
-            f"<td class=n>{o['vat_eur']}</td><td class=n>{o['total_eur']}</td>"
-            f"<td class=n>{o['more_than_cheapest_eur']}</td></tr>"
+            f"<tr{cls}><td>{o['rank']}</td><td>{e(o['label'])}</td><td class=n>{n(o['excl_vat_eur'])}</td>"
+            f"<td class=n>{n(o['vat_eur'])}</td><td class=n>{n(o['total_eur'])}</td>"
+            f"<td class=n>{n(o['more_than_cheapest_eur'])}</td></tr>"
         )
     out.append("</table>")
-    for shift in doc["shifting"]:
-        out.append(f"<h2>What to shift on the {e(shift['option'])} tariff</h2>")
+    return out
+
+
+def _shifting_html(shifting: list[dict[str, Any]], lang: Lang) -> list[str]:
+    e, t = html.escape, lang.t
+    out = []
+    for shift in shifting:
         out.append(
-            f"<p>{e(shift['peak_kwh'])} kWh a year in {e(shift['from_band'])} hours, per hour of the day:</p>"
+            f"<h2>{e(t(N_('What to shift on the {option} tariff'), option=word(shift['option'], lang)))}</h2>"
+        )
+        out.append(
+            "<p>"
+            + e(
+                t(
+                    N_("{kwh} kWh a year in {band} hours, per hour of the day:"),
+                    kwh=lang.number(Decimal(shift["peak_kwh"]), 3),
+                    band=word(shift["from_band"], lang),
+                )
+            )
+            + "</p>"
         )
         out.append(_hour_chart([float(v) for v in shift["peak_kwh_by_hour"]]))
-        out.append(
-            f"<p>Moving {shift['moved_pct']} % ({e(shift['moved_kwh'])} kWh) to {e(shift['to_band'])} hours "
-            f"saves {e(shift['saving_eur'])} € a year ({e(shift['saving_per_kwh_eur'])} € per kWh moved).</p>"
+        text = t(
+            N_(
+                "Moving {pct} % ({kwh} kWh) to {band} hours saves {saving} € a year "
+                "({per_kwh} € per kWh moved)."
+            ),
+            pct=shift["moved_pct"],
+            kwh=lang.number(Decimal(shift["moved_kwh"]), 3),
+            band=word(shift["to_band"], lang),
+            saving=lang.number(Decimal(shift["saving_eur"]), 2),
+            per_kwh=lang.number(Decimal(shift["saving_per_kwh_eur"]), 2),
         )
+        out.append(f"<p>{e(text)}</p>")
+    return out
+
+
+def _bill_details_html(options: list[dict[str, Any]], lang: Lang) -> list[str]:
+    e, t = html.escape, lang.t
+
+    def n(value: str, digits: int = 2) -> str:
+        return e(lang.number(Decimal(value), digits))
+
+    out = [f"<h2>{e(t(N_('Bill details')))}</h2>"]
+    for o in options:
+        out.append(f"<h3>{o['rank']}. {e(o['label'])}: {e(lang.money(Decimal(o['total_eur'])))}</h3><table>")
+        out.append(
+            f"<tr><th>{e(t(N_('line')))}</th><th class=n>{e(t(N_('quantity')))}</th>"
+            f"<th>{e(t(N_('unit')))}</th><th class=n>{e(t(N_('€ excl. VAT')))}</th></tr>"
+        )
+        for line in o["lines"]:
+            mark = (
+                "" if line["verified"] else f' class="unverified" title="{e(t(N_("figure not verified")))}"'
+            )
+            out.append(
+                f"<tr{mark}><td>{e(_line_label(line['label'], lang))}</td>"
+                f"<td class=n>{n(line['quantity'], 3)}</td><td>{e(word(line['unit'], lang))}</td>"
+                f"<td class=n>{n(line['amount_eur'])}</td></tr>"
+            )
+        out.append(
+            f"<tr><td>{e(t(N_('VAT')))}</td><td></td><td></td><td class=n>{n(o['vat_eur'])}</td></tr></table>"
+        )
+    return out
+
+
+def _sources_html(components: list[dict[str, Any]], lang: Lang) -> list[str]:
+    e, t = html.escape, lang.t
+    out = [
+        f"<h2>{e(t(N_('Sources of the figures')))}</h2><table><tr><th>{e(t(N_('component')))}</th>"
+        f"<th>{e(t(N_('source')))}</th><th>{e(t(N_('document')))}</th><th>{e(t(N_('date')))}</th>"
+        f"<th>{e(t(N_('verified')))}</th></tr>"
+    ]
+    for c in components:
+        flag = (
+            e(t(N_("yes")))
+            if c["verified"]
+            else f'<span class="unverified">{e(t(N_("no — placeholder")))}</span>'
+        )
+        out.append(
+            f"<tr><td>{e(lang.t(c['label']))}</td><td>{e(c['publisher'])}</td><td>{e(c['document'])}</td>"
+            f"<td>{e(c['date'])}</td><td>{flag}</td></tr>"
+        )
+    out.append("</table>")
+    return out
+
+
+def advice_html(doc: dict[str, Any], title: str | None = None, *, lang: Lang = ENGLISH) -> str:
+    """The readable page for ``advice.json``'s document, in `lang` (build the document in `lang` too)."""
+    e, t = html.escape, lang.t
+    title = t(TITLE) if title is None else title
+    tariff = doc["tariff"]
+    out = [
+        f"<!doctype html><html lang={e(lang.code)}><meta charset=utf-8><title>{e(title)}</title>"
+        f"<style>{CSS}</style>"
+    ]
+    out.append(f"<h1>{e(title)}</h1>")
+    period = doc["period"]
+    intro = t(
+        N_(
+            "{tariff} ({region}), 12 months {start} to {end} (end exclusive); imported {imported} kWh, "
+            "exported {exported} kWh. Supplier: {offer}."
+        ),
+        tariff=tariff["name"],
+        region=word(doc["region"], lang),
+        start=_date(period["window_start"], lang),
+        end=_date(period["window_end"], lang),
+        imported=lang.number(Decimal(doc["usage"]["import_kwh"]), 3),
+        exported=lang.number(Decimal(doc["usage"]["export_kwh"]), 3),
+        offer=lang.t(tariff["offer"]),
+    )
+    out.append(f"<p>{e(intro)}</p>")
+    out.append(f"<h2>{e(t(N_('Why')))}</h2><ul>")
+    out.extend(f'<li data-id="{e(r["id"])}">{e(r["text"])}</li>' for r in doc["reasons"])
+    out.append(f"</ul><h2>{e(t(N_('Your options, cheapest first')))}</h2>")
+    options = doc["options"]
+    out.extend(_options_html(options, lang))
+    out.extend(_shifting_html(doc["shifting"], lang))
     if doc["capacity"]:
         cap = doc["capacity"]
-        out.append("<h2>Capacity term (monthly peaks)</h2>")
+        out.append(f"<h2>{e(t(N_('Capacity term (monthly peaks)')))}</h2>")
         out.append(
             _bars(
                 [p["month"] for p in cap["monthly_peaks"]],
                 [float(p["peak_kw"]) for p in cap["monthly_peaks"]],
                 "kW",
+                lang,
             )
         )
-    out.append("<h2>Bill details</h2>")
-    for o in options:
-        out.append(f"<h3>{o['rank']}. {e(o['label'])}: {o['total_eur']} €</h3><table>")
-        out.append("<tr><th>line</th><th class=n>quantity</th><th>unit</th><th class=n>€ excl. VAT</th></tr>")
-        for line in o["lines"]:
-            mark = "" if line["verified"] else ' class="unverified" title="figure not verified"'
-            out.append(
-                f"<tr{mark}><td>{e(line['label'])}</td><td class=n>{e(line['quantity'])}</td>"
-                f"<td>{e(line['unit'])}</td><td class=n>{line['amount_eur']}</td></tr>"
-            )
-        out.append(f"<tr><td>VAT</td><td></td><td></td><td class=n>{o['vat_eur']}</td></tr></table>")
-    out.append(
-        "<h2>Sources of the figures</h2><table><tr><th>component</th><th>source</th>"
-        "<th>document</th><th>date</th><th>verified</th></tr>"
-    )
-    for c in tariff["components"]:
-        flag = "yes" if c["verified"] else '<span class="unverified">no — placeholder</span>'
-        out.append(
-            f"<tr><td>{e(c['label'])}</td><td>{e(c['publisher'])}</td><td>{e(c['document'])}</td>"
-            f"<td>{e(c['date'])}</td><td>{flag}</td></tr>"
-        )
-    out.append("</table></html>\n")
+    out.extend(_bill_details_html(options, lang))
+    out.extend(_sources_html(tariff["components"], lang))
+    out.append("</html>\n")
     return "".join(out)
+
+
+def _date(iso: str, lang: Lang) -> str:
+    return lang.date(date.fromisoformat(iso))

@@ -2,7 +2,8 @@
 
 Strategy: rows are produced from the `Statement` values already rounded to the cent (kWh from integer
 Wh with three decimals), so the CSV sums to the totals it prints; each member page is self-contained
-HTML (no scripts, no external assets) a representative can mail as is.
+HTML (no scripts, no external assets) a representative can mail as is, in the member's language (a
+`Lang`, default English); the CSV files stay language-neutral.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from decimal import Decimal
 
 from tariffs.money import kwh, to_decimal
 from tariffs.statement import CommunityMonth, Difference, MemberMonth, Statement, StatementMember
-from tariffs.text import say
+from tariffs.text import ENGLISH, MESSAGES, N_, Lang, word
 
 MEMBER_HEADER = (
     "month",
@@ -104,34 +105,46 @@ tr.total td{font-weight:bold;border-top:2px solid #2a7}
 """
 
 
-def member_page(member: StatementMember, rows: list[MemberMonth], community: str) -> str:
-    """One member's statement, every month."""
-    e = html.escape
+DEFAULT_COMMUNITY = N_("Energy community")  # `p1gw statement --title`'s default, shown translated
+
+
+def member_page(
+    member: StatementMember, rows: list[MemberMonth], community: str, *, lang: Lang = ENGLISH
+) -> str:
+    """One member's statement, every month, in `lang`."""
+    e, t = html.escape, lang.t
+    community = t(community)  # the default name is in the catalogs; the community's own name is kept
+
+    def energy(wh: int) -> str:
+        return f"{lang.number(to_decimal(kwh(wh)), 3)} kWh"
+
     out = [
-        f"<!doctype html><html lang=en><meta charset=utf-8><title>{e(community)} — {e(member.name)}</title>"
-        f"<style>{CSS}</style><h1>{e(community)}</h1><p>{e(member.name)} — EAN {e(member.ean)} "
-        f"({e(member.role)})</p>"
+        f"<!doctype html><html lang={e(lang.code)}><meta charset=utf-8><title>{e(community)} — "
+        f"{e(member.name)}</title><style>{CSS}</style><h1>{e(community)}</h1><p>{e(member.name)} — EAN "
+        f"{e(member.ean)} ({e(word(member.role, lang))})</p>"
     ]
     for r in rows:
-        out.append(f"<h2>{e(say('statement.title', member=member.name, month=r.month))}</h2><table>")
+        out.append(f"<h2>{e(t(MESSAGES['statement.title'], member=member.name, month=r.month))}</h2><table>")
         lines = [
-            (say("statement.shared"), f"{_kwh(r.received_wh)} kWh", r.shared_cost_eur),
-            (say("statement.fee"), f"{_kwh(r.received_wh)} kWh", r.fee_eur),
-            (say("statement.producer"), f"{_kwh(r.shared_injection_wh)} kWh", -r.producer_revenue_eur),
+            (MESSAGES["statement.shared"], r.received_wh, r.shared_cost_eur),
+            (MESSAGES["statement.fee"], r.received_wh, r.fee_eur),
+            (MESSAGES["statement.producer"], r.shared_injection_wh, -r.producer_revenue_eur),
         ]
-        for label, qty, amount in lines:
-            if amount or qty != "0.000 kWh":
+        for label, wh, amount in lines:
+            if amount or to_decimal(kwh(wh)):
                 out.append(
-                    f"<tr><td>{e(label)}</td><td class=n>{e(qty)}</td><td class=n>{amount} €</td></tr>"
+                    f"<tr><td>{e(t(label))}</td><td class=n>{e(energy(wh))}</td>"
+                    f"<td class=n>{e(lang.money(amount))}</td></tr>"
                 )
-        total_label = say("statement.to_pay" if r.balance_eur >= 0 else "statement.to_receive")
+        total_label = MESSAGES["statement.to_pay" if r.balance_eur >= 0 else "statement.to_receive"]
         out.append(
-            f'<tr class="total"><td>{e(total_label)}</td><td></td>'
-            f"<td class=n>{abs(r.balance_eur)} €</td></tr></table>"
+            f'<tr class="total"><td>{e(t(total_label))}</td><td></td>'
+            f"<td class=n>{e(lang.money(abs(r.balance_eur)))}</td></tr></table>"
         )
         if r.surplus_wh:
             out.append(
-                f"<p>{e(say('statement.surplus'))}: {_kwh(r.surplus_wh)} kWh, {r.surplus_value_eur} €</p>"
+                f"<p>{e(t(MESSAGES['statement.surplus']))}: {e(energy(r.surplus_wh))}, "
+                f"{e(lang.money(r.surplus_value_eur))}</p>"
             )
     out.append("</html>\n")
     return "".join(out)

@@ -21,6 +21,8 @@ import sys
 from decimal import Decimal
 from pathlib import Path
 
+from gateway.i18n import LANGUAGES
+from gateway.i18n.report_lang import report_lang
 from gateway.store.usage import (
     non_negative_decimal,
     pick,
@@ -92,6 +94,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="€/kWh the community pays for your injection (default: the supplier's)",
     )
     parser.add_argument("--out", required=True, type=Path, help="output folder")
+    parser.add_argument("--lang", choices=LANGUAGES, default="en", help="language of the advice (default en)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -125,12 +128,13 @@ def run(args: argparse.Namespace) -> int:
     except (InputError, TariffDataError, ValueError) as exc:
         print(f"p1gw advise: {exc}", file=sys.stderr)
         return 2
-    doc = advice_document(advice, source=f"{source} ({meter})")
+    lang = report_lang(args.lang)
+    doc = advice_document(advice, source=f"{source} ({meter})", lang=lang)
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "advice.json").write_text(
         json.dumps(doc, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
     )
-    (args.out / "advice.html").write_text(advice_html(doc), encoding="utf-8")
+    (args.out / "advice.html").write_text(advice_html(doc, lang=lang), encoding="utf-8")
     best = advice.cheapest
     print(f"cheapest: {best.label}, {best.total_eur} € a year ({len(advice.ranked)} options) -> {args.out}")
     for reason in advice.reasons[:1]:

@@ -28,6 +28,8 @@ from pathlib import Path
 
 import numpy as np
 
+from gateway.i18n import LANGUAGES
+from gateway.i18n.report_lang import report_lang
 from gateway.store.usage import non_negative_decimal, read_price_series, read_quarter_hours, read_wide_csv
 from metering.quarter_hours import QUARTER_S
 from sharing.clock import DEFAULT_TZ, Grid
@@ -94,6 +96,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--tz", default=DEFAULT_TZ, help="time zone of the months")
     parser.add_argument("--title", default="Energy community", help="community name on the pages")
     parser.add_argument("--out", required=True, type=Path, help="output folder")
+    parser.add_argument("--lang", choices=LANGUAGES, default="en", help="language of the pages (default en)")
 
 
 def _matrices(
@@ -196,7 +199,7 @@ def run(args: argparse.Namespace) -> int:
     for member in members:
         rows = [r for r in statement.rows if r.member.ean == member.ean]
         (out / "members" / f"{member.ean}.html").write_text(
-            member_page(member, rows, args.title), encoding="utf-8"
+            member_page(member, rows, args.title, lang=report_lang(args.lang)), encoding="utf-8"
         )
     total = statement.total()
     print(

@@ -1,9 +1,11 @@
 """Collect the msgids the dashboard uses and keep the catalogs in step (Babel's extractors).
 
 Sources: `t("...")` / `tn("one", "other", n)` in gateway/http/static/*.js (Babel's JavaScript extractor),
-elements marked `data-i18n` and `data-i18n-aria-label="..."` in gateway/http/static/index.html, and
-`_("...")` / `.gettext("...")` / `.ngettext("one", "other", n)` in gateway/, prepayment/ and sharing/
-(Babel's Python extractor): a Python text for customers marked that way must be in the catalogs too. Run
+elements marked `data-i18n` and `data-i18n-aria-label="..."` in gateway/http/static/index.html, the
+`label = "..."` of the components in tariffs/data/**/*.toml (and the shipped offers' `name`), and
+`_("...")` / `.gettext("...")` / `.ngettext("one", "other", n)` / `N_(text)` (the no-op marker of the pure
+reports' templates, tariffs/text.py) in gateway/, prepayment/, sharing/ and tariffs/ (Babel's Python
+extractor): a Python text for customers marked that way must be in the catalogs too. Run
 `python -m gateway.i18n.extract` after changing a text: it rewrites `locales/p1gw.pot` and merges it into
 each language's `.po` (new msgids arrive empty, to be translated; tests/test_i18n.py fails until they are).
 """
@@ -22,13 +24,19 @@ from gateway.i18n import DOMAIN, LANGUAGES, LOCALE_DIR, SOURCE_LANGUAGE, po_path
 
 ROOT = Path(__file__).resolve().parents[2]
 KEYWORDS = {"t": None, "tn": (1, 2)}
-# Python texts for customers: `_ = translations(lang).gettext; _("...")`, `.ngettext("one", "other", n)`
-PY_KEYWORDS = {"_": None, "gettext": None, "ngettext": (1, 2)}
-PY_PACKAGES = ("gateway", "prepayment", "sharing")
+# Python texts for customers: `_ = translations(lang).gettext; _("...")`, `.ngettext("one", "other", n)`,
+# and templates marked with N_ where they are defined (translated later through a `Lang`)
+PY_KEYWORDS = {"_": None, "gettext": None, "ngettext": (1, 2), "N_": None}
+PY_PACKAGES = ("gateway", "prepayment", "sharing", "tariffs")
 _MARKED = re.compile(r"<(\w+)\b[^>]*\bdata-i18n\b(?!-)[^>]*>(.*?)</\1>", re.S)
 _ATTR = re.compile(r'data-i18n-aria-label="([^"]+)"')
 # Babel's JavaScript lexer misses calls inside template literals and some after `?`; this catches those
 _CALL = re.compile(r'\b(tn?)\(\s*"((?:[^"\\]|\\.)*)"(?:\s*,\s*"((?:[^"\\]|\\.)*)")?')
+# Babel's Python lexer (before Python 3.12) reads an f-string as one token: N_ calls in one are found here
+# the tariff data's component labels (the advice page's bill lines and sources table show them translated)
+_TOML_LABEL = re.compile(r'^label\s*=\s*"([^"\\]*)"', re.M)
+_TOML_OFFER_NAME = re.compile(r'^name\s*=\s*"([^"\\]*)"', re.M)  # the shipped (example) offers' names
+_PY_MARK = re.compile(r"""\bN_\(\s*(?:'([^'\\]*)'|"([^"\\]*)")\s*\)""")
 
 
 def messages(root: Path = ROOT) -> list[tuple[str | tuple[str, str], str, int]]:
@@ -60,6 +68,17 @@ def messages(root: Path = ROOT) -> list[tuple[str | tuple[str, str], str, int]]:
                         found.append(((str(message[0]), str(message[1])), where, line))
                     elif isinstance(message, str) and message:
                         found.append((message, where, line))
+            source = path.read_text(encoding="utf-8")
+            for mark in _PY_MARK.finditer(source):
+                if mark.group(1) or mark.group(2):
+                    line = source.count("\n", 0, mark.start()) + 1
+                    found.append((mark.group(1) or mark.group(2), str(path.relative_to(root)), line))
+    for path in sorted((root / "tariffs" / "data").rglob("*.toml")):
+        source = path.read_text(encoding="utf-8")
+        names = _TOML_OFFER_NAME.finditer(source) if path.parent.name == "offers" else iter(())
+        for label in (*_TOML_LABEL.finditer(source), *names):
+            line = source.count("\n", 0, label.start()) + 1
+            found.append((label.group(1), str(path.relative_to(root)), line))
     text = (static / "index.html").read_text(encoding="utf-8")
     for pattern, group in ((_MARKED, 2), (_ATTR, 1)):
         for match in pattern.finditer(text):
