@@ -102,7 +102,7 @@ def create_app(
     app.include_router(live_router(view, stream_clients, keepalive_s=keepalive_s))  # now, states, stream
     app.include_router(quarter_hours_router(view, zone, now))  # quarter-hours (JSON, CSV), current, peaks
     app.include_router(history_router(view, zone, now))
-    app.include_router(advice_router(view, now))  # the tariff advisor
+    app.include_router(advice_router(view, now, language=language, configured=tariff))  # the tariff advisor
     app.include_router(prepayment_router(view))
     app.include_router(events_router(view))
     app.include_router(health_router(view, stream_clients))  # health, Prometheus metrics
