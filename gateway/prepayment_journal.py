@@ -26,6 +26,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from gateway.store.sqlite import connect
 from prepayment import AccountConfig, PrepaymentAccount, TopUpResult
 
 KEEP_SNAPSHOTS = 100
@@ -63,9 +64,8 @@ class Journal:
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
         try:
-            self._db = sqlite3.connect(self.path, isolation_level=None)
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=FULL")
+            # FULL (the default): a top-up is acknowledged only once it is on disk
+            self._db = connect(self.path, busy_timeout_s=5.0)
             self._db.executescript(_SCHEMA)
         except sqlite3.DatabaseError as exc:
             raise JournalError(f"{self.path}: cannot open the prepayment journal: {exc}") from exc

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from fractions import Fraction
 
@@ -137,6 +137,32 @@ def _band_lines(comp: Component, option: str, bands: tuple[str, ...], wh: IntArr
     return out
 
 
+def _day_start(day: date | None, default: int) -> int:
+    return default if day is None else int(datetime(day.year, day.month, day.day, tzinfo=ZONE).timestamp())
+
+
+def _within_validity(
+    comp: Component, usage: Usage, band_idx: IntArray, imp: IntArray, base: IntArray
+) -> IntArray:
+    """The part of each band's billed Wh drawn while `comp` applies (local days [valid_from, valid_until)).
+
+    Billed as measured, that is exactly the import of those days. After per-register netting (compensation)
+    the billed Wh of a band has no time of its own: it is shared out in proportion to the band's import in
+    and out of the period (pro rata, as a yearly bill with a mid-year price change does), to the Wh.
+    """
+    lo = _day_start(comp.valid_from, -(2**62))
+    hi = _day_start(comp.valid_until, 2**62)
+    inside = (usage.start_ts >= lo) & (usage.start_ts < hi)
+    out = np.zeros_like(base)
+    for b in range(base.size):
+        within = int(usage.import_wh[inside & (band_idx == b)].sum())
+        total = int(imp[b])
+        out[b] = (
+            int(base[b]) if within == total else (int(base[b]) * within + total // 2) // total if total else 0
+        )
+    return out
+
+
 def _price_at(prices_eur_mwh: Mapping[int, Decimal], ts: int) -> Decimal:
     price = prices_eur_mwh.get(ts, prices_eur_mwh.get(ts - ts % 3600))
     if price is None:
@@ -198,6 +224,10 @@ def price(
             continue
         if comp.kind is Kind.ENERGY:
             base = billed - shared_by_band if comp.supplier_energy else billed
+            if comp.dated:
+                base = _within_validity(comp, usage, band_idx, imp, base)
+                if not base.any():
+                    continue  # a rate of another part of the year: no line
             lines += _band_lines(comp, option, calendar.bands, base)
         elif comp.kind is Kind.INDEXED:
             if regime is Regime.COMPENSATION:

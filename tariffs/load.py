@@ -165,6 +165,16 @@ def _component(table: Mapping[str, Any]) -> Component:
         )
     }
     per_kwh = _rates(table["per_kwh"], f"{where}.per_kwh") if "per_kwh" in table else {}
+    dates = {
+        key: _date(table[key], f"{where}.{key}") if key in table else None
+        for key in ("valid_from", "valid_until")
+    }
+    if (dates["valid_from"] or dates["valid_until"]) and kind is not Kind.ENERGY:
+        raise TariffDataError(
+            f"{where}: only an energy component may change within the year (valid_from/until)"
+        )
+    if dates["valid_from"] and dates["valid_until"] and dates["valid_from"] >= dates["valid_until"]:
+        raise TariffDataError(f"{where}: valid_from must be before valid_until")
     needs = {
         Kind.ENERGY: "per_kwh",
         Kind.INDEXED: "per_kwh",
@@ -190,6 +200,8 @@ def _component(table: Mapping[str, Any]) -> Component:
         regimes=regime_set,
         vat=bool(table.get("vat", True)),
         supplier_energy=bool(table.get("supplier_energy", False)),
+        valid_from=dates["valid_from"],
+        valid_until=dates["valid_until"],
         **numbers,
     )
 

@@ -75,9 +75,16 @@ class Component:
     regimes: frozenset[Regime] | None = None  # None: every regime
     vat: bool = True
     supplier_energy: bool = False  # replaced by the community price for shared kWh
+    valid_from: date | None = None  # a rate that changes within the year: energy drawn on or after this day
+    valid_until: date | None = None  # ... and before this day (None: open-ended)
 
     def applies(self, regime: Regime) -> bool:
         return self.regimes is None or regime in self.regimes
+
+    @property
+    def dated(self) -> bool:
+        """True when the component applies only to energy drawn within [valid_from, valid_until)."""
+        return self.valid_from is not None or self.valid_until is not None
 
     def rate(self, option: str, band: str) -> Decimal:
         """€/kWh for a band of an option (wildcards ``*``); ValueError when the data has none."""

@@ -39,6 +39,7 @@ CORE = (
     "sharing.keys",
     "sharing.keyspec",
     "sharing.kpis",
+    "sharing.kwh",
 )
 SHELL = ("gateway", "meter_sim", "sharing")  # what the core may not import (core modules of `sharing` aside)
 IO_MODULES = frozenset(

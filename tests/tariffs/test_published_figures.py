@@ -150,10 +150,14 @@ def test_vreg_type_household_on_fluvius_antwerpen_by_hand() -> None:
       distribution  3500 x 0.0505027 = 176.75945  -> 176.76
       capacity      4.28 x 49.4037   = 211.447836 -> 211.45   (12 months at 4.28 kW, above the 2.5 kW floor)
       data          17.85 for the whole year      ->  17.85
-      excise        3500 x 0.04748   = 166.18     -> 166.18
-      contribution  3500 x 0.0019261 =   6.74135  ->   6.74
+      The federal levies change on 1 August 2026 (the energy contribution is folded into a flat excise).
+      January to July: 20 348 quarter-hours, 7 peaks of 1 070 Wh, the 19 388 quarter-hours of 100 Wh and
+      953 of 99 Wh: 2 040 637 Wh; August to December: the other 1 459 363 Wh.
+      excise to July  2040.637 x 0.04748   = 96.88944476 -> 96.89
+      contribution    2040.637 x 0.0019261 =  3.93047093 ->  3.93
+      excise from Aug 1459.363 x 0.046     = 67.130698   -> 67.13
       energy fund   0 (domiciled household, no VAT) -> 0.00
-    Sum 578.98; VAT 6 % = 34.7388 -> 34.74; total 613.72. The grid part (distribution, capacity, data)
+    Sum 574.01; VAT 6 % = 34.4406 -> 34.44; total 608.45. The grid part (distribution, capacity, data)
     is 406.06 excl. VAT, 430.42 incl. VAT.
     """
     year = flat_year(import_wh=99)
@@ -174,11 +178,12 @@ def test_vreg_type_household_on_fluvius_antwerpen_by_hand() -> None:
         "distribution:all": Decimal("176.76"),
         "capacity": Decimal("211.45"),
         "data": Decimal("17.85"),
-        "excise:all": Decimal("166.18"),
-        "energy_contribution:all": Decimal("6.74"),
+        "excise:all": Decimal("96.89"),
+        "energy_contribution:all": Decimal("3.93"),
+        "excise_from_august:all": Decimal("67.13"),
         "regional_levy": Decimal("0.00"),
     }
-    assert bill.vat_eur == Decimal("34.74")
-    assert bill.total_eur == Decimal("613.72")
+    assert bill.vat_eur == Decimal("34.44")
+    assert bill.total_eur == Decimal("608.45")
     grid = got["distribution:all"] + got["capacity"] + got["data"]
     assert grid == Decimal("406.06") and incl_vat(grid, "0.01") == Decimal("430.42")
