@@ -3,7 +3,7 @@ and the dashboard history route, whose self-consumption is production - export r
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +26,13 @@ def quarter(start: datetime, import_wh: int, export_wh: int) -> QuarterHour:
 def produced(start: datetime, wh: int, **flags: bool) -> ProductionQuarter:
     ts = int(start.timestamp())
     return ProductionQuarter(
-        ts, ts + 900, wh, flags.get("estimated", False), flags.get("complete", True), flags.get("reset", False), 9
+        ts,
+        ts + 900,
+        wh,
+        flags.get("estimated", False),
+        flags.get("complete", True),
+        flags.get("reset", False),
+        9,
     )
 
 
@@ -71,10 +77,15 @@ async def test_history_self_consumption_is_production_minus_export_from_the_stor
         before = (await client.get("/api/v1/dashboard/history", params=params)).json()
         starts = [NOON + timedelta(minutes=15 * i) for i in range(4)]
         store.add_quarter_hours(
-            [quarter(s, imp, exp) for s, imp, exp in zip(starts, (50, 0, 10, 200), (300, 400, 0, 0))],
+            [
+                quarter(s, imp, exp)
+                for s, imp, exp in zip(starts, (50, 0, 10, 200), (300, 400, 0, 0), strict=True)
+            ],
             meter_id="M1",
         )
-        add_production(store, [produced(s, wh) for s, wh in zip(starts[:3], (500, 380, 250))], {}, "sim")
+        add_production(
+            store, [produced(s, wh) for s, wh in zip(starts[:3], (500, 380, 250), strict=True)], {}, "sim"
+        )
         day = (await client.get("/api/v1/dashboard/history", params=params)).json()
         month = (await client.get("/api/v1/dashboard/history", params={**params, "view": "month"})).json()
     assert before["production_configured"] is False and "production_kwh" not in before["totals"]
