@@ -146,6 +146,17 @@ class DashboardConfig:
 
 
 @dataclass(frozen=True)
+class SolarConfig:
+    """[solar]: where the PV production counter comes from (empty: none; `sim`: the simulated prosumer's
+    PV of a `sim:` source; `mqtt:TOPIC`: a cumulative value on the [mqtt] broker), its unit (kWh or Wh)
+    and, for a JSON payload, the key holding it (empty: the payload is the number)."""
+
+    source: str = ""
+    unit: str = "kWh"
+    json_key: str = ""
+
+
+@dataclass(frozen=True)
 class Config:
     source: SourceConfig = field(default_factory=SourceConfig)
     mqtt: MqttConfig = field(default_factory=MqttConfig)
@@ -157,6 +168,7 @@ class Config:
     homewizard: HomeWizardConfig = field(default_factory=HomeWizardConfig)
     serve_p1: ServeP1Config = field(default_factory=ServeP1Config)
     dashboard: DashboardConfig = field(default_factory=DashboardConfig)
+    solar: SolarConfig = field(default_factory=SolarConfig)
 
 
 SECTIONS: dict[str, type[Any]] = {f.name: f.default_factory for f in dataclasses.fields(Config)}  # type: ignore[misc]
@@ -292,6 +304,7 @@ def _validate(config: Config, *, check_files: bool = True) -> Config:
     if min(board.import_day_eur_per_kwh, board.import_night_eur_per_kwh, board.export_eur_per_kwh,
            board.capacity_eur_per_kw_year) < 0:  # fmt: skip
         raise ConfigError("dashboard prices must be 0 or more (€ per kWh, € per kW per year)")
+    _validate_solar(config.solar, config.mqtt, config.source)
     if log.level.lower() not in ("debug", "info", "warning", "error"):
         raise ConfigError(f"log.level must be debug, info, warning or error, not {log.level!r}")
     if log.format not in ("text", "json"):
@@ -313,6 +326,19 @@ def _validate_tariff(tariff: TariffConfig) -> None:
         )
     if tariff.option not in ("single", "dual", "impact"):
         raise ConfigError(f"tariff.option must be single, dual or impact, not {tariff.option!r}")
+
+
+def _validate_solar(solar: SolarConfig, mqtt: MqttConfig, source: SourceConfig) -> None:
+    if solar.source not in ("", "sim") and not (
+        solar.source.startswith("mqtt:") and solar.source[5:].strip()
+    ):
+        raise ConfigError(f"solar.source must be empty, sim or mqtt:TOPIC, not {solar.source!r}")
+    if solar.source == "sim" and not source.port.startswith("sim:"):
+        raise ConfigError("solar.source = sim needs a simulated meter (source.port = sim:...)")
+    if solar.source.startswith("mqtt:") and not mqtt.url:
+        raise ConfigError("solar.source = mqtt:TOPIC needs a broker: set mqtt.url")
+    if solar.unit not in ("kWh", "Wh"):
+        raise ConfigError(f"solar.unit must be kWh or Wh, not {solar.unit!r}")
 
 
 def _validate_mqtt(mqtt: MqttConfig, *, check_files: bool) -> None:

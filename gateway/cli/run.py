@@ -209,6 +209,9 @@ async def _serve(
         publisher = MqttPublisher.from_config(
             config.mqtt, queue_path=mqtt_queue_path(config.storage.path), country=meter.country
         )
+    from gateway.solar import SolarInput
+
+    solar = SolarInput.from_config(config.solar, config.mqtt, store, sim_meter=getattr(source, "sim", None))
     compat = CompatServers(config)
     source = compat.wrap(source)
     gateway = Gateway(
@@ -229,6 +232,9 @@ async def _serve(
         if publisher is not None:
             publisher.start()
         await gateway.start()
+        if solar is not None:
+            await solar.restore()
+            solar.start()
         try:
             await compat.start(gateway)
         except CompatError as exc:
@@ -263,6 +269,8 @@ async def _serve(
             waiter.cancel()
     finally:
         await compat.aclose()
+        if solar is not None:
+            await solar.aclose()
         await gateway.stop()
         if publisher is not None:
             await publisher.aclose()

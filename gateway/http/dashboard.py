@@ -23,9 +23,11 @@ from zoneinfo import ZoneInfo
 from fastapi import APIRouter, Header, HTTPException, Query
 
 from gateway import i18n
+from gateway.solar_store import production_by_bucket
 from gateway.view import GatewayView
 from metering.history import VIEWS, Period, ViewName, build, capacity_card
 from metering.prices import Prices
+from metering.solar_history import with_production
 from prepayment.outlook import outlook
 
 
@@ -51,7 +53,7 @@ def history_view(
     last_month_end = period.end
     months_from = date(last_month_end.year - 1, last_month_end.month, 1)
     if store is None:
-        return build(period, [], {}, {}, prices)
+        return with_production(build(period, [], {}, {}, prices), {}, configured=False)
     meter = _meter_id(view)
     month_peaks = store.quarter_hour_peaks(at(months_from), at(period.end), by="month", meter_id=meter)
     # the month peaks as billed (the meter's own when it sent them) win over ours, as on the capacity card
@@ -69,7 +71,9 @@ def history_view(
         rows = store.daily_totals(period.first, period.end, meter)
         by = "month" if name == "year" else "day"
         peaks = store.quarter_hour_peaks(at(period.first), at(period.end), by=by, meter_id=meter)
-    return build(period, rows, peaks, month_peaks, prices, compare)
+    result = build(period, rows, peaks, month_peaks, prices, compare)
+    production, configured = production_by_bucket(store, name, at(period.first), at(period.end))
+    return with_production(result, production, configured=configured)
 
 
 def dashboard_router(

@@ -217,6 +217,7 @@
       series.push({ label: t("Billing floor"), ref: true, scale: "kw", color: "--muted", values: Array(n).fill(h.floor_kw), format: kw });
       if (h.mean_12_kw !== null) series.push({ label: t("Mean of the last 12 month peaks"), ref: true, scale: "kw", color: "--accent", values: Array(n).fill(h.mean_12_kw), format: kw });
     }
+    if (!eur) series.push(...solarSeries(h, kwh));
     const el = $("history-chart");
     el.dataset.buckets = String(h.buckets.filter((b) => b.has_data).length);
     el.dataset.view = h.view;
@@ -237,6 +238,25 @@
       : h.view === "year" ? tn("{n} month with data", "{n} months with data", count)
         : tn("{n} day with data", "{n} days with data", count);
     $("hist-csv").href = `api/v1/quarter-hours?format=csv&from=${h.from}&to=${h.to}T00:00:00`;
+    renderSolar(h, kwh);
+  }
+  // prosumers: production and self-consumption (production - export) when a [solar] source feeds the store
+  function solarSeries(h, kwh) {
+    if (!h.production_configured) return [];
+    return [
+      { label: t("Production"), kind: "line", color: "--warn", values: h.buckets.map((b) => b.production_kwh ?? null), format: kwh },
+      { label: t("Self-consumption"), kind: "line", color: "--accent", values: h.buckets.map((b) => b.self_consumption_kwh ?? null), format: kwh },
+    ];
+  }
+  function renderSolar(h, kwh) {
+    const on = !!h.production_configured, tot = h.totals;
+    $("hist-solar-none").hidden = on;
+    document.querySelectorAll("#history-card .solar").forEach((el) => { el.hidden = !on; });
+    if (!on) return;
+    setValue("tot-production", tot.production_kwh, 3, tot.production_kwh == null ? "—" : kwh(tot.production_kwh));
+    setValue("tot-self-consumption", tot.self_consumption_kwh, 3, tot.self_consumption_kwh == null ? "—" : kwh(tot.self_consumption_kwh));
+    const ratio = tot.self_sufficiency;
+    setValue("tot-self-sufficiency", ratio, 3, ratio == null ? "—" : I18n.num(ratio * 100, 0) + " %");
   }
 
   // ------------------------------------------------------------------------------------ prepayment
