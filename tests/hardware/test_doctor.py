@@ -221,7 +221,12 @@ def test_some_bad_crcs_warn(capsys: pytest.CaptureFixture[str], mosquitto: int, 
             "3",
         )
     assert checks["crc"]["status"] == "WARN", checks["crc"]
-    assert re.match(r"[12] CRC error\(s\) in [67] telegrams", checks["crc"]["summary"])
+    # one frame in four is corrupt; how many the doctor read before its 5 good ones (or its deadline, on a
+    # loaded machine) depends on where in the cycle it started: the counts must fit that pattern
+    found = re.match(r"(\d+) CRC error\(s\) in (\d+) telegrams", checks["crc"]["summary"])
+    assert found, checks["crc"]["summary"]
+    errors, telegrams = int(found[1]), int(found[2])
+    assert 1 <= errors <= (telegrams + 3) // 4 and telegrams - errors >= 3, checks["crc"]["summary"]
     assert "shield" in checks["crc"]["advice"]
     assert checks["serial"]["status"] == "OK"
     assert code == 1
