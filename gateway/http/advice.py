@@ -53,6 +53,7 @@ def advice_router(
     @router.get(
         "/api/v1/advice",
         responses={
+            204: {"description": "no stored quarter-hours yet, when asked with no_data=204 (the dashboard)"},
             404: {"description": "no stored quarter-hours yet"},
             422: {"description": "bad parameter or tariff data"},
             200: {"content": {"text/html": {}}},
