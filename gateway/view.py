@@ -10,6 +10,19 @@ from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import Any, Protocol
 
+from gateway.answers import GatewayEvent, LiveItem, PrepaymentState, TelegramJson
+from metering.record import QuarterHourRecord
+
+
+class CurrentQuarterHour(QuarterHourRecord):
+    """The open quarter-hour: its record so far (`as_of` set) and the capacity guard's running figures."""
+
+    elapsed_s: int
+    average_kw: float
+    demand_kw: float
+    power_kw: float
+    projected_kw: float
+
 
 class ControlDenied(Exception):
     """A state-changing request that this gateway does not allow (not a simulator, unknown action)."""
@@ -18,7 +31,7 @@ class ControlDenied(Exception):
 class GatewayView(Protocol):
     """Read access to the live gateway, plus the few controls that change state (token-protected)."""
 
-    def latest(self) -> dict[str, Any] | None:
+    def latest(self) -> TelegramJson | None:
         """The latest telegram JSON (ARCHITECTURE §3), or None before the first telegram."""
 
     def states(self) -> dict[str, Any]:
@@ -30,22 +43,23 @@ class GatewayView(Protocol):
     def peaks(self) -> dict[str, Any]:
         """Running quarter-hour average and its projection, this month's peak, 13-month history."""
 
-    def prepayment(self) -> dict[str, Any] | None:
+    def prepayment(self) -> PrepaymentState | None:
         """Prepayment credit state JSON (None when the meter has no prepayment function)."""
 
-    def quarter_hours(self, start: datetime, end: datetime) -> list[dict[str, Any]]:
+    def quarter_hours(self, start: datetime, end: datetime) -> list[QuarterHourRecord]:
         """Closed quarter-hour records with start in [start, end), oldest first."""
 
-    def current_quarter_hour(self) -> dict[str, Any] | None:
-        """The open quarter-hour so far: energy per register, average power, projection."""
+    def current_quarter_hour(self) -> CurrentQuarterHour | QuarterHourRecord | None:
+        """The open quarter-hour so far: energy per register, average power, projection (the record
+        alone while the capacity guard has no running figures)."""
 
     def history(self, start: datetime, end: datetime) -> list[dict[str, Any]]:
         """Downsampled recent history (e.g. one point per minute: import/export kW, registers)."""
 
-    def events(self, limit: int = 50) -> list[dict[str, Any]]:
+    def events(self, limit: int = 50) -> list[GatewayEvent]:
         """The latest events (peak warnings, low credit, disconnections, source faults), newest first."""
 
-    def subscribe(self) -> AsyncIterator[dict[str, Any]]:
+    def subscribe(self) -> AsyncIterator[LiveItem]:
         """Live feed for SSE: `{"type": "telegram" | "quarter_hour" | "event" | "prepayment", "data": {...}}`
         (type names as listed; data as the matching endpoint returns it)."""
 

@@ -17,6 +17,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import StreamingResponse
 
+from gateway.answers import LiveItem
 from gateway.http.models import TelegramOut
 from gateway.http.responses import NOT_YET, JsonText, no_telegram
 from gateway.jsonenc import dumps
@@ -70,7 +71,7 @@ async def sse_events(
     """The text of one live stream, block by block, until the feed ends or the client goes."""
     clients.count += 1
     feed = view.subscribe()
-    pending: asyncio.Task[dict[str, Any]] | None = None
+    pending: asyncio.Task[LiveItem] | None = None
     counter = 0
     try:
         yield "retry: 3000\n: connected\n\n"
@@ -89,11 +90,11 @@ async def sse_events(
                 return
             finally:
                 pending = None
-            kind = item.get("type")
+            kind = item["type"]
             if kind not in SSE_TYPES:
                 continue
             counter += 1
-            yield f"id: {counter}\nevent: {kind}\ndata: {dumps(item.get('data'))}\n\n"
+            yield f"id: {counter}\nevent: {kind}\ndata: {dumps(item['data'])}\n\n"
     finally:
         clients.count -= 1
         if pending is not None:
