@@ -69,6 +69,14 @@ class PrepaymentEvent(TypedDict):
 GatewayEvent = PeakWarningEvent | VoltageLimitEvent | ClockSkewEvent | PrepaymentEvent
 
 
+class StateJson(TypedDict):
+    """The latest value of one state (`GET /api/v1/states`, keyed by state name)."""
+
+    value: object  # a number, text, an ISO time or a flag, as the meter sent it
+    unit: str | None
+    code: str  # the OBIS code, or "S1"
+
+
 # -- the prepayment state ---------------------------------------------------------------------------------
 class EmergencyCreditJson(TypedDict):
     remaining: Number | None

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any, NotRequired, Protocol, TypedDict
 
-from gateway.answers import GatewayEvent, LiveItem, PrepaymentState, TelegramJson
+from gateway.answers import GatewayEvent, LiveItem, PrepaymentState, StateJson, TelegramJson
 from metering.record import QuarterHourRecord
+from prepayment.view import AccountStateJson
 
 
 class CurrentQuarterHour(QuarterHourRecord):
@@ -24,6 +25,16 @@ class CurrentQuarterHour(QuarterHourRecord):
     projected_kw: float
 
 
+class ControlResult(TypedDict):
+    """What a control did: the action, its figures, and the simulator account's state after it."""
+
+    action: str
+    credited: NotRequired[bool]  # top_up: False when that top-up id was already credited
+    kw: NotRequired[float]  # set_load
+    duration_s: NotRequired[int]  # set_load
+    prepayment: NotRequired[AccountStateJson]
+
+
 class ControlDenied(Exception):
     """A state-changing request that this gateway does not allow (not a simulator, unknown action)."""
 
@@ -34,7 +45,7 @@ class GatewayView(Protocol):
     def latest(self) -> TelegramJson | None:
         """The latest telegram JSON (ARCHITECTURE §3), or None before the first telegram."""
 
-    def states(self) -> dict[str, Any]:
+    def states(self) -> dict[str, StateJson]:
         """Latest value per state name (`energy_import_day`, `power_import`, ...) with unit and code."""
 
     def health(self) -> dict[str, Any]:
@@ -63,6 +74,6 @@ class GatewayView(Protocol):
         """Live feed for SSE: `{"type": "telegram" | "quarter_hour" | "event" | "prepayment", "data": {...}}`
         (type names as listed; data as the matching endpoint returns it)."""
 
-    async def control(self, action: str, params: dict[str, Any]) -> dict[str, Any]:
+    async def control(self, action: str, params: dict[str, Any]) -> ControlResult:
         """Change state (simulator: `top_up`, `press_button`, `start_leak_test`, `set_load`; raises
         ControlDenied when not allowed, ValueError on bad parameters)."""

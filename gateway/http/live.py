@@ -17,9 +17,9 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import StreamingResponse
 
-from gateway.answers import LiveItem
+from gateway.answers import LiveItem, StateJson
 from gateway.http.models import TelegramOut
-from gateway.http.responses import NOT_YET, JsonText, no_telegram
+from gateway.http.responses import NOT_YET, JsonObject, JsonText, no_telegram
 from gateway.jsonenc import dumps
 from gateway.view import GatewayView
 
@@ -47,8 +47,8 @@ def live_router(view: GatewayView, clients: StreamClients, *, keepalive_s: float
             raise no_telegram()
         return JsonText(latest)  # as the view holds it: a Decimal is written with the meter's digits
 
-    @router.get("/api/v1/states")
-    async def states() -> dict[str, Any]:
+    @router.get("/api/v1/states", response_model=JsonObject)
+    async def states() -> dict[str, StateJson]:
         """Latest value per state name (`energy_import_day`, `power_import`, ...) with unit and code."""
         return view.states()
 

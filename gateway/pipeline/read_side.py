@@ -14,10 +14,10 @@ from datetime import datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from gateway.answers import GatewayEvent, LiveItem, PrepaymentState, TelegramJson
+from gateway.answers import GatewayEvent, LiveItem, PrepaymentState, StateJson, TelegramJson
 from gateway.ports import GatewayPublisher, GatewayStore
 from gateway.sources import Source
-from gateway.view import ControlDenied, CurrentQuarterHour
+from gateway.view import ControlDenied, ControlResult, CurrentQuarterHour
 from metering.peaks import CapacityGuard
 from metering.quarter_hours import QuarterHourAggregator
 from metering.record import QuarterHourRecord
@@ -128,7 +128,7 @@ class GatewayReadSide:
     def latest(self) -> TelegramJson | None:
         return self.latest_telegram.json()
 
-    def states(self) -> dict[str, Any]:
+    def states(self) -> dict[str, StateJson]:
         return self.latest_telegram.states()
 
     def health(self) -> dict[str, Any]:
@@ -194,7 +194,7 @@ class GatewayReadSide:
         """Live feed: `{"type": "telegram" | "quarter_hour" | "event" | "prepayment", "data": ...}`."""
         return self.live.subscribe()
 
-    async def control(self, action: str, params: dict[str, Any]) -> dict[str, Any]:
+    async def control(self, action: str, params: dict[str, Any]) -> ControlResult:
         sim = self.source.sim
         if sim is None:
             raise ControlDenied(
@@ -204,7 +204,7 @@ class GatewayReadSide:
             new = sim.top_up(
                 str(params["id"]), Decimal(str(params["amount_eur"])), params.get("energy", "electricity")
             )
-            result: dict[str, Any] = {"action": action, "credited": new}
+            result: ControlResult = {"action": action, "credited": new}
         elif action == "press_button":
             sim.press_button(params.get("energy", "electricity"))
             result = {"action": action}
