@@ -1,6 +1,6 @@
 """The shapes of what a running gateway answers beyond the quarter-hour record (`metering.record`): its
-events, its prepayment state and its live-stream items, as TypedDicts (the JSON of MQTT, the store and the
-HTTP API).
+events, its latest states, its prepayment state and its live-stream items, as TypedDicts (the JSON of MQTT,
+the store and the HTTP API). The telegram JSON stays a plain dict: its values are keyed by OBIS code.
 
 Events, one TypedDict per `type` (stored, published on MQTT `event`, on the live stream and answered by
 `GET /api/v1/events`):
