@@ -20,6 +20,7 @@ from typing import Any
 from analysis.appliances import PowerStep, PowerWindow, PowerWindows, StepDetector
 from analysis.readings import Reading, reading_from_s1, reading_from_values
 from analysis.voltage import VoltageAggregator, VoltageEpisode, VoltageUpdate, VoltageWindow
+from gateway.answers import VoltageLimitEvent
 from gateway.logs import get_logger, log
 from gateway.store.analysis import add_analysis
 
@@ -42,7 +43,7 @@ class LiveAnalysis:
         self._refusing = False  # the last write was refused: retried when a window closes, not per telegram
         self._closed = False  # a window closed since the last write
 
-    def feed(self, at: datetime, reading: Reading, source: str = "p1") -> list[dict[str, Any]]:
+    def feed(self, at: datetime, reading: Reading, source: str = "p1") -> list[VoltageLimitEvent]:
         """One sample; returns the events of limit crossings that started now."""
         update: VoltageUpdate = self.voltage[source].feed(at, reading)
         self._windows += update.windows
@@ -53,13 +54,13 @@ class LiveAnalysis:
         self._closed = self._closed or bool(update.windows or power)
         return [crossing_event(e, at) for e in update.started]
 
-    def feed_values(self, at: datetime, values: Mapping[str, Any]) -> list[dict[str, Any]]:
+    def feed_values(self, at: datetime, values: Mapping[str, Any]) -> list[VoltageLimitEvent]:
         """A parsed telegram's `values` (OBIS -> `Value`)."""
         numbers = {code: getattr(v, "value", v) for code, v in values.items()}
         numbers = {c: n for c, n in numbers.items() if isinstance(n, int | float | Decimal)}
         return self.feed(at, reading_from_values(numbers), "p1")
 
-    def feed_s1(self, at: datetime, values: Mapping[str, float]) -> list[dict[str, Any]]:
+    def feed_s1(self, at: datetime, values: Mapping[str, float]) -> list[VoltageLimitEvent]:
         return self.feed(at, reading_from_s1(values), "s1")
 
     @property
@@ -96,7 +97,7 @@ class LiveAnalysis:
             self._refusing = False
 
 
-def crossing_event(episode: VoltageEpisode, at: datetime) -> dict[str, Any]:
+def crossing_event(episode: VoltageEpisode, at: datetime) -> VoltageLimitEvent:
     """The MQTT/stored event of a limit crossing."""
     volts = episode.extreme_dv / 10
     if episode.kind == "over_voltage":

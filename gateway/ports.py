@@ -11,6 +11,8 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from dsmr_parser import Telegram
+from gateway.answers import GatewayEvent
+from metering.record import QuarterHourRecord
 
 
 class GatewayStore(Protocol):
@@ -33,7 +35,7 @@ class GatewayStore(Protocol):
 
     def quarter_hours(
         self, start: datetime, end: datetime, meter_id: str | None = None
-    ) -> list[dict[str, Any]]: ...
+    ) -> list[QuarterHourRecord]: ...
 
     def add_history(self, meter_id: str, at: datetime, values: Mapping[str, Any]) -> None: ...
 
@@ -45,7 +47,7 @@ class GatewayStore(Protocol):
 
     def events(
         self, limit: int = 50, *, meter_id: str | None = None, since: datetime | None = None
-    ) -> list[dict[str, Any]]: ...
+    ) -> list[GatewayEvent]: ...
 
     def save_prepayment(self, meter_id: str, state: Mapping[str, Any]) -> None: ...
 

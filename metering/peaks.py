@@ -26,13 +26,32 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, Literal, NotRequired, TypedDict
 
 from dsmr_parser import MonthlyPeak, Telegram
 from metering.quarter_hours import QUARTER_S, QuarterHour, QuarterHourAggregator
 
 KW = Decimal("0.001")
 SNAPSHOT_VERSION = 1
+
+
+PeakWarningKind = Literal["new_month_peak", "threshold"]
+
+
+class PeakWarningEvent(TypedDict):
+    """The open quarter-hour is projected above the month peak (`new_month_peak`) or the threshold (the
+    gateway's `peak_warning` event; it adds `meter_id`, the store an `id`)."""
+
+    type: Literal["peak_warning"]
+    kind: PeakWarningKind
+    at: str | None  # the time of the latest reading
+    quarter_start: str
+    quarter_end: str
+    projected_kw: float
+    limit_kw: float
+    message: str
+    meter_id: NotRequired[str | None]
+    id: NotRequired[int]
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,7 +140,7 @@ class CapacityGuard:
         self._meter_history: dict[str, MonthPeak] = {}
 
     # -- input -----------------------------------------------------------------------------------------
-    def update(self, telegram: Telegram) -> list[dict[str, Any]]:
+    def update(self, telegram: Telegram) -> list[PeakWarningEvent]:
         """Feed one telegram; returns the new events (a rejected telegram changes nothing)."""
         added = self.aggregator.add(telegram)
         if added.rejected is not None:
@@ -205,14 +224,14 @@ class CapacityGuard:
             "_demand": demand_kw,
         }
 
-    def _check(self) -> list[dict[str, Any]]:
+    def _check(self) -> list[PeakWarningEvent]:
         run = self.running()
         if run is None or run["elapsed_s"] < self.warn_after_s:
             return []
         start_ts: int = run["_start_ts"]
         projected: Decimal = run["_projected"]
         self._fired = {key for key in self._fired if key[1] == start_ts}
-        events = []
+        events: list[PeakWarningEvent] = []
         month = run["start"][:7]
         peak = self._billing_month_peak(month)
         bar = max(peak, self.minimum_kw)
@@ -240,7 +259,9 @@ class CapacityGuard:
         return events
 
     @staticmethod
-    def _event(run: Mapping[str, Any], kind: str, limit_kw: Decimal, message: str) -> dict[str, Any]:
+    def _event(
+        run: Mapping[str, Any], kind: PeakWarningKind, limit_kw: Decimal, message: str
+    ) -> PeakWarningEvent:
         return {
             "type": "peak_warning",
             "kind": kind,

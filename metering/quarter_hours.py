@@ -23,9 +23,10 @@ reading: `complete=False` (not estimated: nothing was interpolated).
 
 Bad input is returned, not raised: a telegram whose timestamp goes backwards (or repeats), whose register
 is not a finite number in range, goes backwards or grows faster than `MAX_POWER_W` allows, is rejected
-with a `Rejection` (kind and reason) and changes nothing — a meter clock jump back cannot corrupt stored
-data. `snapshot()` / `restore()` carry the whole state as JSON, so a restarted gateway
-continues exactly (replayed telegrams are rejected as going backwards: no double counting).
+with a `Rejection` (kind and reason; `metering.readings` reads and screens the registers) and changes
+nothing — a meter clock jump back cannot corrupt stored data. `snapshot()` / `restore()` carry the whole
+state as JSON, so a restarted gateway continues exactly (replayed telegrams are rejected as going
+backwards: no double counting).
 """
 
 from __future__ import annotations
@@ -33,11 +34,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
-from decimal import ROUND_FLOOR, Decimal
-from typing import Any, Literal
+from decimal import Decimal
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from dsmr_parser import Telegram
+from metering.readings import Reading, Registers, Rejection, read, register_codes
+from metering.record import QuarterHourRecord, kwh
 
 QUARTER_S = 900
 SNAPSHOT_VERSION = 1
@@ -54,37 +57,6 @@ def quarter_start(ts: int, utc_offset_s: int = 0) -> int:
 
 # Register slots, in this order everywhere: import day, import night, export day, export night.
 SLOTS = ("import_day", "import_night", "export_day", "export_night")
-MAX_REGISTER_WH = 10**12  # a billion kWh: no meter register holds more (DSMR/e-MUCS show 6 digits of kWh)
-MAX_POWER_W = 10**7  # 10 MW: a register growing faster than this between two readings is not a meter's
-RejectionKind = Literal[
-    "no_timestamp",
-    "no_registers",
-    "bad_register",
-    "clock_backwards",
-    "register_backwards",
-    "register_jump",
-    # given by the gateway's screening and pipeline, never by the aggregator:
-    "bad_value",
-    "unparsable",
-    "internal_error",
-]
-
-
-def register_codes(tariff_labels: Mapping[int, str]) -> tuple[str, str, str, str]:
-    """OBIS codes feeding (import_day, import_night, export_day, export_night) for a tariff labelling.
-
-    Belgium: `{1: "day", 2: "night"}` (1.8.1 is day); the Netherlands: `{1: "night", 2: "day"}`.
-    """
-    day = next((n for n, label in tariff_labels.items() if label == "day"), 1)
-    night = next((n for n, label in tariff_labels.items() if label == "night"), 2)
-    if {day, night} != {1, 2}:
-        raise ValueError(f"tariff labels must map 1 and 2 to day and night, got {dict(tariff_labels)}")
-    return (f"1-0:1.8.{day}", f"1-0:1.8.{night}", f"1-0:2.8.{day}", f"1-0:2.8.{night}")
-
-
-def kwh(wh: int) -> float:
-    """Integer Wh -> kWh with exactly 3 decimals (as a JSON number)."""
-    return float(Decimal(wh) * KWH)
 
 
 def _wh_to_kw(wh: int, seconds: int) -> Decimal:
@@ -92,14 +64,6 @@ def _wh_to_kw(wh: int, seconds: int) -> Decimal:
     if seconds <= 0:
         return Decimal("0.000")
     return (Decimal(wh) * Decimal(3600) / Decimal(1000) / Decimal(seconds)).quantize(KWH)
-
-
-@dataclass(frozen=True, slots=True)
-class Rejection:
-    """Why a telegram was not used: `kind` (machine-readable) and a sentence for logs."""
-
-    kind: RejectionKind
-    reason: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,9 +108,9 @@ class QuarterHour:
     def avg_export_kw(self) -> Decimal:
         return _wh_to_kw(self.export_wh, self.duration_s)
 
-    def to_json(self, meter_id: str, ean: str | None = None) -> dict[str, Any]:
+    def to_json(self, meter_id: str, ean: str | None = None) -> QuarterHourRecord:
         """The quarter-hour record of ARCHITECTURE §3 (kWh with 3 decimals, aware ISO times)."""
-        out: dict[str, Any] = {
+        out: QuarterHourRecord = {
             "meter_id": meter_id,
             "ean": ean,
             "start": self.start.isoformat(),
@@ -168,15 +132,6 @@ class QuarterHour:
         return out
 
 
-Registers = tuple[int, int, int, int]
-
-
-@dataclass(slots=True)
-class _Reading:
-    ts: int  # UTC seconds
-    wh: Registers
-
-
 @dataclass(slots=True)
 class _Open:
     start: int  # UTC seconds of the quarter-hour start
@@ -187,7 +142,7 @@ class _Open:
     telegrams: int
 
 
-def _interpolate(before: _Reading, after: _Reading, ts: int) -> Registers:
+def _interpolate(before: Reading, after: Reading, ts: int) -> Registers:
     """Register values at `ts` (before.ts < ts < after.ts), linear, integer Wh rounded half up."""
     span = after.ts - before.ts
     done = ts - before.ts
@@ -234,7 +189,7 @@ class QuarterHourAggregator:
         self.tariff_labels: dict[int, str] = dict(tariff_labels or {1: "day", 2: "night"})
         self.codes = register_codes(self.tariff_labels)
         self.max_gap_s = max_gap_s
-        self._last: _Reading | None = None
+        self._last: Reading | None = None
         self._open: _Open | None = None
 
     # -- time ------------------------------------------------------------------------------------------
@@ -254,68 +209,13 @@ class QuarterHourAggregator:
         return local.replace(tzinfo=timezone(local.utcoffset() or timedelta(0)))
 
     # -- input -----------------------------------------------------------------------------------------
-    def _registers(self, telegram: Telegram) -> Registers | Rejection:
-        values: list[int] = []
-        present = 0
-        for index, code in enumerate(self.codes):
-            found = telegram.values.get(code)
-            if found is None:
-                values.append(self._last.wh[index] if self._last is not None else 0)
-                continue
-            raw = found.value
-            if not isinstance(raw, Decimal | int) or isinstance(raw, bool):
-                return Rejection("bad_register", f"{code} is not a number: {raw!r}")
-            if isinstance(raw, Decimal) and not raw.is_finite():
-                return Rejection("bad_register", f"{code} is not a finite number: {raw}")
-            unit = (found.unit or "kWh").lower()
-            if unit == "kwh":
-                wh = Decimal(raw) * 1000
-            elif unit == "wh":
-                wh = Decimal(raw)
-            else:
-                return Rejection("bad_register", f"{code} has unit {found.unit!r}, expected kWh or Wh")
-            if wh < 0:
-                return Rejection("bad_register", f"{code} is negative: {raw}")
-            if wh > MAX_REGISTER_WH:
-                return Rejection("bad_register", f"{code} is out of range: {raw}")
-            values.append(int(wh.to_integral_value(rounding=ROUND_FLOOR)))
-            present += 1
-        if present == 0:
-            return Rejection("no_registers", f"none of {', '.join(self.codes)} in the telegram")
-        return (values[0], values[1], values[2], values[3])
-
     def check(self, telegram: Telegram) -> Rejection | None:
         """Why `add` would reject this telegram (None when it would be used). Changes nothing."""
         parsed = self._read(telegram)
         return parsed if isinstance(parsed, Rejection) else None
 
-    def _read(self, telegram: Telegram) -> _Reading | Rejection:
-        moment = telegram.timestamp
-        if moment is None or moment.tzinfo is None:
-            return Rejection("no_timestamp", "telegram has no meter timestamp (0-0:1.0.0)")
-        ts = int(moment.timestamp())
-        regs = self._registers(telegram)
-        if isinstance(regs, Rejection):
-            return regs
-        last = self._last
-        if last is not None:
-            if ts <= last.ts:
-                what = "repeats" if ts == last.ts else "goes backwards"
-                previous = self.local(last.ts).isoformat()
-                return Rejection(
-                    "clock_backwards", f"meter time {moment.isoformat()} {what} (last accepted {previous})"
-                )
-            most = MAX_POWER_W * (ts - last.ts) // 3600 + 1
-            for code, old, new in zip(self.codes, last.wh, regs, strict=True):
-                if new < old:
-                    return Rejection("register_backwards", f"{code} went backwards from {old} Wh to {new} Wh")
-                if new - old > most:
-                    return Rejection(
-                        "register_jump",
-                        f"{code} grew {new - old} Wh in {ts - last.ts} s "
-                        f"(faster than {MAX_POWER_W // 1000} kW)",
-                    )
-        return _Reading(ts, regs)
+    def _read(self, telegram: Telegram) -> Reading | Rejection:
+        return read(telegram, self.codes, self._last, self.local)
 
     def add(self, telegram: Telegram) -> Added:
         """Feed one telegram; returns the quarter-hours it closed (oldest first), or a rejection."""
@@ -415,7 +315,7 @@ class QuarterHourAggregator:
             raise ValueError(f"snapshot is for zone {snapshot.get('tz')!r}, aggregator uses {self.tz_name!r}")
         try:
             last, open_ = snapshot["last"], snapshot["open"]
-            self._last = None if last is None else _Reading(int(last["ts"]), _regs(last["wh"]))
+            self._last = None if last is None else Reading(int(last["ts"]), _regs(last["wh"]))
             self._open = (
                 None
                 if open_ is None

@@ -19,7 +19,7 @@ from decimal import Decimal
 from typing import Any
 
 from dsmr_parser import StateValue, Telegram
-from metering.quarter_hours import Rejection
+from metering.readings import Rejection
 
 FLOOR_VERSION = 1
 

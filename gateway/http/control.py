@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hmac
 from decimal import Decimal
-from typing import Annotated, Any
+from typing import Annotated, NoReturn
 
 from fastapi import APIRouter, Depends, HTTPException
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -26,8 +26,8 @@ from gateway.http.models import (
     StartLeakTest,
     TopUp,
 )
-from gateway.http.responses import Responses
-from gateway.view import ControlDenied, GatewayView
+from gateway.http.responses import JsonObject, Responses
+from gateway.view import ControlDenied, ControlResult, GatewayView
 
 _bearer = HTTPBearer(auto_error=False, description="the gateway's control token")
 DENIED: Responses = {
@@ -57,7 +57,7 @@ def control_router(view: GatewayView, token: str | None) -> APIRouter:
                 401, "missing or wrong bearer token", headers={"WWW-Authenticate": 'Bearer realm="p1gw"'}
             )
 
-    async def run_control(action: str, params: BaseModel | None) -> dict[str, Any]:
+    async def run_control(action: str, params: BaseModel | None) -> ControlResult:
         values = params.model_dump() if params is not None else {}
         values = {k: Decimal(v) if k in DECIMAL_FIELDS else v for k, v in values.items()}
         try:
@@ -69,28 +69,28 @@ def control_router(view: GatewayView, token: str | None) -> APIRouter:
 
     router = APIRouter(dependencies=[Depends(require_token)], responses=DENIED, tags=["control"])
 
-    @router.post("/api/v1/control/top_up")
-    async def top_up(body: TopUp) -> dict[str, Any]:
+    @router.post("/api/v1/control/top_up", response_model=JsonObject)
+    async def top_up(body: TopUp) -> ControlResult:
         """Simulator: credit `amount_eur` (idempotent per `id`)."""
         return await run_control("top_up", body)
 
-    @router.post("/api/v1/control/press_button")
-    async def press_button(body: PressButton | None = None) -> dict[str, Any]:
+    @router.post("/api/v1/control/press_button", response_model=JsonObject)
+    async def press_button(body: PressButton | None = None) -> ControlResult:
         """Simulator: press the meter's button (reconnects a breaker in state 'ready')."""
         return await run_control("press_button", body)
 
-    @router.post("/api/v1/control/start_leak_test")
-    async def start_leak_test(body: StartLeakTest | None = None) -> dict[str, Any]:
+    @router.post("/api/v1/control/start_leak_test", response_model=JsonObject)
+    async def start_leak_test(body: StartLeakTest | None = None) -> ControlResult:
         """Simulator: start the gas leak test (the valve reopens when it passes)."""
         return await run_control("start_leak_test", body)
 
-    @router.post("/api/v1/control/set_load")
-    async def set_load(body: SetLoad) -> dict[str, Any]:
+    @router.post("/api/v1/control/set_load", response_model=JsonObject)
+    async def set_load(body: SetLoad) -> ControlResult:
         """Simulator: add `kw` of load for `duration_s` seconds."""
         return await run_control("set_load", body)
 
-    @router.post("/api/v1/control/{action}", status_code=404)
-    async def unknown_control(action: str) -> dict[str, Any]:
+    @router.post("/api/v1/control/{action}", status_code=404, response_model=JsonObject)
+    async def unknown_control(action: str) -> NoReturn:
         """Any other action: 404."""
         raise HTTPException(404, f"unknown action {action!r}; known: {', '.join(CONTROL_MODELS)}")
 

@@ -17,8 +17,9 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import StreamingResponse
 
+from gateway.answers import LiveItem, StateJson
 from gateway.http.models import TelegramOut
-from gateway.http.responses import NOT_YET, JsonText, no_telegram
+from gateway.http.responses import NOT_YET, JsonObject, JsonText, no_telegram
 from gateway.jsonenc import dumps
 from gateway.view import GatewayView
 
@@ -46,8 +47,8 @@ def live_router(view: GatewayView, clients: StreamClients, *, keepalive_s: float
             raise no_telegram()
         return JsonText(latest)  # as the view holds it: a Decimal is written with the meter's digits
 
-    @router.get("/api/v1/states")
-    async def states() -> dict[str, Any]:
+    @router.get("/api/v1/states", response_model=JsonObject)
+    async def states() -> dict[str, StateJson]:
         """Latest value per state name (`energy_import_day`, `power_import`, ...) with unit and code."""
         return view.states()
 
@@ -70,7 +71,7 @@ async def sse_events(
     """The text of one live stream, block by block, until the feed ends or the client goes."""
     clients.count += 1
     feed = view.subscribe()
-    pending: asyncio.Task[dict[str, Any]] | None = None
+    pending: asyncio.Task[LiveItem] | None = None
     counter = 0
     try:
         yield "retry: 3000\n: connected\n\n"
@@ -89,11 +90,11 @@ async def sse_events(
                 return
             finally:
                 pending = None
-            kind = item.get("type")
+            kind = item["type"]
             if kind not in SSE_TYPES:
                 continue
             counter += 1
-            yield f"id: {counter}\nevent: {kind}\ndata: {dumps(item.get('data'))}\n\n"
+            yield f"id: {counter}\nevent: {kind}\ndata: {dumps(item['data'])}\n\n"
     finally:
         clients.count -= 1
         if pending is not None:

@@ -6,11 +6,11 @@ The dashboard's outlook (days left, start credit paid back) is `GET /api/v1/dash
 
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi import APIRouter, HTTPException
 
+from gateway.answers import PrepaymentState
 from gateway.http.models import Error
+from gateway.http.responses import JsonObject
 from gateway.view import GatewayView
 
 
@@ -19,9 +19,11 @@ def prepayment_router(view: GatewayView) -> APIRouter:
     router = APIRouter()
 
     @router.get(
-        "/api/v1/prepayment", responses={404: {"model": Error, "description": "no prepayment function"}}
+        "/api/v1/prepayment",
+        response_model=JsonObject,
+        responses={404: {"model": Error, "description": "no prepayment function"}},
     )
-    async def prepayment() -> dict[str, Any]:
+    async def prepayment() -> PrepaymentState:
         """Prepayment credit state (balance, emergency credit, debt, supply state, ...)."""
         state = view.prepayment()
         if state is None:

@@ -18,9 +18,9 @@ from fastapi.responses import Response
 
 from gateway.http.models import QuarterHourOut
 from gateway.http.query import FROM_QUERY, TO_QUERY, parse_range
-from gateway.http.responses import BAD_QUERY, NOT_YET, no_telegram
-from gateway.view import GatewayView
-from metering.record import csv_text
+from gateway.http.responses import BAD_QUERY, NOT_YET, JsonObject, no_telegram
+from gateway.view import CurrentQuarterHour, GatewayView
+from metering.record import QuarterHourRecord, csv_text
 
 
 def quarter_hours_router(view: GatewayView, zone: ZoneInfo, now: Callable[[], datetime]) -> APIRouter:
@@ -37,7 +37,7 @@ def quarter_hours_router(view: GatewayView, zone: ZoneInfo, now: Callable[[], da
         start: Annotated[str | None, FROM_QUERY] = None,
         end: Annotated[str | None, TO_QUERY] = None,
         format: Annotated[Literal["json", "csv"], Query(description="json (default) or csv")] = "json",
-    ) -> Any:
+    ) -> Response | list[QuarterHourRecord]:
         """Closed quarter-hours with start in [from, to); default today (local time)."""
         lo, hi = parse_range(start, end, zone, now())
         records = await asyncio.to_thread(view.quarter_hours, lo, hi)
@@ -50,8 +50,8 @@ def quarter_hours_router(view: GatewayView, zone: ZoneInfo, now: Callable[[], da
             )
         return records
 
-    @router.get("/api/v1/current-quarter-hour", response_model=dict[str, Any], responses=NOT_YET)
-    async def current_quarter_hour() -> Any:
+    @router.get("/api/v1/current-quarter-hour", response_model=JsonObject, responses=NOT_YET)
+    async def current_quarter_hour() -> CurrentQuarterHour | QuarterHourRecord:
         """The open quarter-hour so far: energy per register, average power, projection."""
         current = view.current_quarter_hour()
         if current is None:

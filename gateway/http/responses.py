@@ -18,6 +18,7 @@ from gateway.http.models import PATTERN_HINTS, Error, Invalid
 from gateway.jsonenc import dumps
 
 Responses = dict[int | str, dict[str, Any]]  # the `responses=` of a route: status -> OpenAPI description
+JsonObject = dict[str, Any]  # the `response_model=` of a route answering a JSON object OpenAPI leaves open
 NOT_YET: Responses = {503: {"model": Error, "description": "no telegram received yet"}}
 BAD_QUERY: Responses = {
     422: {"model": Invalid, "description": "bad query parameter, or a range that names no instants"}

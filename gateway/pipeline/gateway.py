@@ -11,7 +11,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -21,11 +21,14 @@ from zoneinfo import ZoneInfo
 from dsmr_parser import Frame, Framer, FramingError, Telegram, TelegramParser, Value
 from dsmr_parser.registry import TARIFF_LABELS
 from gateway.analysis_live import LiveAnalysis
+from gateway.answers import GatewayEvent, PrepaymentState, VoltageLimitEvent
 from gateway.logs import BurstLog, get_logger, log
 from gateway.ports import GatewayPublisher, GatewayStore
 from gateway.sources import Source
 from metering.peaks import CapacityGuard
-from metering.quarter_hours import QuarterHour, QuarterHourAggregator, Rejection
+from metering.quarter_hours import QuarterHour, QuarterHourAggregator
+from metering.readings import Rejection
+from metering.record import QuarterHourRecord
 from metering.screening import RegisterFloor, non_finite
 
 from .counters import MeterClock, QuarterHourCounts, TelegramCounts
@@ -234,10 +237,10 @@ class Gateway(GatewayReadSide):
             await self.persist.write(
                 self.persist.store.add_history, self.meter_id, datetime.now(self.zone), values
             )
-        self.live.broadcast("s1", {"meter_id": self.meter_id, "values": values})
+        self.live.broadcast({"type": "s1", "data": {"meter_id": self.meter_id, "values": values}})
         await self._analyse(self.analysis.feed_s1(datetime.now(self.zone), values))
 
-    async def _analyse(self, events: list[dict[str, Any]]) -> None:
+    async def _analyse(self, events: list[VoltageLimitEvent]) -> None:
         """Voltage limit crossings as events; closed analysis aggregates to the store."""
         for event in events:
             await self._event(event)
@@ -317,10 +320,10 @@ class Gateway(GatewayReadSide):
             history = self.latest_telegram.history_values(telegram)
             await self.persist.write(self.persist.store.add_history, self._stored_meter_id, stamp, history)
         if self.live.subscribers:
-            self.live.broadcast("telegram", self.latest())
+            self.live.broadcast({"type": "telegram", "data": self.latest()})
 
     def _warn_skew(self, stamp: datetime) -> None:
-        skew_s = self.clock.skew_s
+        skew_s = self.clock.skew_s or 0.0  # set: measure_skew just warned
         message = "system clock differs from the meter clock; data uses the meter clock"
         log(logger, logging.WARNING, message, skew_s=skew_s, meter_time=stamp.isoformat())
         self.recent.events.appendleft(
@@ -347,7 +350,7 @@ class Gateway(GatewayReadSide):
             records = await self.persist.store_quarter_hours(records, self._checkpoint())
         self._announce(records)
 
-    def _announce(self, records: list[dict[str, Any]]) -> None:
+    def _announce(self, records: list[QuarterHourRecord]) -> None:
         """Durable (or no store) quarter-hours, oldest first: log, MQTT, live stream."""
         for record in records:
             self.recent.quarter_hours.append(record)
@@ -361,10 +364,10 @@ class Gateway(GatewayReadSide):
             )
             if self.publisher is not None:
                 self.publisher.publish_quarter_hour(record)
-            self.live.broadcast("quarter_hour", record)
+            self.live.broadcast({"type": "quarter_hour", "data": record})
 
-    async def _event(self, given: Mapping[str, Any]) -> None:
-        event = dict(given)
+    async def _event(self, given: GatewayEvent) -> None:
+        event = given.copy()
         event.setdefault("meter_id", self.meter_id)
         if "at" not in event and self.clock.last_meter_time is not None:
             event["at"] = self.clock.last_meter_time.isoformat()
@@ -374,7 +377,7 @@ class Gateway(GatewayReadSide):
             await self.persist.write(self.persist.store.add_event, event)
         if self.publisher is not None:
             self.publisher.publish_event(event)
-        self.live.broadcast("event", event)
+        self.live.broadcast({"type": "event", "data": event})
 
     async def _update_prepayment(self, telegram: Telegram, at: datetime) -> None:
         sim = self.source.sim
@@ -388,14 +391,14 @@ class Gateway(GatewayReadSide):
         if sim is not None and getattr(sim, "account", None) is not None:
             from prepayment.view import account_state
 
-            state: dict[str, Any] = {
+            state: PrepaymentState = {
                 "meter_id": self.meter_id,
                 "source": "simulator",
                 **account_state(sim.account),
                 "accounts": p1["accounts"],
             }
         else:
-            state = dict(p1)
+            state = p1.copy()
             for note in notes:
                 await self._event(notification_event(note))
         self.recent.prepayment = state
@@ -403,4 +406,4 @@ class Gateway(GatewayReadSide):
             self.publisher.publish_prepayment(state)
         if self.persist is not None:
             await self.persist.write(self.persist.store.save_prepayment, self._stored_meter_id, state)
-        self.live.broadcast("prepayment", state)
+        self.live.broadcast({"type": "prepayment", "data": state})

@@ -15,6 +15,7 @@ from typing import Any
 
 from dsmr_parser import Telegram, state_values, telegram_json
 from dsmr_parser.registry import StateValue
+from gateway.answers import StateJson
 
 HISTORY_EXACT = frozenset(
     {
@@ -85,9 +86,9 @@ class LatestTelegram:
                     out[name] = number
         return out
 
-    def states(self) -> dict[str, Any]:
+    def states(self) -> dict[str, StateJson]:
         """Latest value per state name with unit and code (S1 values first, when an S1 port runs)."""
-        out: dict[str, Any] = {}
+        out: dict[str, StateJson] = {}
         if self.s1_values:
             from gateway.sources.s1 import s1_unit
 
@@ -97,7 +98,7 @@ class LatestTelegram:
         for name, state in self.state_values(self.telegram).items():
             raw = state.value.value
             number = json_number(raw)
-            value: Any = number if number is not None else raw
+            value: object = number if number is not None else raw
             if isinstance(raw, datetime):
                 value = raw.isoformat()
             elif isinstance(raw, tuple):

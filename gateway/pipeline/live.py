@@ -9,11 +9,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator
-from typing import Any
 
-LiveItem = dict[
-    str, Any
-]  # {"type": "telegram" | "quarter_hour" | "event" | "prepayment" | "s1", "data": ...}
+from gateway.answers import LiveItem
 
 
 class LiveStream:
@@ -24,8 +21,8 @@ class LiveStream:
         self.subscribers: set[asyncio.Queue[LiveItem]] = set()
         self.dropped = 0
 
-    def broadcast(self, kind: str, data: Any) -> None:
-        item: LiveItem = {"type": kind, "data": data}
+    def broadcast(self, item: LiveItem) -> None:
+        """`item` (`{"type": ..., "data": ...}`) to every subscriber."""
         for queue in self.subscribers:
             if queue.full():
                 with contextlib.suppress(asyncio.QueueEmpty):

@@ -10,17 +10,17 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 from datetime import datetime
-from typing import Any
 
 from gateway.logs import get_logger, log
 from gateway.ports import GatewayPublisher
+from metering.record import QuarterHourRecord
 
 logger = get_logger("pipeline")
 
 
 def not_yet_queued(
-    records: list[dict[str, Any]], queued: Mapping[str, datetime], since: datetime
-) -> list[dict[str, Any]]:
+    records: list[QuarterHourRecord], queued: Mapping[str, datetime], since: datetime
+) -> list[QuarterHourRecord]:
     """The quarter-hour records (oldest first, as given) starting at or after `since` and after the newest
     start queued for their meter (`queued`; a meter absent from it has none queued)."""
     out = []
@@ -32,7 +32,7 @@ def not_yet_queued(
     return out
 
 
-def republish(publisher: GatewayPublisher, records: list[dict[str, Any]], since: datetime) -> None:
+def republish(publisher: GatewayPublisher, records: list[QuarterHourRecord], since: datetime) -> None:
     """Queue the stored quarter-hours (oldest first) newer than the publisher's durable mark of their
     meter, at most the queue's capacity (the newest)."""
     missing = not_yet_queued(records, publisher.quarter_hours_queued(), since)

@@ -22,6 +22,7 @@ from typing import Any, TypedDict, TypeVar, TypeVarTuple
 from gateway.logs import get_logger, log
 from gateway.ports import GatewayStore
 from gateway.store import WriteOutage
+from metering.record import QuarterHourRecord
 
 from .counters import QuarterHourCounts
 
@@ -63,7 +64,7 @@ class PipelineStore:
         self.store = store
         self.counts = counts
         self.outage = WriteOutage(logger)  # refused writes: counted, logged once per outage
-        self.unstored: deque[dict[str, Any]] = deque()  # closed, not yet known durable (oldest first)
+        self.unstored: deque[QuarterHourRecord] = deque()  # closed, not yet known durable (oldest first)
         self.unstored_max = unstored_max
         self._dropping = False  # dropping in the current episode of store errors (logged once)
         self.retention_every = retention_every
@@ -92,8 +93,8 @@ class PipelineStore:
         return True
 
     async def store_quarter_hours(
-        self, records: list[dict[str, Any]], checkpoint: Mapping[str, Any]
-    ) -> list[dict[str, Any]]:
+        self, records: list[QuarterHourRecord], checkpoint: Mapping[str, Any]
+    ) -> list[QuarterHourRecord]:
         """Write the quarter-hours still waiting for the store, then `records`, with `checkpoint` (what
         follows them), in ONE transaction. Returns all of them (oldest first) once durable; [] when the
         store refused: they wait (at most `unstored_max`, the oldest dropped) for the next call. A cancelled

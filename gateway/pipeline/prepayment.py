@@ -11,60 +11,15 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
-from typing import Any, TypedDict
+from typing import Any
 
 from dsmr_parser import Telegram
+from gateway.answers import P1AccountJson, P1StateJson, PrepaymentEvent
 from gateway.states import SUPPLY_STATES
 from prepayment import CreditStatus, Notification, P1Account
 from prepayment.p1 import decode, notifications
 
 from .latest import json_number
-
-Number = float | int
-
-
-class EmergencyCreditJson(TypedDict):
-    remaining: Number | None
-
-
-class P1AccountJson(TypedDict):
-    """One account of the P1 lines, as published."""
-
-    energy: str
-    channel: int
-    balance_eur: Number | None  # never None: an account has a balance
-    emergency_credit_eur: EmergencyCreditJson
-    debt_eur: Number | None
-    start_credit_due_eur: Number | None
-    credit_status: int
-    in_credit: bool
-    low_credit: bool
-    out_of_credit: bool
-    emergency_state: str | None
-    breaker_state: int | None
-    supply_state: str | None
-    power_limit_kw: Number | None
-
-
-class P1StateJson(P1AccountJson):
-    """The credit state of the P1 lines: the first account (electricity, else gas) at the top level, every
-    account under `accounts` by energy."""
-
-    meter_id: str | None
-    at: str | None
-    source: str
-    accounts: dict[str, P1AccountJson]
-
-
-class PrepaymentEvent(TypedDict):
-    """A prepayment notification on MQTT `event`, stored and on the live stream."""
-
-    type: str  # prepayment_<kind>
-    kind: str  # a prepayment.NotificationKind
-    at: str
-    energy: str
-    message: str
-    balance_eur: float
 
 
 def account_json(account: P1Account) -> P1AccountJson:

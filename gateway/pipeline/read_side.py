@@ -14,11 +14,13 @@ from datetime import datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
+from gateway.answers import GatewayEvent, LiveItem, PrepaymentState, StateJson, TelegramJson
 from gateway.ports import GatewayPublisher, GatewayStore
 from gateway.sources import Source
-from gateway.view import ControlDenied
+from gateway.view import ControlDenied, ControlResult, CurrentQuarterHour
 from metering.peaks import CapacityGuard
 from metering.quarter_hours import QuarterHourAggregator
+from metering.record import QuarterHourRecord
 
 from .counters import MeterClock, QuarterHourCounts, TelegramCounts
 from .health import HealthInputs, build_health
@@ -37,11 +39,11 @@ class RecentItems:
     """Kept in memory: the latest events (newest first), quarter-hours (oldest first), prepayment state."""
 
     def __init__(self) -> None:
-        self.events: deque[dict[str, Any]] = deque(maxlen=RECENT_EVENTS)
-        self.quarter_hours: deque[dict[str, Any]] = deque(maxlen=RECENT_QUARTER_HOURS)
-        self.prepayment: dict[str, Any] | None = None
+        self.events: deque[GatewayEvent] = deque(maxlen=RECENT_EVENTS)
+        self.quarter_hours: deque[QuarterHourRecord] = deque(maxlen=RECENT_QUARTER_HOURS)
+        self.prepayment: PrepaymentState | None = None
 
-    def remember_quarter_hours(self, records: list[dict[str, Any]]) -> None:
+    def remember_quarter_hours(self, records: list[QuarterHourRecord]) -> None:
         self.quarter_hours.extend(records[-RECENT_QUARTER_HOURS:])
 
 
@@ -123,10 +125,10 @@ class GatewayReadSide:
         return self.meter_id or "unknown"
 
     # -- GatewayView -------------------------------------------------------------------------------------
-    def latest(self) -> dict[str, Any] | None:
+    def latest(self) -> TelegramJson | None:
         return self.latest_telegram.json()
 
-    def states(self) -> dict[str, Any]:
+    def states(self) -> dict[str, StateJson]:
         return self.latest_telegram.states()
 
     def health(self) -> dict[str, Any]:
@@ -151,41 +153,48 @@ class GatewayReadSide:
     def peaks(self) -> dict[str, Any]:
         return self.guard.state()
 
-    def prepayment(self) -> dict[str, Any] | None:
+    def prepayment(self) -> PrepaymentState | None:
         return self.recent.prepayment
 
-    def quarter_hours(self, start: datetime, end: datetime) -> list[dict[str, Any]]:
+    def quarter_hours(self, start: datetime, end: datetime) -> list[QuarterHourRecord]:
         if self.store is not None:
             return list(self.store.quarter_hours(start, end, self.meter_id))
         return [r for r in self.recent.quarter_hours if start <= datetime.fromisoformat(r["start"]) < end]
 
-    def current_quarter_hour(self) -> dict[str, Any] | None:
+    def current_quarter_hour(self) -> CurrentQuarterHour | QuarterHourRecord | None:
         current = self.aggregator.current()
         if current is None:
             return None
-        out = current.to_json(self.meter_id or "unknown", self.ean)
+        record = current.to_json(self.meter_id or "unknown", self.ean)
         running = self.guard.running()
-        if running is not None:
-            out.update({k: v for k, v in running.items() if not k.startswith("_") and k not in out})
-        return out
+        if running is None:
+            return record
+        return {  # the guard's figures the record does not have, in the guard's order
+            **record,
+            "elapsed_s": running["elapsed_s"],
+            "average_kw": running["average_kw"],
+            "demand_kw": running["demand_kw"],
+            "power_kw": running["power_kw"],
+            "projected_kw": running["projected_kw"],
+        }
 
     def history(self, start: datetime, end: datetime) -> list[dict[str, Any]]:
         if self.store is None:
             return []
         return list(self.store.history(start, end, self.meter_id))
 
-    def events(self, limit: int = 50) -> list[dict[str, Any]]:
+    def events(self, limit: int = 50) -> list[GatewayEvent]:
         if self.store is not None:
             stored = list(self.store.events(limit, meter_id=self.meter_id))
             if stored:
                 return stored
         return list(self.recent.events)[:limit]
 
-    def subscribe(self) -> AsyncIterator[dict[str, Any]]:
+    def subscribe(self) -> AsyncIterator[LiveItem]:
         """Live feed: `{"type": "telegram" | "quarter_hour" | "event" | "prepayment", "data": ...}`."""
         return self.live.subscribe()
 
-    async def control(self, action: str, params: dict[str, Any]) -> dict[str, Any]:
+    async def control(self, action: str, params: dict[str, Any]) -> ControlResult:
         sim = self.source.sim
         if sim is None:
             raise ControlDenied(
@@ -195,7 +204,7 @@ class GatewayReadSide:
             new = sim.top_up(
                 str(params["id"]), Decimal(str(params["amount_eur"])), params.get("energy", "electricity")
             )
-            result: dict[str, Any] = {"action": action, "credited": new}
+            result: ControlResult = {"action": action, "credited": new}
         elif action == "press_button":
             sim.press_button(params.get("energy", "electricity"))
             result = {"action": action}

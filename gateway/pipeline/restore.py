@@ -15,12 +15,14 @@ import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
+from gateway.answers import PrepaymentState
 from gateway.logs import get_logger, log
 from gateway.ports import GatewayStore
 from metering.peaks import CapacityGuard
 from metering.quarter_hours import QuarterHourAggregator
+from metering.record import QuarterHourRecord
 from metering.screening import RegisterFloor
 
 logger = get_logger("pipeline")
@@ -35,8 +37,8 @@ class Restored:
 
     meter_id: str | None
     restored_from: str | None
-    records: list[dict[str, Any]]
-    prepayment: dict[str, Any] | None
+    records: list[QuarterHourRecord]
+    prepayment: PrepaymentState | None
 
 
 async def restore_from_store(
@@ -72,7 +74,7 @@ async def restore_from_store(
     if newer is not None:
         _raise_floor(floor, newer)
     prepayment = await asyncio.to_thread(store.prepayment)
-    return Restored(meter_id, restored_from, records, prepayment)
+    return Restored(meter_id, restored_from, records, cast("PrepaymentState | None", prepayment))
 
 
 def _raise_floor(floor: RegisterFloor, snapshot: Mapping[str, Any] | None) -> None:

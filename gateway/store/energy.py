@@ -11,8 +11,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from gateway.store.backend import Backend
-from metering.quarter_hours import kwh
-from metering.record import ROW_COLUMNS, from_row
+from metering.record import ROW_COLUMNS, QuarterHourRecord, Row, from_row, kwh
 
 _COLUMNS = ", ".join(ROW_COLUMNS)
 _INSERT_QUARTER_HOUR = (
@@ -37,7 +36,7 @@ def _meter_filter(sql: str, params: list[Any], meter_id: str | None) -> str:
     return sql + " AND meter_id = ?"
 
 
-def insert_quarter_hours(db: Backend, rows: Sequence[tuple[Any, ...]]) -> int:
+def insert_quarter_hours(db: Backend, rows: Sequence[Row]) -> int:
     """Insert quarter-hour rows (`metering.record.to_row`) and add the new ones to their local day's
     totals; returns how many were new."""
     added = 0
@@ -50,7 +49,7 @@ def insert_quarter_hours(db: Backend, rows: Sequence[tuple[Any, ...]]) -> int:
     return added
 
 
-def quarter_hours(db: Backend, first_ts: int, end_ts: int, meter_id: str | None) -> list[dict[str, Any]]:
+def quarter_hours(db: Backend, first_ts: int, end_ts: int, meter_id: str | None) -> list[QuarterHourRecord]:
     """Quarter-hour records with start in [first_ts, end_ts), oldest first."""
     params: list[Any] = [first_ts, end_ts]
     sql = _meter_filter(

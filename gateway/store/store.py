@@ -21,9 +21,10 @@ import time
 from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 from zoneinfo import ZoneInfo
 
+from gateway.answers import GatewayEvent
 from gateway.store import energy, history
 from gateway.store import state as saved
 from gateway.store.backend import Backend, open_backend
@@ -33,7 +34,7 @@ from gateway.store.errors import StoreError
 from gateway.store.schema import apply_migrations, has_schema, latest_version, version
 from gateway.store.sqlite import SqliteBackend
 from metering.quarter_hours import QuarterHour
-from metering.record import to_row
+from metering.record import QuarterHourRecord, to_row
 
 _TABLES = ("quarter_hours", "daily_totals", "events", "history", "prepayment", "checkpoints")
 
@@ -119,7 +120,7 @@ class Store:
 
     def quarter_hours(
         self, start: datetime, end: datetime, meter_id: str | None = None
-    ) -> list[dict[str, Any]]:
+    ) -> list[QuarterHourRecord]:
         """Quarter-hour records with start in [start, end), oldest first (all meters unless meter_id)."""
         first, last = seconds(start), seconds(end)
         with self._lock:
@@ -167,7 +168,7 @@ class Store:
 
     def events(
         self, limit: int = 50, *, meter_id: str | None = None, since: datetime | None = None
-    ) -> list[dict[str, Any]]:
+    ) -> list[GatewayEvent]:
         """The latest events, newest first; each is the stored dict plus `id` and `at`."""
         since_ts = seconds(since) if since is not None else None
         with self._lock:
@@ -178,7 +179,7 @@ class Store:
             if meter is not None:
                 event.setdefault("meter_id", meter)
             event["id"] = event_id
-            out.append(event)
+            out.append(cast(GatewayEvent, event))  # the JSON of an event the gateway stored
         return out
 
     # -- history -----------------------------------------------------------------------------------------

@@ -12,15 +12,15 @@ from __future__ import annotations
 import argparse
 import csv
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
 from metering.quarter_hours import quarter_start
+from metering.record import QuarterHourRecord
 from sharing.clock import parse_start
 from sharing.csvio import InputError
 from sharing.kwh import parse_kwh
@@ -102,13 +102,13 @@ def read_store(db: str, meter: str | None = None) -> dict[str, Usage]:
     return meters
 
 
-def usage_from_records(records: Iterable[Mapping[str, Any]]) -> dict[str, Usage]:
+def usage_from_records(records: Iterable[QuarterHourRecord]) -> dict[str, Usage]:
     """Quarter-hour records as the store and the HTTP API give them -> `Usage` per meter id."""
     meters: dict[str, dict[int, list[int]]] = defaultdict(dict)
     for record in records:
-        ts = parse_start(str(record["start"]))
+        ts = parse_start(record["start"])
         wh = [int(Decimal(str(record[k])) * 1000) for k in ("import_kwh", "export_kwh")]
-        meters[str(record.get("meter_id") or "meter")][ts] = wh
+        meters[record.get("meter_id") or "meter"][ts] = wh
     return {m: _usage(rows) for m, rows in meters.items()}
 
 
