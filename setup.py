@@ -22,6 +22,7 @@ from setuptools import setup
 from setuptools.command.build_ext import build_ext
 
 HOT_MODULES = [
+    "dsmr_parser/decoding.py",
     "dsmr_parser/framing.py",
     "dsmr_parser/jsontext.py",
     "dsmr_parser/parser.py",

@@ -42,7 +42,7 @@ from telegram_streams import belgian, dsmr5  # noqa: E402
 from dsmr_parser import Telegram, TelegramReader  # noqa: E402
 
 COMPILED = ROOT / ".bench-compiled"
-HOT_MODULES = ("framing", "jsontext", "parser", "reader", "timestamps")
+HOT_MODULES = ("decoding", "framing", "jsontext", "parser", "reader", "timestamps")
 
 
 def compiled_site() -> Path:

@@ -2,231 +2,36 @@
 
 Strategy: the body is split into lines with `str.split` and each line into code and brackets with
 `str.partition` (cheaper than any regular expression for P1's rigid layout); each code's converter comes
-from a dict built once from the registry, and the commonest kind (a number with its unit) is converted inline.
-A meter repeats its layout every second, so a telegram shaped like the stream's previous one converts only
-the lines that changed, each checked against the previous line's `code(` and `*unit)` (`_changed_lines`);
-lines seen recently (voltages, currents, thresholds) come from a bounded cache of whole lines. Lines that
-change every second (clock, powers, registers) are always converted. A converter that fails on odd input
-keeps the value as raw text; a line is never dropped. Wheels compile this module with mypyc (setup.py).
-
-Numbers are accepted only in the shape meters print them (`_NUMBER`: digits, an optional fraction, no sign
-except where the registry allows one, no exponent, at most 12 + 9 digits): `NaN`, `Infinity`, `1E+1000000`,
-5,000 digits or a negative duration stay raw text (`Raw`), never a value nor an exception. Lines of codes the
-registry does not know are typed by their shape (`_shaped`): `(123.4*kVAr)` a Decimal with its unit,
-`(YYMMDDhhmmssX)` a timestamp, `(text)` a str, `()` None; only what has no such shape stays raw.
+from a dict built once from the registry (`dsmr_parser.decoding`), and the commonest kind (a number with its
+unit) is converted inline. A meter repeats its layout every second, so a telegram shaped like the stream's
+previous one converts only the lines that changed, each checked against the previous line's `code(` and
+`*unit)` (`_changed_lines`); lines seen recently (voltages, currents, thresholds) come from a bounded cache
+of whole lines. Lines that change every second (clock, powers, registers) are always converted. A converter
+that fails on odd input keeps the value as raw text; a line is never dropped; a code the registry does not
+know is typed by its shape (`decoding.shaped_value`). Wheels compile this module with mypyc (setup.py).
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
-from datetime import datetime
 from decimal import Decimal
 from functools import lru_cache
 from itertools import compress
 from operator import ne
 
+from .decoding import CONVERSION_ERRORS, EMPTY, NUMBER, Converter, converters_by_code, shaped_value, value_of
 from .errors import ParseError
 from .registry import REGISTRY, ObisObject
-from .timestamps import DEFAULT_TZ, MeterClock, meter_clock
-from .values import CrcStatus, MonthlyPeak, PowerFailure, Raw, Telegram, Value
+from .timestamps import DEFAULT_TZ, meter_clock
+from .values import CrcStatus, Raw, Telegram, Value
 
 _OBIS = re.compile(r"\d{1,3}-\d{1,3}:\d{1,3}\.\d{1,3}\.\d{1,3}(?:\*\d{1,3})?")
-# the shapes values are accepted in (ASCII digits only: `\d` would take any script's digits)
-_NUMBER = re.compile(r"[0-9]{1,12}(?:\.[0-9]{1,9})?").fullmatch
-_SIGNED_NUMBER = re.compile(r"-?[0-9]{1,12}(?:\.[0-9]{1,9})?").fullmatch
-_COUNT = re.compile(r"[0-9]{1,10}").fullmatch
-_UNIT = re.compile(r"[A-Za-z][A-Za-z0-9]{0,7}").fullmatch
-_TEXT = re.compile(r"[ -')+-~]*").fullmatch  # printable ASCII without ( ) *
-_TIMESTAMP = re.compile(r"[0-9]{12}[SW]").fullmatch
-_EMPTY = Value(None)
 _LINE_CACHE_LIMIT = 2048
-_GROUP = re.compile(r"\(([^()]*)\)")
-
-Converter = Callable[[str], Value]
 # per line: code, `code(` prefix, closing tail (`*unit)` or `)`), the value's slice (start, stop), unit,
 # converter (None: a number with its unit, converted inline), worth the line cache
 _LinePlan = tuple[str, str, str, int, int, str | None, Converter | None, bool]
 _NEVER: _LinePlan = ("", "\0", ")", 0, -1, None, None, False)
 _Previous = tuple[list[str], dict[str, Value], list[str], list[_LinePlan]]
-# ArithmeticError covers decimal's InvalidOperation and OverflowError: the shape checks keep them out,
-# this keeps any that slip through a raw value rather than an exception out of `feed()`
-_CONVERSION_ERRORS = (ValueError, ArithmeticError, IndexError, UnicodeDecodeError)
-
-
-def _memoised(convert: Converter, limit: int = 256) -> Converter:
-    cache: dict[str, Value] = {}
-
-    def memo(raw: str) -> Value:
-        try:
-            return cache[raw]
-        except KeyError:
-            if len(cache) >= limit:
-                cache.clear()
-            value = cache[raw] = convert(raw)
-            return value
-
-    return memo
-
-
-def _decimal(text: str, signed: bool = False) -> Decimal:
-    """A meter's number (`00123.456`) as an exact Decimal; ValueError for any other shape or size."""
-    if (_SIGNED_NUMBER if signed else _NUMBER)(text) is None:
-        raise ValueError(f"not a number as meters print them: {text[:24]!r}")
-    return Decimal(text)
-
-
-def _count(text: str) -> int:
-    """Digits only (counters, states, durations): an int; ValueError for anything else."""
-    if _COUNT(text) is None:
-        raise ValueError(f"not a count: {text[:24]!r}")
-    return int(text)
-
-
-def _text(text: str) -> str:
-    """Printable ASCII without brackets (empty included); ValueError for anything else."""
-    if _TEXT(text) is None:
-        raise ValueError(f"not text: {text[:24]!r}")
-    return text
-
-
-def _number(text: str, signed: bool = False) -> tuple[Decimal, str | None]:
-    number, _, unit = text.partition("*")
-    return _decimal(number, signed), unit or None
-
-
-def _shaped(inner: str, parse_time: Callable[[str], datetime | None]) -> Value:
-    """The value of a code the registry does not know, by its shape (`inner`: between the outer brackets).
-    ValueError when it has none (the caller keeps the line raw)."""
-    groups = inner.split(")(")
-    if len(groups) > 2:
-        raise ValueError("several groups")
-    reading = groups[-1]
-    stamp = parse_time(groups[0]) if len(groups) == 2 and _TIMESTAMP(groups[0]) else None
-    if len(groups) == 2 and stamp is None and _TIMESTAMP(groups[0]) is None:
-        raise ValueError("two groups, the first not a timestamp")
-    if not reading:
-        return Value(None, None, stamp)
-    number, star, unit = reading.partition("*")
-    if star:
-        if _UNIT(unit) is None:
-            raise ValueError(f"not a unit: {unit[:24]!r}")
-        return Value(_decimal(number, True), unit, stamp)
-    if len(groups) == 1 and _TIMESTAMP(reading):
-        return Value(parse_time(reading))
-    return Value(_text(reading), None, stamp)
-
-
-def decode_hex_text(text: str) -> str:
-    """Hex-encoded ASCII (equipment ids, text messages) -> text; anything else is returned unchanged."""
-    if not text or len(text) % 2:
-        return text
-    try:
-        decoded = bytes.fromhex(text).decode("ascii")
-    except ValueError:
-        return text
-    return decoded if decoded.isprintable() else text
-
-
-def _converters(obj: ObisObject, clock: MeterClock) -> Converter:
-    parse_time = clock.parse
-    kind = obj.kind
-    signed = _signed(obj)
-    if kind == "decimal":
-
-        def decimal(inner: str) -> Value:
-            if not inner:
-                return _EMPTY
-            number, _, unit = inner.partition("*")
-            return Value(_decimal(number, signed), unit or None)
-
-        return decimal
-    if kind == "int":
-
-        def integer(inner: str) -> Value:
-            if not inner:
-                return _EMPTY
-            number, _, unit = inner.partition("*")
-            return Value(_count(number), unit or None)
-
-        return _memoised(integer)
-    if kind == "str":
-        return _memoised(lambda inner: Value(_text(inner)))
-    if kind == "hex":
-        return _memoised(lambda inner: Value(decode_hex_text(_text(inner))))
-    if kind == "timestamp":
-        return lambda inner: Value(parse_time(inner))
-
-    if kind == "timestamped":
-
-        def timestamped(inner: str) -> Value:
-            if not inner:
-                return _EMPTY
-            stamp, _, reading = inner.partition(")(")
-            number, unit = _number(reading)
-            return Value(number, unit, parse_time(stamp))
-
-        return timestamped
-    if kind == "peaks":
-
-        def peaks(inner: str) -> Value:
-            if not inner:
-                return _EMPTY
-            groups = inner.split(")(")
-            count = _count(groups[0])
-            if len(groups) != 3 + 3 * count:
-                raise ValueError(f"{count} peaks announced, {len(groups)} groups")
-            entries: list[MonthlyPeak] = []
-            for i in range(3, 3 + 3 * count, 3):
-                number, unit = _number(groups[i + 2])
-                entries.append(MonthlyPeak(parse_time(groups[i]), parse_time(groups[i + 1]), number, unit))
-            return Value(tuple(entries), entries[0].unit if entries else obj.unit)
-
-        return _memoised(peaks)
-    if kind == "failures":
-
-        def failures(inner: str) -> Value:
-            if not inner:
-                return _EMPTY
-            groups = inner.split(")(")
-            count = _count(groups[0])
-            if len(groups) != 2 + 2 * count:
-                raise ValueError(f"{count} failures announced, {len(groups)} groups")
-            entries: list[PowerFailure] = []
-            for i in range(2, 2 + 2 * count, 2):
-                seconds, _, _ = groups[i + 1].partition("*")
-                entries.append(PowerFailure(parse_time(groups[i]), _count(seconds)))
-            return Value(tuple(entries), "s")
-
-        return _memoised(failures)
-    if kind == "legacy_gas":
-
-        def legacy_gas(inner: str) -> Value:
-            if not inner:
-                return _EMPTY
-            groups = _GROUP.findall(f"({inner})")
-            return Value(_decimal(groups[6]), groups[5] or None, parse_time(groups[0]))
-
-        return legacy_gas
-    raise ValueError(f"unknown kind {kind!r}")
-
-
-def _value_of(converter: Converter | None, raw: str) -> Value:
-    """The value of a line's brackets (`raw` is the text after the first `(`, ending with `)`); a None
-    converter is the commonest kind, a number with its unit. Raises one of `_CONVERSION_ERRORS`."""
-    if converter is None:
-        if raw == ")":
-            return _EMPTY
-        number, _, unit = raw[:-1].partition("*")
-        if _NUMBER(number) is None:
-            raise ValueError(f"not a number as meters print them: {number[:24]!r}")
-        return tuple.__new__(Value, (Decimal(number), unit or None, None))
-    return converter(raw[:-1])
-
-
-def _signed(obj: ObisObject) -> bool:
-    """Objects whose values may be negative: money (a balance) and power factors."""
-    return obj.device_class in ("monetary", "power_factor")
 
 
 def _never_repeats(obj: ObisObject) -> bool:
@@ -245,12 +50,7 @@ def _tables(
 ) -> tuple[dict[str, Converter | None], frozenset[str], frozenset[str], dict[str, tuple[str, Value]]]:
     """Per zone, shared by every parser: converters by code, the two-line codes, the codes not worth
     caching, and the line cache."""
-    clock = meter_clock(tz)
-    # None marks the inline fast path: a number with its unit
-    convert = {
-        code: None if obj.kind == "decimal" and not _signed(obj) else _converters(obj, clock)
-        for code, obj in REGISTRY.items()
-    }
+    convert = converters_by_code(meter_clock(tz))  # None: the inline fast path, a number with its unit
     legacy = frozenset(code for code, obj in REGISTRY.items() if obj.kind == "legacy_gas")
     ever_new = frozenset(code for code, obj in REGISTRY.items() if _never_repeats(obj))
     return convert, legacy, ever_new, {}
@@ -347,15 +147,15 @@ class TelegramParser:
             text = line[start:stop]
             try:
                 if converter is None:
-                    if _NUMBER(text) is None:
+                    if NUMBER(text) is None:
                         if text:
                             return None
-                        value = _EMPTY
+                        value = EMPTY
                     else:
                         value = tuple.__new__(Value, (Decimal(text), unit, None))
                 else:
                     value = converter(text)
-            except _CONVERSION_ERRORS:
+            except CONVERSION_ERRORS:
                 return None
             if cacheable:
                 cache[line] = (code, value)
@@ -399,8 +199,8 @@ class TelegramParser:
         if code not in self._convert or not raw.endswith(")"):
             return self._odd_line(line, entries, index, unparsed)
         try:
-            value = _value_of(self._convert[code], raw)
-        except _CONVERSION_ERRORS:
+            value = value_of(self._convert[code], raw)
+        except CONVERSION_ERRORS:
             value = Value(Raw(bracket + raw))
         entry = (code, value)
         if self._cache is not None:
@@ -426,7 +226,7 @@ class TelegramParser:
                 converter = self._convert[code]
                 try:
                     entries[index - 1] = (code, converter(joined[1:-1]) if converter else Value(joined))
-                except _CONVERSION_ERRORS:
+                except CONVERSION_ERRORS:
                     entries[index - 1] = (code, Value(Raw(joined)))
                 return ()
         code, bracket, raw = stripped.partition("(")
@@ -435,9 +235,9 @@ class TelegramParser:
             if raw.endswith(")"):
                 try:
                     if base in self._convert:
-                        return (base, _value_of(self._convert[base], raw))
-                    return (base, _shaped(raw[:-1], self.clock.parse))
-                except _CONVERSION_ERRORS:
+                        return (base, value_of(self._convert[base], raw))
+                    return (base, shaped_value(raw[:-1], self.clock.parse))
+                except CONVERSION_ERRORS:
                     pass
             return (base, Value(Raw(bracket + raw)))
         unparsed.append(stripped)

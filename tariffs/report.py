@@ -16,8 +16,9 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from tariffs.advisor import Advice, Priced
+from tariffs.advisor import Advice
 from tariffs.money import kwh, to_decimal
+from tariffs.options import Priced
 from tariffs.text import ENGLISH, N_, Lang, localise_label, word
 
 CSS = """

@@ -12,9 +12,9 @@ import os
 
 import pytest
 
-from dsmr_parser import framing, jsontext, parser, reader, timestamps
+from dsmr_parser import decoding, framing, jsontext, parser, reader, timestamps
 
-HOT = (framing, jsontext, parser, reader, timestamps)
+HOT = (decoding, framing, jsontext, parser, reader, timestamps)
 
 
 @pytest.mark.skipif(os.environ.get("P1GW_EXPECT_COMPILED") != "1", reason="not the compiled run")
