@@ -91,7 +91,7 @@ def what_to_do(acc: AccountBase) -> str:
     """One plain sentence telling the customer what to do now."""
     cfg = acc.config
     need = max(Decimal(0), cfg.reconnect_min_eur - acc.balance_eur)
-    button = messages.hold_button(cfg.energy, cfg.button_hold_s)
+    button = str(messages.hold_button(cfg.energy, cfg.button_hold_s))
     supply = acc.supply_state
     if acc.leak_test_until is not None:
         until = acc.leak_test_until.astimezone(_tz(acc))

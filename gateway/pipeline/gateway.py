@@ -21,12 +21,14 @@ from zoneinfo import ZoneInfo
 from dsmr_parser import Frame, Framer, FramingError, Telegram, TelegramParser, Value
 from dsmr_parser.registry import TARIFF_LABELS
 from gateway.analysis_live import LiveAnalysis
+from gateway.i18n.notices import render, text_json
 from gateway.logs import BurstLog, get_logger, log
 from gateway.ports import GatewayPublisher, GatewayStore
 from gateway.sources import Source
 from metering.peaks import CapacityGuard
 from metering.quarter_hours import QuarterHour, QuarterHourAggregator, Rejection
 from metering.screening import RegisterFloor, non_finite
+from prepayment.messages import N_, Text
 
 from .counters import MeterClock, QuarterHourCounts, TelegramCounts
 from .latest import LatestTelegram
@@ -77,6 +79,7 @@ class Gateway(GatewayReadSide):
         threshold_kw: the capacity guard's own peak threshold (None: the month peak only).
         unstored_max: closed quarter-hours kept in memory while the store refuses writes (oldest dropped).
         retention_every: meter time between two `Store.apply_retention` runs (None: never).
+        language: the language of the events' customer texts (en, fr, nl: `[dashboard] language`).
     """
 
     def __init__(
@@ -94,12 +97,14 @@ class Gateway(GatewayReadSide):
         threshold_kw: Decimal | None = None,
         unstored_max: int = UNSTORED_MAX,
         retention_every: timedelta | None = RETENTION_EVERY,
+        language: str | None = None,
     ) -> None:
         labels = TARIFF_LABELS.get(country, {1: "day", 2: "night"})
         self.source = source
         self.publisher = publisher
         self.zone = ZoneInfo(tz)
         self.ean = ean or None
+        self.language = language
         self.meter_id: str | None = None
         # reading: bytes -> frames -> telegrams -> screened
         self.reading = Reading(Framer(check_crc=check_crc), TelegramParser(tz))
@@ -323,12 +328,14 @@ class Gateway(GatewayReadSide):
         skew_s = self.clock.skew_s
         message = "system clock differs from the meter clock; data uses the meter clock"
         log(logger, logging.WARNING, message, skew_s=skew_s, meter_time=stamp.isoformat())
+        text = Text.of(N_("system clock is {seconds} s off the meter clock"), seconds=f"{skew_s:+.0f}")
         self.recent.events.appendleft(
             {
                 "type": "clock_skew",
                 "at": stamp.isoformat(),
                 "skew_s": skew_s,
-                "message": f"system clock is {skew_s:+.0f} s off the meter clock",
+                "message": render(text, self.language),
+                "text": text_json(text),
             }
         )
 
@@ -380,7 +387,7 @@ class Gateway(GatewayReadSide):
         sim = self.source.sim
         if sim is not None:
             for note in sim.drain_notifications():
-                await self._event(notification_event(note))
+                await self._event(notification_event(note, self.language))
         update = self.prepayment_watch.update(telegram, at)
         if update is None:
             return
@@ -397,7 +404,7 @@ class Gateway(GatewayReadSide):
         else:
             state = dict(p1)
             for note in notes:
-                await self._event(notification_event(note))
+                await self._event(notification_event(note, self.language))
         self.recent.prepayment = state
         if self.publisher is not None:
             self.publisher.publish_prepayment(state)

@@ -377,7 +377,20 @@
   }
 
   // ---------------------------------------------------------------------------------------- events
+  // an event's customer sentence as data ({id: English template, params}) in the page's language;
+  // decimals keep their digits ("15.00" -> "15,00"), nested sentences are rendered the same way
+  function noticeText(x) {
+    const params = {};
+    for (const [k, v] of Object.entries(x.params || {})) {
+      if (v && typeof v === "object") params[k] = noticeText(v);
+      else if (typeof v === "string" && /^-?\d+\.\d+$/.test(v)) params[k] = I18n.num(Number(v), v.split(".")[1].length);
+      else if (typeof v === "number") params[k] = I18n.num(v, Number.isInteger(v) ? 0 : 3);
+      else params[k] = v === null || v === undefined ? "—" : String(v);
+    }
+    return t(x.id, params);
+  }
   function eventText(e) {
+    if (e.text && typeof e.text.id === "string") return noticeText(e.text);
     const type = String(pick(e, ["type"]) || "");
     const kw = (x) => I18n.num(x, 3);
     const eur = e.amount_eur ?? e.balance_eur;
