@@ -31,6 +31,7 @@ from metering.screening import RegisterFloor, non_finite
 from prepayment.messages import N_, Text
 
 from .counters import MeterClock, QuarterHourCounts, TelegramCounts
+from .event_texts import localised
 from .latest import LatestTelegram
 from .live import LiveStream
 from .outbox import republish
@@ -371,7 +372,7 @@ class Gateway(GatewayReadSide):
             self.live.broadcast("quarter_hour", record)
 
     async def _event(self, given: Mapping[str, Any]) -> None:
-        event = dict(given)
+        event = localised(dict(given), self.language)  # the customer sentence in the gateway's language
         event.setdefault("meter_id", self.meter_id)
         if "at" not in event and self.clock.last_meter_time is not None:
             event["at"] = self.clock.last_meter_time.isoformat()

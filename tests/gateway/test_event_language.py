@@ -60,3 +60,25 @@ def test_a_notification_without_a_template_keeps_its_message() -> None:
     note = Notification(NotificationKind.LOW_CREDIT, AT, "gas", "as told", Decimal("1"))
     event = notification_event(note, "fr")
     assert event["message"] == "as told" and "text" not in event
+
+
+def test_peak_warnings_and_voltage_crossings_are_told_in_the_language() -> None:
+    from gateway.pipeline.event_texts import localised
+
+    warning = {
+        "type": "peak_warning",
+        "kind": "threshold",
+        "projected_kw": 3.1,
+        "limit_kw": 2.5,
+        "message": "m",
+    }
+    english = localised(dict(warning), None)
+    assert english["message"] == "m" and english["text"]["id"] == "projected {kw} kW exceeds {limit} kW"
+    assert localised(dict(warning), "nl")["message"] == "verwacht 3,100 kW, boven 2,500 kW"
+    assert english["projected_kw"] == 3.1 and english["kind"] == "threshold"
+    dip = {"type": "voltage_limit", "kind": "dip", "phase": 2, "voltage_v": 201.3, "message": "m"}
+    assert localised(dict(dip), "fr")[
+        "message"
+    ] == "creux de tension sur L2\u00a0: 201,3 V (limite 207 V)".replace("\u00a0", " ")
+    other = {"type": "source_fault", "message": "m"}
+    assert localised(dict(other), "fr") == other

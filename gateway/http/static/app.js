@@ -390,7 +390,6 @@
     return t(x.id, params);
   }
   function eventText(e) {
-    if (e.text && typeof e.text.id === "string") return noticeText(e.text);
     const type = String(pick(e, ["type"]) || "");
     const kw = (x) => I18n.num(x, 3);
     const eur = e.amount_eur ?? e.balance_eur;
@@ -421,6 +420,9 @@
       clock_skew: () => t("The meter's clock differs from the gateway's."),
       source_fault: () => t("The meter connection has a problem."),
     };
+    // the event's own sentence (with its amounts) first for prepayment events and events the page has no
+    // words for (a voltage limit crossing); the page's short sentences for the others
+    if (e.text && typeof e.text.id === "string" && (type.startsWith("prepayment_") || !texts[type])) return noticeText(e.text);
     return texts[type] ? texts[type]() : t("Other event");
   }
   function renderEvents() {
