@@ -78,6 +78,14 @@ def _wh(kwh: Any) -> int:
     return int((Decimal(str(kwh)) * 1000).to_integral_value())
 
 
+def _wh_fast(kwh: Any) -> int:
+    """`_wh` for the store's numbers (kWh to the Wh: a float x 1000 rounds to it exactly), 10x faster on a
+    year of quarter-hours; anything else goes through Decimal."""
+    if isinstance(kwh, float | int) and not isinstance(kwh, bool) and abs(kwh) < 1e9:
+        return round(kwh * 1000)
+    return _wh(kwh)
+
+
 def _months_back(month: str, count: int) -> list[str]:
     year, mon = int(month[:4]), int(month[5:7])
     out = []
@@ -140,7 +148,7 @@ def import_by_band(
         band = band_of_hour.get(hour)
         if band is None:
             band = band_of_hour[hour] = prices.bands.band_at(datetime.fromisoformat(start))
-        wh = _wh(row["import_day"]) + _wh(row["import_night"])
+        wh = _wh_fast(row["import_day"]) + _wh_fast(row["import_night"])
         by_band = out.setdefault(bucket_key(view, start), {})
         by_band[band] = by_band.get(band, 0) + wh
     return out
