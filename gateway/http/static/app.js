@@ -236,6 +236,13 @@
       ? tn("{n} quarter-hour stored", "{n} quarter-hours stored", count)
       : h.view === "year" ? tn("{n} month with data", "{n} months with data", count)
         : tn("{n} day with data", "{n} days with data", count);
+    const source = String(h.prices_source || "none");  // which prices made the euros (tariff:<id>:<option>)
+    if (source.startsWith("tariff:")) {
+      const [, tariff, option] = source.split(":");
+      $("hist-note").textContent += " · " + t("Euros: the band prices of your tariff ({tariff}, {option}); export at the price in the config.", { tariff, option });
+    } else if (source === "dashboard") {
+      $("hist-note").textContent += " · " + t("Euros: the flat prices in the config.");
+    }
     $("hist-csv").href = `api/v1/quarter-hours?format=csv&from=${h.from}&to=${h.to}T00:00:00`;
   }
 
