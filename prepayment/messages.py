@@ -180,3 +180,70 @@ def supply_ready_p1() -> Text:
 
 def supply_restored_p1() -> Text:
     return Text.of(N_("Supply restored"))
+
+
+# what to do now (`prepayment.view.what_to_do`): one sentence for the account's state
+
+
+def restore_with_button(energy: str, hold_s: int) -> Text:
+    if energy == "gas":
+        return Text.of(
+            N_(
+                "Close all gas appliances and hold the red button for {seconds} s to start the leak test "
+                "to restore the supply"
+            ),
+            seconds=hold_s,
+        )
+    return Text.of(N_("Hold the green button for {seconds} s to restore the supply"), seconds=hold_s)
+
+
+def keep_closed_during_leak_test(until: str) -> Text:
+    return Text.of(N_("Leak test running: keep all gas appliances closed until {until}"), until=until)
+
+
+def top_up_then_button(amount_eur: Decimal, action: Text) -> Text:
+    return Text.of(N_("Top up at least {amount} EUR, then {action}"), amount=amount_eur, action=action)
+
+
+def supply_off(action: Text) -> Text:
+    return Text.of(N_("Supply off: {action}"), action=action)
+
+
+def top_up_to_lift_limit(limit_kw: Decimal | None, amount_eur: Decimal) -> Text:
+    return Text.of(
+        N_("Supply limited to {limit} kW: top up at least {amount} EUR to lift the limit"),
+        limit=limit_kw,
+        amount=amount_eur,
+    )
+
+
+def top_up_before(amount_eur: Decimal, until: str) -> Text:
+    return Text.of(
+        N_("Credit exhausted: top up at least {amount} EUR before {until} or the supply will be interrupted"),
+        amount=amount_eur,
+        until=until,
+    )
+
+
+def use_emergency_credit(action: Text, limit_eur: Decimal) -> Text:
+    return Text.of(
+        N_("Low balance: {action} to use the {amount} EUR emergency credit, or top up"),
+        action=action,
+        amount=limit_eur,
+    )
+
+
+def repay_emergency_credit(remaining_eur: Decimal, amount_eur: Decimal) -> Text:
+    return Text.of(
+        N_("Emergency credit in use ({remaining} EUR left): top up at least {amount} EUR to repay it"),
+        remaining=remaining_eur,
+        amount=amount_eur,
+    )
+
+
+def top_up_soon(balance_eur: Decimal) -> Text:
+    return Text.of(N_("Balance low ({balance} EUR): top up soon"), balance=balance_eur)
+
+
+def nothing_to_do() -> Text:
+    return Text.of(N_("Nothing to do"))

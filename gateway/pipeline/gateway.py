@@ -394,7 +394,7 @@ class Gateway(GatewayReadSide):
             return
         p1, notes = update
         if sim is not None and getattr(sim, "account", None) is not None:
-            from prepayment.view import account_state
+            from prepayment.view import account_state, what_to_do_text
 
             state: dict[str, Any] = {
                 "meter_id": self.meter_id,
@@ -402,6 +402,7 @@ class Gateway(GatewayReadSide):
                 **account_state(sim.account),
                 "accounts": p1["accounts"],
             }
+            state["what_to_do"] = render(what_to_do_text(sim.account), self.language)  # the customer's
         else:
             state = dict(p1)
             for note in notes:

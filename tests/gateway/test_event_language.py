@@ -82,3 +82,19 @@ def test_peak_warnings_and_voltage_crossings_are_told_in_the_language() -> None:
     ] == "creux de tension sur L2\u00a0: 201,3 V (limite 207 V)".replace("\u00a0", " ")
     other = {"type": "source_fault", "message": "m"}
     assert localised(dict(other), "fr") == other
+
+
+def test_what_to_do_is_translated_from_the_same_template() -> None:
+    from prepayment import PrepaymentAccount
+    from prepayment.view import what_to_do, what_to_do_text
+    from tests.prepayment.support import D, bru, simple
+
+    acc = PrepaymentAccount(simple(button_hold_s=7), bru(2026, 6, 1, 9))
+    acc.add_debt(D("1.00"), bru(2026, 6, 1, 9, 1))
+    assert what_to_do(acc) == str(what_to_do_text(acc)) == "Nothing to do"
+    assert render(what_to_do_text(acc), "nl") == "Niets te doen"
+    text = messages.top_up_then_button(D("15.50"), messages.hold_button("electricity", 7))
+    assert str(text) == "Top up at least 15.50 EUR, then hold the green button for 7 s"
+    assert render(text, "fr").replace("\xa0", " ") == (
+        "Rechargez au moins 15,50 EUR, puis maintenez le bouton vert enfoncé 7 s"
+    )
