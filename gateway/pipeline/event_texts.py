@@ -5,7 +5,7 @@ Strategy: those events are made in the core (`metering.peaks`, the live analysis
 `message`; their amounts are machine fields too, so the shell builds the same sentence as a
 `prepayment.messages.Text` (English template marked with `N_`) from them, adds it as data (`text`) and, in
 French or Dutch, replaces `message` with the translation. English events keep the core's own `message`.
-Prepayment events and the clock warning already carry their `text` (built where they are made).
+Prepayment events carry their `text` from the account; the clock warning is made here (`clock_skew_event`).
 
 Example:
     localised({"type": "peak_warning", "kind": "threshold", "projected_kw": 3.1, "limit_kw": 2.5}, "nl")
@@ -15,6 +15,7 @@ Example:
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -71,3 +72,15 @@ def localised(event: dict[str, Any], language: str | None) -> dict[str, Any]:
     if (normalise(language) or SOURCE_LANGUAGE) != SOURCE_LANGUAGE:
         event["message"] = render(text, language)
     return event
+
+
+def clock_skew_event(stamp: datetime, skew_s: float | None, language: str | None) -> dict[str, Any]:
+    """The `clock_skew` event: the system clock is `skew_s` seconds off the meter's at meter time `stamp`."""
+    text = Text.of(N_("system clock is {seconds} s off the meter clock"), seconds=f"{skew_s or 0:+.0f}")
+    return {
+        "type": "clock_skew",
+        "at": stamp.isoformat(),
+        "skew_s": skew_s,
+        "message": render(text, language),
+        "text": text_json(text),
+    }

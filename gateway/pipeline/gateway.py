@@ -21,17 +21,16 @@ from zoneinfo import ZoneInfo
 from dsmr_parser import Frame, Framer, FramingError, Telegram, TelegramParser, Value
 from dsmr_parser.registry import TARIFF_LABELS
 from gateway.analysis_live import LiveAnalysis
-from gateway.i18n.notices import render, text_json
+from gateway.i18n.notices import render
 from gateway.logs import BurstLog, get_logger, log
 from gateway.ports import GatewayPublisher, GatewayStore
 from gateway.sources import Source
 from metering.peaks import CapacityGuard
 from metering.quarter_hours import QuarterHour, QuarterHourAggregator, Rejection
 from metering.screening import RegisterFloor, non_finite
-from prepayment.messages import N_, Text
 
 from .counters import MeterClock, QuarterHourCounts, TelegramCounts
-from .event_texts import localised
+from .event_texts import clock_skew_event, localised
 from .latest import LatestTelegram
 from .live import LiveStream
 from .outbox import republish
@@ -329,16 +328,7 @@ class Gateway(GatewayReadSide):
         skew_s = self.clock.skew_s
         message = "system clock differs from the meter clock; data uses the meter clock"
         log(logger, logging.WARNING, message, skew_s=skew_s, meter_time=stamp.isoformat())
-        text = Text.of(N_("system clock is {seconds} s off the meter clock"), seconds=f"{skew_s:+.0f}")
-        self.recent.events.appendleft(
-            {
-                "type": "clock_skew",
-                "at": stamp.isoformat(),
-                "skew_s": skew_s,
-                "message": render(text, self.language),
-                "text": text_json(text),
-            }
-        )
+        self.recent.events.appendleft(clock_skew_event(stamp, skew_s, self.language))
 
     def _checkpoint(self) -> dict[str, Any]:
         return {

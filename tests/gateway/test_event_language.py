@@ -98,3 +98,15 @@ def test_what_to_do_is_translated_from_the_same_template() -> None:
     assert render(text, "fr").replace("\xa0", " ") == (
         "Rechargez au moins 15,50 EUR, puis maintenez le bouton vert enfoncé 7 s"
     )
+
+
+def test_the_clock_warning_keeps_its_english_and_is_translated() -> None:
+    from gateway.pipeline.event_texts import clock_skew_event
+
+    english = clock_skew_event(AT, 130.4, None)
+    assert english["message"] == "system clock is +130 s off the meter clock"
+    assert (english["type"], english["skew_s"]) == ("clock_skew", 130.4)
+    assert (
+        clock_skew_event(AT, 130.4, "nl")["message"]
+        == "de systeemklok wijkt +130 s af van de klok van de meter"
+    )
