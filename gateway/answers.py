@@ -38,6 +38,7 @@ class VoltageLimitEvent(TypedDict):
     exporting: bool
     source: str  # p1 or s1
     message: str
+    text: NotRequired[dict[str, object]]  # the sentence as data (English template and its values)
     meter_id: NotRequired[str | None]
     id: NotRequired[int]
 
@@ -49,6 +50,7 @@ class ClockSkewEvent(TypedDict):
     at: str
     skew_s: float
     message: str
+    text: NotRequired[dict[str, object]]  # the sentence as data (English template and its values)
     meter_id: NotRequired[str | None]
     id: NotRequired[int]
 
@@ -60,8 +62,9 @@ class PrepaymentEvent(TypedDict):
     kind: str  # a prepayment.NotificationKind
     at: str
     energy: str
-    message: str
+    message: str  # the customer's sentence, in the gateway's language ([dashboard] language; English)
     balance_eur: float
+    text: NotRequired[dict[str, Any]]  # the sentence as data (English template `id`, `params`), for pages
     meter_id: NotRequired[str | None]
     id: NotRequired[int]
 

@@ -40,7 +40,7 @@ PeakWarningKind = Literal["new_month_peak", "threshold"]
 
 class PeakWarningEvent(TypedDict):
     """The open quarter-hour is projected above the month peak (`new_month_peak`) or the threshold (the
-    gateway's `peak_warning` event; it adds `meter_id`, the store an `id`)."""
+    gateway's `peak_warning` event; it adds `meter_id` and `text`, the sentence as data; the store `id`)."""
 
     type: Literal["peak_warning"]
     kind: PeakWarningKind
@@ -50,6 +50,7 @@ class PeakWarningEvent(TypedDict):
     projected_kw: float
     limit_kw: float
     message: str
+    text: NotRequired[dict[str, object]]
     meter_id: NotRequired[str | None]
     id: NotRequired[int]
 

@@ -31,6 +31,7 @@ from datetime import datetime, timedelta
 from decimal import ROUND_FLOOR, Decimal
 
 from . import calendar as cal
+from . import messages
 from .account_base import CUT_BY_POWER_CUT
 from .config import PaymentPlan
 from .events import EmergencyState, Notification, NotificationKind, SupplyState, TopUpConflict, TopUpResult
@@ -85,7 +86,7 @@ class PrepaymentAccount(CreditRules):
         self._today.energy = day_total
         self._last_period = period
         if self._leak_deadline is not None and energy > self.config.leak_test_tolerance:
-            self._fail_leak_test(at, notes, "gas flowed during the leak test")
+            self._fail_leak_test(at, notes, messages.gas_flowed_during_test())
         if meter.energy >= meter.next_energy:
             cents = meter.bill()
             if cents:
@@ -144,7 +145,7 @@ class PrepaymentAccount(CreditRules):
             notes,
             NotificationKind.TOP_UP_ACCEPTED,
             at,
-            f"Top-up of {amount_eur} EUR accepted; balance {self.balance_eur} EUR",
+            messages.top_up_accepted(amount_eur, self.balance_eur),
         )
         self._evaluate(at, notes)
         return TopUpResult(
@@ -174,7 +175,7 @@ class PrepaymentAccount(CreditRules):
                 notes.extend(self.start_leak_test(at))
             else:
                 self._set_supply(SupplyState.CONNECTED, None)
-                self._note(notes, NotificationKind.SUPPLY_RESTORED, at, "Electricity is back on")
+                self._note(notes, NotificationKind.SUPPLY_RESTORED, at, messages.electricity_back_on())
         self._evaluate(at, notes)
         return notes
 
@@ -192,8 +193,7 @@ class PrepaymentAccount(CreditRules):
                 notes,
                 NotificationKind.LEAK_TEST_STARTED,
                 at,
-                f"Leak test running until {self._leak_deadline.astimezone(self._tz):%H:%M}: "
-                "keep all gas appliances closed",
+                messages.leak_test_started(f"{self._leak_deadline.astimezone(self._tz):%H:%M}"),
             )
         return notes
 
@@ -202,7 +202,7 @@ class PrepaymentAccount(CreditRules):
         the test fails. Outside a test this only advances time (bill flow with `consume`)."""
         notes = self.advance(at)
         if self._leak_deadline is not None and volume > self.config.leak_test_tolerance:
-            self._fail_leak_test(at, notes, "unexpected gas flow")
+            self._fail_leak_test(at, notes, messages.unexpected_gas_flow())
         return notes
 
     def finish_leak_test(self, at: datetime, flow_detected: bool) -> list[Notification]:
@@ -213,7 +213,7 @@ class PrepaymentAccount(CreditRules):
         if self._leak_deadline is None:  # the deadline passed inside advance(): already concluded
             return notes
         if flow_detected:
-            self._fail_leak_test(at, notes, "unexpected gas flow")
+            self._fail_leak_test(at, notes, messages.unexpected_gas_flow())
         else:
             self._pass_leak_test(at, notes)
         return notes
@@ -229,7 +229,7 @@ class PrepaymentAccount(CreditRules):
                     notes,
                     NotificationKind.RECONNECTION_POSSIBLE,
                     at,
-                    "Gas valve closed after a power cut: run the leak test to reopen it",
+                    messages.gas_closed_after_power_cut(),
                 )
             self._wakeup = self._next_wakeup()
             self._evaluate(at, notes)
@@ -276,7 +276,7 @@ class PrepaymentAccount(CreditRules):
         notes = self.advance(at)
         self._debt += cents
         self._totals["debt_added_cents"] += cents
-        self._note(notes, NotificationKind.DEBT_ADDED, at, f"Debt of {amount_eur} EUR added {reason}".strip())
+        self._note(notes, NotificationKind.DEBT_ADDED, at, messages.debt_added(amount_eur, reason))
         return notes
 
     def set_payment_plan(self, plan: PaymentPlan | None, at: datetime) -> list[Notification]:

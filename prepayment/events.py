@@ -13,6 +13,8 @@ from decimal import Decimal
 from enum import Enum, IntEnum, IntFlag, StrEnum
 from typing import Any
 
+from .messages import Text
+
 
 class SupplyState(Enum):
     """Where energy stands; `breaker` is the e-MUCS breaker/valve code (0 off, 1 on, 2 ready)."""
@@ -77,13 +79,17 @@ class NotificationKind(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class Notification:
-    """One notification: kind, when, for which energy, a human sentence and the balance then."""
+    """One notification: kind, when, for which energy, a human sentence and the balance then.
+
+    `message` is the English sentence; `text` its template and parameters (None: `message` has none), which
+    the shell translates for the customer (`gateway.i18n.render`)."""
 
     kind: NotificationKind
     at: datetime
     energy: str
     message: str
     balance_eur: Decimal
+    text: Text | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {

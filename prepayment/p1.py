@@ -193,21 +193,21 @@ def notifications(old: P1Account | None, new: P1Account, at: datetime) -> list[N
     notes: list[Notification] = []
     energy, balance = new.energy, new.balance_eur
 
-    def note(kind: NotificationKind, message: str) -> None:
-        notes.append(Notification(kind, at, energy, message, balance))
+    def note(kind: NotificationKind, message: messages.Text) -> None:
+        notes.append(Notification(kind, at, energy, str(message), balance, message))
 
     was = old.credit_status if old is not None else NO_CREDIT_STATUS
     now = new.credit_status
     if CreditStatus.LOW_CREDIT in now and CreditStatus.LOW_CREDIT not in was:
-        note(NotificationKind.LOW_CREDIT, f"Low credit: balance {balance} EUR, please top up")
+        note(NotificationKind.LOW_CREDIT, messages.low_credit(balance))
     emergency = new.emergency_state
     if emergency is not (old.emergency_state if old is not None else None):
         if emergency is EmergencyState.SELECTABLE:
-            note(NotificationKind.EMERGENCY_CREDIT_AVAILABLE, "Emergency credit available")
+            note(NotificationKind.EMERGENCY_CREDIT_AVAILABLE, messages.emergency_credit_available_p1())
         elif emergency is EmergencyState.IN_USE:
             note(
                 NotificationKind.EMERGENCY_CREDIT_IN_USE,
-                f"Emergency credit in use: {new.emergency_remaining_eur} EUR left",
+                messages.emergency_credit_in_use(new.emergency_remaining_eur),
             )
     supply = new.supply_state
     if (
@@ -215,17 +215,17 @@ def notifications(old: P1Account | None, new: P1Account, at: datetime) -> list[N
         and CreditStatus.OUT_OF_CREDIT not in was
         and supply is SupplyState.CONNECTED
     ):
-        note(NotificationKind.INTERRUPTION_DEFERRED, "Credit exhausted: the supply stays on for now")
+        note(NotificationKind.INTERRUPTION_DEFERRED, messages.interruption_deferred_p1())
     if old is None or supply is old.supply_state or supply is None:
         return notes
     if supply is SupplyState.DISCONNECTED:
-        note(NotificationKind.SUPPLY_INTERRUPTED, f"Supply interrupted: balance {balance} EUR")
+        note(NotificationKind.SUPPLY_INTERRUPTED, messages.supply_interrupted_p1(balance))
     elif supply is SupplyState.READY:
-        note(NotificationKind.RECONNECTION_POSSIBLE, "Supply ready: press the meter's button to reconnect")
+        note(NotificationKind.RECONNECTION_POSSIBLE, messages.supply_ready_p1())
     elif supply is SupplyState.LIMITED:
         note(NotificationKind.SUPPLY_LIMITED, messages.supply_limited(new.power_limit_kw))
     else:
-        note(NotificationKind.SUPPLY_RESTORED, "Supply restored")
+        note(NotificationKind.SUPPLY_RESTORED, messages.supply_restored_p1())
     return notes
 
 

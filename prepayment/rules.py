@@ -17,6 +17,7 @@ from . import calendar as cal
 from . import messages
 from .account_base import CUT_BY_CREDIT, CUT_BY_POWER_CUT, AccountBase
 from .events import EmergencyState, Notification, NotificationKind, SupplyState
+from .messages import Text
 from .money import EXACT, cents_to_eur, floor_cents, to_cents
 
 
@@ -68,7 +69,9 @@ class CreditRules(AccountBase):
             self._today.charges_cents += part
             self._charge(part, t)
             if self._start_due == 0:
-                self._note(notes, NotificationKind.START_CREDIT_RECOVERED, t, "Start credit fully recovered")
+                self._note(
+                    notes, NotificationKind.START_CREDIT_RECOVERED, t, messages.start_credit_recovered()
+                )
         plan = self._plan
         if plan is not None and self._plan_next is not None and day >= self._plan_next:
             self._plan_next = day + timedelta(days=plan.interval_days)
@@ -99,7 +102,7 @@ class CreditRules(AccountBase):
             notes,
             NotificationKind.BALANCE_UPDATED,
             t,
-            f"Balance updated: {cents_to_eur(cents)} EUR charged, balance {self.balance_eur} EUR",
+            messages.balance_updated(cents_to_eur(cents), self.balance_eur),
         )
 
     def _repay(self, cents: int) -> None:
@@ -129,7 +132,7 @@ class CreditRules(AccountBase):
                     notes,
                     NotificationKind.LOW_CREDIT,
                     at,
-                    f"Low credit: balance {self.balance_eur} EUR, please top up",
+                    messages.low_credit(self.balance_eur),
                 )
         else:
             self._low_notified = False
@@ -147,7 +150,7 @@ class CreditRules(AccountBase):
                     notes,
                     NotificationKind.EMERGENCY_CREDIT_IN_USE,
                     at,
-                    f"Emergency credit in use: {self.emergency_remaining_eur} EUR left",
+                    messages.emergency_credit_in_use(self.emergency_remaining_eur),
                 )
             self._last_emergency = emergency
         supply = self._supply
@@ -159,7 +162,7 @@ class CreditRules(AccountBase):
                 self._deferred_until = None
                 if supply is SupplyState.LIMITED and (bal >= self._min_c or self._limit_kw() is None):
                     self._set_supply(SupplyState.CONNECTED, None)
-                    self._note(notes, NotificationKind.SUPPLY_RESTORED, at, "Power limit lifted")
+                    self._note(notes, NotificationKind.SUPPLY_RESTORED, at, messages.power_limit_lifted())
         elif self._cut_reason == CUT_BY_CREDIT:
             if supply is SupplyState.DISCONNECTED and bal >= self._min_c:
                 self._set_supply(SupplyState.READY, CUT_BY_CREDIT)
@@ -195,8 +198,7 @@ class CreditRules(AccountBase):
                 notes,
                 NotificationKind.INTERRUPTION_DEFERRED,
                 at,
-                f"Credit exhausted: supply will be interrupted at "
-                f"{until.astimezone(self._tz):%Y-%m-%d %H:%M} unless you top up",
+                messages.interruption_deferred(f"{until.astimezone(self._tz):%Y-%m-%d %H:%M}"),
             )
             return
         self._deferred_until = None
@@ -206,32 +208,32 @@ class CreditRules(AccountBase):
             notes,
             NotificationKind.SUPPLY_INTERRUPTED,
             at,
-            f"Supply interrupted: balance {self.balance_eur} EUR and emergency credit exhausted",
+            messages.supply_interrupted(self.balance_eur),
         )
 
-    def _limited_message(self) -> str:
+    def _limited_message(self) -> Text:
         return messages.supply_limited(self._limit_kw())
 
-    def _reconnect_hint(self) -> str:
+    def _reconnect_hint(self) -> Text:
         return messages.reconnection_possible(self.config.energy, self.config.button_hold_s)
 
     def _pass_leak_test(self, at: datetime, notes: list[Notification]) -> None:
         self._leak_deadline = None
         self._set_supply(SupplyState.CONNECTED, None)
-        self._note(notes, NotificationKind.SUPPLY_RESTORED, at, "Leak test passed: gas is back on")
+        self._note(notes, NotificationKind.SUPPLY_RESTORED, at, messages.leak_test_passed())
         self._wakeup = self._next_wakeup()
 
-    def _fail_leak_test(self, at: datetime, notes: list[Notification], why: str) -> None:
+    def _fail_leak_test(self, at: datetime, notes: list[Notification], why: Text) -> None:
         self._leak_deadline = None
         self._note(
             notes,
             NotificationKind.LEAK_TEST_FAILED,
             at,
-            f"Leak test failed ({why}): close all gas appliances and try again",
+            messages.leak_test_failed(why),
         )
         self._wakeup = self._next_wakeup()
 
-    def _note(self, notes: list[Notification], kind: NotificationKind, at: datetime, message: str) -> None:
+    def _note(self, notes: list[Notification], kind: NotificationKind, at: datetime, message: Text) -> None:
         enabled = self.config.notifications.enabled
         if enabled is None or kind.value in enabled:
-            notes.append(Notification(kind, at, self.config.energy, message, self.balance_eur))
+            notes.append(Notification(kind, at, self.config.energy, str(message), self.balance_eur, message))

@@ -88,45 +88,44 @@ def balance_energy(acc: AccountBase) -> Decimal:
 
 
 def what_to_do(acc: AccountBase) -> str:
-    """One plain sentence telling the customer what to do now."""
+    """One plain sentence telling the customer what to do now (English; `what_to_do_text` to translate)."""
+    return str(what_to_do_text(acc))
+
+
+def _cents(value: Decimal) -> Decimal:
+    return Decimal(f"{value:.2f}")
+
+
+def what_to_do_text(acc: AccountBase) -> messages.Text:
+    """What to do now, as a template and its parameters (`prepayment.messages`)."""
     cfg = acc.config
     need = max(Decimal(0), cfg.reconnect_min_eur - acc.balance_eur)
     button = messages.hold_button(cfg.energy, cfg.button_hold_s)
     supply = acc.supply_state
     if acc.leak_test_until is not None:
         until = acc.leak_test_until.astimezone(_tz(acc))
-        return f"Leak test running: keep all gas appliances closed until {until:%H:%M}"
+        return messages.keep_closed_during_leak_test(f"{until:%H:%M}")
     if supply is SupplyState.DISCONNECTED:
         if need > 0:
-            return f"Top up at least {need:.2f} EUR, then {button}"
-        return f"Supply off: {button}"
+            return messages.top_up_then_button(_cents(need), button)
+        return messages.supply_off(button)
     if supply is SupplyState.READY:
-        return f"{button[0].upper()}{button[1:]} to restore the supply"
+        return messages.restore_with_button(cfg.energy, cfg.button_hold_s)
     if supply is SupplyState.LIMITED:
-        return (
-            f"Supply limited to {acc.power_limit_kw} kW: top up at least {max(need, Decimal('0.01')):.2f}"
-            " EUR to lift the limit"
-        )
+        return messages.top_up_to_lift_limit(acc.power_limit_kw, _cents(max(need, Decimal("0.01"))))
     if acc.interruption_deferred_until is not None:
         until = acc.interruption_deferred_until.astimezone(_tz(acc))
-        return (
-            f"Credit exhausted: top up at least {need:.2f} EUR before {until:%Y-%m-%d %H:%M} "
-            "or the supply will be interrupted"
-        )
+        return messages.top_up_before(_cents(need), f"{until:%Y-%m-%d %H:%M}")
     es = acc.emergency_state
     if es is EmergencyState.SELECTABLE:
-        return (
-            f"Low balance: {messages.select_emergency_credit(cfg.button_hold_s)} to use the "
-            f"{acc.emergency_limit_eur} EUR emergency credit, or top up"
+        return messages.use_emergency_credit(
+            messages.select_emergency_credit(cfg.button_hold_s), acc.emergency_limit_eur
         )
     if es in (EmergencyState.IN_USE, EmergencyState.EXHAUSTED):
-        return (
-            f"Emergency credit in use ({acc.emergency_remaining_eur} EUR left): top up at least "
-            f"{-acc.balance_eur:.2f} EUR to repay it"
-        )
+        return messages.repay_emergency_credit(acc.emergency_remaining_eur, _cents(-acc.balance_eur))
     if acc.low_credit:
-        return f"Balance low ({acc.balance_eur} EUR): top up soon"
-    return "Nothing to do"
+        return messages.top_up_soon(acc.balance_eur)
+    return messages.nothing_to_do()
 
 
 def _tz(acc: AccountBase) -> ZoneInfo:

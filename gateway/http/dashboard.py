@@ -2,8 +2,11 @@
 
 Strategy: thin reads, like `gateway.http`: the history comes from the view's store (daily totals and
 per-day / per-month quarter-hour peaks, so a year is a few hundred rows), the capacity card from
-`view.peaks()`, and the shaping from the pure `metering.history` and `prepayment.outlook`. Times are
-the meter's zone (`tz`). `create_app` includes this router; nothing here changes state.
+`view.peaks()`, and the shaping from the pure `metering.history` and `prepayment.outlook`. Euros: with the
+gateway's `[tariff]` (a `TariffPrice`), import is priced per time band of the tariff (its all-in €/kWh, from
+the period's quarter-hours) and the capacity term is the tariff's (Flanders); the flat `[dashboard]` prices
+are the fallback and price export; `prices_source` in each answer says which. Times are the meter's zone
+(`tz`). `create_app` includes this router; nothing here changes state.
 
 Routes:
     GET /api/v1/i18n?lang=fr             messages + locale tag (page choice > config > Accept-Language)
@@ -17,18 +20,22 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from datetime import date, datetime, time, timedelta
+from decimal import Decimal
+from fractions import Fraction
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Header, HTTPException, Query
 
+from analysis.pricing import TariffPrice
 from gateway import i18n
 from gateway.solar_store import production_by_bucket
 from gateway.view import GatewayView
-from metering.history import VIEWS, Period, ViewName, build, capacity_card
-from metering.prices import Prices
+from metering.history import VIEWS, Period, ViewName, build, capacity_card, import_by_band
+from metering.prices import BandPrices, Prices
 from metering.solar_history import with_production
 from prepayment.outlook import outlook
+from tariffs.model import Kind, Regime, Tariff
 
 
 def _store(view: GatewayView) -> Any:
@@ -38,6 +45,33 @@ def _store(view: GatewayView) -> Any:
 def _meter_id(view: GatewayView) -> str | None:
     latest = view.latest()
     return str(latest["meter_id"]) if latest and latest.get("meter_id") else None
+
+
+def _exact(value: Fraction) -> Decimal:
+    return Decimal(value.numerator) / Decimal(value.denominator)
+
+
+def capacity_eur_per_kw_year(tariff: Tariff) -> Decimal | None:
+    """The tariff's capacity term in € per kW per year, VAT included (None: it has none, as outside
+    Flanders)."""
+    terms = [c for c in tariff.components if c.kind is Kind.CAPACITY and c.applies(Regime.STANDARD)]
+    if not terms:
+        return None
+    vat = 1 + tariff.vat_pct / 100
+    return sum((c.per_kw_year * (vat if c.vat else 1) for c in terms), Decimal(0))
+
+
+def tariff_prices(flat: Prices, tariff: TariffPrice | None) -> Prices:
+    """The dashboard's prices: `flat` (`[dashboard]`), with the import band prices and the capacity term of
+    `tariff` (`[tariff]`) when there is one."""
+    if tariff is None:
+        return flat
+    bands = BandPrices(
+        eur_per_kwh={band: _exact(price) for band, price in tariff.band_eur_kwh.items()},
+        band_at=tariff.band_at,
+        name=f"tariff:{tariff.tariff.id}:{tariff.option}",
+    )
+    return flat.with_tariff(bands, capacity_eur_per_kw_year(tariff.tariff))
 
 
 def history_view(
@@ -62,8 +96,9 @@ def history_view(
         if row.get("peak_kw") is not None and first_month <= str(row.get("month")) <= last_month:
             month_peaks[str(row["month"])] = float(row["peak_kw"])
     compare: list[dict[str, Any]] = []
+    quarter_hours: list[dict[str, Any]] | None = None
     if name == "day":
-        rows = store.quarter_hours(at(period.first), at(period.end), meter)
+        rows = quarter_hours = store.quarter_hours(at(period.first), at(period.end), meter)
         week_ago = period.first - timedelta(days=7)
         compare = store.quarter_hours(at(week_ago), at(week_ago + timedelta(days=1)), meter)
         peaks: dict[str, float] = {}
@@ -71,7 +106,12 @@ def history_view(
         rows = store.daily_totals(period.first, period.end, meter)
         by = "month" if name == "year" else "day"
         peaks = store.quarter_hour_peaks(at(period.first), at(period.end), by=by, meter_id=meter)
-    result = build(period, rows, peaks, month_peaks, prices, compare)
+    banded = None
+    if prices.bands is not None:  # import per time band needs the quarter-hours themselves
+        if quarter_hours is None:
+            quarter_hours = store.quarter_hours(at(period.first), at(period.end), meter)
+        banded = import_by_band(name, quarter_hours, prices)
+    result = build(period, rows, peaks, month_peaks, prices, compare, banded)
     production, configured = production_by_bucket(store, name, at(period.first), at(period.end))
     return with_production(result, production, configured=configured)
 
@@ -83,9 +123,11 @@ def dashboard_router(
     now: Callable[[], datetime],
     prices: Prices | None = None,
     language: str | None = None,
+    tariff: TariffPrice | None = None,
 ) -> APIRouter:
-    """The routes above over `view`; `language` is the config's choice (empty: the browser's)."""
-    prices = prices or Prices()
+    """The routes above over `view`; `language` is the config's choice (empty: the browser's); `prices`
+    the flat `[dashboard]` prices, `tariff` the `[tariff]` whose band prices and capacity term win."""
+    prices = tariff_prices(prices or Prices(), tariff)
     router = APIRouter(tags=["dashboard"])
 
     @router.get("/api/v1/i18n")

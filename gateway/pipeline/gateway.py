@@ -21,7 +21,8 @@ from zoneinfo import ZoneInfo
 from dsmr_parser import Frame, Framer, FramingError, Telegram, TelegramParser, Value
 from dsmr_parser.registry import TARIFF_LABELS
 from gateway.analysis_live import LiveAnalysis
-from gateway.answers import GatewayEvent, PrepaymentState, VoltageLimitEvent
+from gateway.answers import GatewayEvent, PrepaymentState, SimulatorStateJson, VoltageLimitEvent
+from gateway.i18n.notices import render
 from gateway.logs import BurstLog, get_logger, log
 from gateway.ports import GatewayPublisher, GatewayStore
 from gateway.sources import Source
@@ -32,6 +33,7 @@ from metering.record import QuarterHourRecord
 from metering.screening import RegisterFloor, non_finite
 
 from .counters import MeterClock, QuarterHourCounts, TelegramCounts
+from .event_texts import clock_skew_event, localised
 from .latest import LatestTelegram
 from .live import LiveStream
 from .outbox import republish
@@ -80,6 +82,7 @@ class Gateway(GatewayReadSide):
         threshold_kw: the capacity guard's own peak threshold (None: the month peak only).
         unstored_max: closed quarter-hours kept in memory while the store refuses writes (oldest dropped).
         retention_every: meter time between two `Store.apply_retention` runs (None: never).
+        language: the language of the events' customer texts (en, fr, nl: `[dashboard] language`).
     """
 
     def __init__(
@@ -97,12 +100,14 @@ class Gateway(GatewayReadSide):
         threshold_kw: Decimal | None = None,
         unstored_max: int = UNSTORED_MAX,
         retention_every: timedelta | None = RETENTION_EVERY,
+        language: str | None = None,
     ) -> None:
         labels = TARIFF_LABELS.get(country, {1: "day", 2: "night"})
         self.source = source
         self.publisher = publisher
         self.zone = ZoneInfo(tz)
         self.ean = ean or None
+        self.language = language
         self.meter_id: str | None = None
         # reading: bytes -> frames -> telegrams -> screened
         self.reading = Reading(Framer(check_crc=check_crc), TelegramParser(tz))
@@ -326,14 +331,7 @@ class Gateway(GatewayReadSide):
         skew_s = self.clock.skew_s or 0.0  # set: measure_skew just warned
         message = "system clock differs from the meter clock; data uses the meter clock"
         log(logger, logging.WARNING, message, skew_s=skew_s, meter_time=stamp.isoformat())
-        self.recent.events.appendleft(
-            {
-                "type": "clock_skew",
-                "at": stamp.isoformat(),
-                "skew_s": skew_s,
-                "message": f"system clock is {skew_s:+.0f} s off the meter clock",
-            }
-        )
+        self.recent.events.appendleft(clock_skew_event(stamp, skew_s, self.language))
 
     def _checkpoint(self) -> dict[str, Any]:
         return {
@@ -367,7 +365,7 @@ class Gateway(GatewayReadSide):
             self.live.broadcast({"type": "quarter_hour", "data": record})
 
     async def _event(self, given: GatewayEvent) -> None:
-        event = given.copy()
+        event = localised(given.copy(), self.language)  # the customer sentence in the gateway's language
         event.setdefault("meter_id", self.meter_id)
         if "at" not in event and self.clock.last_meter_time is not None:
             event["at"] = self.clock.last_meter_time.isoformat()
@@ -383,24 +381,26 @@ class Gateway(GatewayReadSide):
         sim = self.source.sim
         if sim is not None:
             for note in sim.drain_notifications():
-                await self._event(notification_event(note))
+                await self._event(notification_event(note, self.language))
         update = self.prepayment_watch.update(telegram, at)
         if update is None:
             return
         p1, notes = update
         if sim is not None and getattr(sim, "account", None) is not None:
-            from prepayment.view import account_state
+            from prepayment.view import account_state, what_to_do_text
 
-            state: PrepaymentState = {
+            simulated: SimulatorStateJson = {
                 "meter_id": self.meter_id,
                 "source": "simulator",
                 **account_state(sim.account),
                 "accounts": p1["accounts"],
             }
+            simulated["what_to_do"] = render(what_to_do_text(sim.account), self.language)  # the customer's
+            state: PrepaymentState = simulated
         else:
             state = p1.copy()
             for note in notes:
-                await self._event(notification_event(note))
+                await self._event(notification_event(note, self.language))
         self.recent.prepayment = state
         if self.publisher is not None:
             self.publisher.publish_prepayment(state)

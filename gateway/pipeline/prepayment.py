@@ -15,6 +15,7 @@ from typing import Any
 
 from dsmr_parser import Telegram
 from gateway.answers import P1AccountJson, P1StateJson, PrepaymentEvent
+from gateway.i18n.notices import render, text_json
 from gateway.states import SUPPLY_STATES
 from prepayment import CreditStatus, Notification, P1Account
 from prepayment.p1 import decode, notifications
@@ -69,16 +70,20 @@ def state_json(telegram: Telegram, accounts: Mapping[str, P1Account]) -> P1State
     }
 
 
-def notification_event(note: Notification) -> PrepaymentEvent:
-    """The event of a domain notification (the simulator's account or the P1 lines)."""
-    return {
+def notification_event(note: Notification, language: str | None = None) -> PrepaymentEvent:
+    """The event of a domain notification (the simulator's account or the P1 lines); its `message` in
+    `language` (en, fr, nl; None: English), the machine fields the same in every language."""
+    event: PrepaymentEvent = {
         "type": f"prepayment_{note.kind.value}",
         "kind": note.kind.value,
         "at": note.at.isoformat(),
         "energy": note.energy,
-        "message": note.message,
+        "message": note.message if note.text is None else render(note.text, language),
         "balance_eur": float(note.balance_eur),
     }
+    if note.text is not None:
+        event["text"] = text_json(note.text)
+    return event
 
 
 class PrepaymentWatch:

@@ -237,6 +237,13 @@
       ? tn("{n} quarter-hour stored", "{n} quarter-hours stored", count)
       : h.view === "year" ? tn("{n} month with data", "{n} months with data", count)
         : tn("{n} day with data", "{n} days with data", count);
+    const source = String(h.prices_source || "none");  // which prices made the euros (tariff:<id>:<option>)
+    if (source.startsWith("tariff:")) {
+      const [, tariff, option] = source.split(":");
+      $("hist-note").textContent += " · " + t("Euros: the band prices of your tariff ({tariff}, {option}); export at the price in the config.", { tariff, option });
+    } else if (source === "dashboard") {
+      $("hist-note").textContent += " · " + t("Euros: the flat prices in the config.");
+    }
     $("hist-csv").href = `api/v1/quarter-hours?format=csv&from=${h.from}&to=${h.to}T00:00:00`;
     renderSolar(h, kwh);
   }
@@ -397,6 +404,18 @@
   }
 
   // ---------------------------------------------------------------------------------------- events
+  // an event's customer sentence as data ({id: English template, params}) in the page's language;
+  // decimals keep their digits ("15.00" -> "15,00"), nested sentences are rendered the same way
+  function noticeText(x) {
+    const params = {};
+    for (const [k, v] of Object.entries(x.params || {})) {
+      if (v && typeof v === "object") params[k] = noticeText(v);
+      else if (typeof v === "string" && /^-?\d+\.\d+$/.test(v)) params[k] = I18n.num(Number(v), v.split(".")[1].length);
+      else if (typeof v === "number") params[k] = I18n.num(v, Number.isInteger(v) ? 0 : 3);
+      else params[k] = v === null || v === undefined ? "—" : String(v);
+    }
+    return t(x.id, params);
+  }
   function eventText(e) {
     const type = String(pick(e, ["type"]) || "");
     const kw = (x) => I18n.num(x, 3);
@@ -428,6 +447,9 @@
       clock_skew: () => t("The meter's clock differs from the gateway's."),
       source_fault: () => t("The meter connection has a problem."),
     };
+    // the event's own sentence (with its amounts) first for prepayment events and events the page has no
+    // words for (a voltage limit crossing); the page's short sentences for the others
+    if (e.text && typeof e.text.id === "string" && (type.startsWith("prepayment_") || !texts[type])) return noticeText(e.text);
     return texts[type] ? texts[type]() : t("Other event");
   }
   function renderEvents() {
