@@ -215,7 +215,13 @@ async def _serve(
     compat = CompatServers(config)
     source = compat.wrap(source)
     gateway = Gateway(
-        source, store=store, publisher=publisher, tz=meter.timezone, country=meter.country, ean=meter.ean
+        source,
+        store=store,
+        publisher=publisher,
+        tz=meter.timezone,
+        country=meter.country,
+        ean=meter.ean,
+        language=config.dashboard.language or None,  # the events' customer sentences
     )
     app = create_app(
         gateway,

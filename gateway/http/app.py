@@ -98,7 +98,9 @@ def create_app(
     app.add_exception_handler(RequestValidationError, invalid_request)
 
     app.include_router(dashboard_files_router())  # GET / and /static/*: the dashboard's files
-    app.include_router(dashboard_router(view, zone=zone, now=now, prices=prices, language=language))
+    app.include_router(
+        dashboard_router(view, zone=zone, now=now, prices=prices, language=language, tariff=tariff)
+    )
     app.include_router(live_router(view, stream_clients, keepalive_s=keepalive_s))  # now, states, stream
     app.include_router(quarter_hours_router(view, zone, now))  # quarter-hours (JSON, CSV), current, peaks
     app.include_router(history_router(view, zone, now))
