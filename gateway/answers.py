@@ -6,7 +6,7 @@ Events, one TypedDict per `type` (stored, published on MQTT `event`, on the live
 `GET /api/v1/events`):
 - `peak_warning`: the capacity guard projects the open quarter-hour above the month peak or the threshold
   (`metering.peaks.PeakWarningEvent`);
-- `voltage_limit`: a phase crossed 253 V or 207 V (`gateway.analysis_live`);
+- `voltage_limit`: a phase crossed 253 V or 207 V (`gateway.pipeline.analysis`);
 - `clock_skew`: the system clock is off the meter clock (kept in memory only);
 - `prepayment_<kind>`: a prepayment notification (`gateway.pipeline.prepayment.notification_event`).
 

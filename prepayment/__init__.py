@@ -8,7 +8,7 @@
     acc.state()                                             # JSON for MQTT `prepayment` / HTTP
     p1_values(acc)                                          # {"0-0:19.10.0": (Decimal("9.50"), "EUR"), ...}
 
-No I/O here: durable top-ups are the shell's `gateway.prepayment_journal.JournaledAccount` (SQLite WAL).
+No I/O here: durable top-ups are the shell's `gateway.store.journal.JournaledAccount` (SQLite WAL).
 """
 
 from .account import PrepaymentAccount

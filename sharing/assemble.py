@@ -246,7 +246,7 @@ def read_data(
     *,
     start_ts: int | None = None,
     end_ts: int | None = None,
-    tz: str,
+    tz: str = DEFAULT_TZ,
 ) -> Dataset:
     """A whole data file (any format) as one complete grid; InputError lists every problem."""
     problems = Problems()

@@ -209,7 +209,7 @@ async def _serve(
         publisher = MqttPublisher.from_config(
             config.mqtt, queue_path=mqtt_queue_path(config.storage.path), country=meter.country
         )
-    from gateway.solar import SolarInput
+    from gateway.sources.solar import SolarInput
 
     solar = SolarInput.from_config(config.solar, config.mqtt, store, sim_meter=getattr(source, "sim", None))
     compat = CompatServers(config)

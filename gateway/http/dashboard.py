@@ -29,7 +29,7 @@ from fastapi import APIRouter, Header, HTTPException, Query
 
 from analysis.pricing import TariffPrice
 from gateway import i18n
-from gateway.solar_store import production_by_bucket
+from gateway.store.solar import production_by_bucket
 from gateway.view import GatewayView
 from metering.history import VIEWS, Period, ViewName, build, capacity_card, import_by_band
 from metering.prices import BandPrices, Prices

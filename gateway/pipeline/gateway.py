@@ -20,10 +20,10 @@ from zoneinfo import ZoneInfo
 
 from dsmr_parser import Frame, Framer, FramingError, Telegram, TelegramParser, Value
 from dsmr_parser.registry import TARIFF_LABELS
-from gateway.analysis_live import LiveAnalysis
 from gateway.answers import GatewayEvent, PrepaymentState, SimulatorStateJson, VoltageLimitEvent
 from gateway.i18n.notices import render
 from gateway.logs import BurstLog, get_logger, log
+from gateway.pipeline.analysis import LiveAnalysis
 from gateway.ports import GatewayPublisher, GatewayStore
 from gateway.sources import Source
 from metering.peaks import CapacityGuard

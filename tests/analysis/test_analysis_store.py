@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 from analysis.appliances import PowerStep, PowerWindow
 from analysis.voltage import VoltageEpisode, VoltageWindow
-from gateway.analysis_live import LiveAnalysis
+from gateway.pipeline.analysis import LiveAnalysis
 from gateway.store import open_store
 from gateway.store.analysis import add_analysis, appliance_data, meter_identity, stored_period, voltage_data
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from gateway.http import create_app
-from gateway.solar_store import add_production
+from gateway.store.solar import add_production
 from metering.solar import ProductionQuarter
 from tests.gateway.test_dashboard import ARGS, CHROMIUM, live_view
 from tests.gateway.test_http_view import TZ, serve

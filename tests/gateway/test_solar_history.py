@@ -10,8 +10,8 @@ from typing import Any
 import httpx
 
 from gateway.http import create_app
-from gateway.solar_store import add_production, production_quarters, production_source, saved_aggregator
 from gateway.store import open_store
+from gateway.store.solar import add_production, production_quarters, production_source, saved_aggregator
 from metering.quarter_hours import QuarterHour
 from metering.solar import ProductionAggregator, ProductionQuarter
 from tests.gateway.test_http_view import TZ

@@ -15,9 +15,9 @@ import pytest
 
 from gateway.cli.run import serve
 from gateway.config import ConfigError, MqttConfig, SolarConfig, load_config
-from gateway.solar import SimulatedPvCounter, SolarInput, parse_counter
-from gateway.solar_store import production_quarters, production_source
+from gateway.sources.solar import SimulatedPvCounter, SolarInput, parse_counter
 from gateway.store import open_store
+from gateway.store.solar import production_quarters, production_source
 from meter_sim.meter import Meter
 from tests.gateway.test_http_view import TZ
 from tests.gateway.test_pipeline import free_port

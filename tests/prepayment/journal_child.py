@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from gateway.prepayment_journal import JournaledAccount
+from gateway.store.journal import JournaledAccount
 from prepayment import AccountConfig
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from gateway.prepayment_journal import Journal, JournaledAccount, JournalError
+from gateway.store.journal import Journal, JournaledAccount, JournalError
 from prepayment import AccountConfig, SupplyState
 
 from .support import D, bru

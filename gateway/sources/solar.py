@@ -8,7 +8,7 @@ Strategy: the shell around the pure `metering.solar.ProductionAggregator`. A rea
   as an inverter counter on the meter's own clock, at every quarter-hour boundary it passes (exact
   quarter-hours) and at the latest second.
 The closed quarter-hours and the aggregator's snapshot go to the store in one transaction
-(`gateway.solar_store`), so a restart continues the open quarter-hour.
+(`gateway.store.solar`), so a restart continues the open quarter-hour.
 
 Example:
     solar = SolarInput.from_config(config.solar, config.mqtt, store, sim_meter=source.sim)
@@ -32,8 +32,8 @@ import numpy as np
 from gateway.backoff import Backoff
 from gateway.config import MqttConfig, SolarConfig
 from gateway.logs import get_logger, log
-from gateway.solar_store import add_production, saved_aggregator
 from gateway.store import Store
+from gateway.store.solar import add_production, saved_aggregator
 from metering.quarter_hours import QUARTER_S
 from metering.solar import ProductionAggregator, ProductionQuarter
 
