@@ -102,8 +102,13 @@ def test_bad_input_exits_2_with_file_and_line(community_files, tmp_path: Path, c
         (b",1e3,0\n", r"hostile.csv:\d+:\d+: not a plain decimal number: .*'1e3'"),
     ],
 )
-def test_hostile_values_exit_2_with_file_line_column(community_files, tmp_path: Path, capsys, tail: bytes,
-                                                     message: str) -> None:  # type: ignore[no-untyped-def]  # fmt: skip
+def test_hostile_values_exit_2_with_file_line_column(
+    community_files: tuple[Path, Path],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    tail: bytes,
+    message: str,
+) -> None:
     members, data = community_files
     lines = data.read_bytes().splitlines(keepends=True)
     start_ean = b",".join(lines[1].split(b",")[:2])
