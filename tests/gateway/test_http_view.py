@@ -243,7 +243,7 @@ class LiveView:
 
     def prepayment(self) -> dict[str, Any] | None:
         account = self.meter.account if self.meter is not None else None
-        return account.state() if account is not None else None
+        return dict(account.state()) if account is not None else None
 
     def quarter_hours(self, start: datetime, end: datetime) -> list[dict[str, Any]]:
         self.last_query = (start, end)

@@ -105,10 +105,11 @@ def test_correction_of_a_final_quarter_hour_republishes(store: HubStore) -> None
 
 def test_unknown_and_malformed_messages_are_skipped(store: HubStore) -> None:
     core = HubCore(COMM, DynamicProportional(), store)
-    bad = [("p1gw/NOPE/quarter_hour", json.dumps({"start": GRID.iso(0), "import_kwh": 1,
-                                                  "export_kwh": 0})),
-           ("p1gw/SIM00000/quarter_hour", b"{not json"),
-           ("p1gw/SIM00000/quarter_hour", json.dumps({"start": GRID.iso(0)}))]  # fmt: skip
+    bad: list[tuple[str, bytes | str]] = [
+        ("p1gw/NOPE/quarter_hour", json.dumps({"start": GRID.iso(0), "import_kwh": 1, "export_kwh": 0})),
+        ("p1gw/SIM00000/quarter_hour", b"{not json"),
+        ("p1gw/SIM00000/quarter_hour", json.dumps({"start": GRID.iso(0)})),
+    ]
     assert core.ingest(bad) == []
     assert core.rejected == 3
     assert np.all([store.readings(GRID.ts(0)) == {}])

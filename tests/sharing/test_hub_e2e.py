@@ -16,6 +16,7 @@ import pytest
 
 from gateway.cli import main
 from sharing.assemble import read_data
+from sharing.clock import DEFAULT_TZ
 from sharing.csvio import read_members
 from sharing.hub import HubConfig, HubStore, run_hub
 from sharing.keyspec import build_key
@@ -42,7 +43,7 @@ async def hub_equals_batch(tmp_path: Path, broker, days: int) -> None:  # type: 
             writer.writerow({**row, "meter_id": f"GW{m:04d}" if m % 2 == 0 else ""})
     shutil.copy(sim / "data.csv", tmp_path / "data.csv")
     community = read_members(tmp_path / "members.csv")
-    data = read_data(tmp_path / "data.csv", community)
+    data = read_data(tmp_path / "data.csv", community, tz=DEFAULT_TZ)
     grid = data.grid
     assert len(community.members) == 12 and grid.count == 96 * days
     key = build_key("fluvius-optimal", community)
@@ -64,7 +65,7 @@ async def hub_equals_batch(tmp_path: Path, broker, days: int) -> None:  # type: 
 
             async def collect() -> None:
                 async for message in sub.messages:
-                    payload = json.loads(message.payload)  # type: ignore[arg-type]
+                    payload = json.loads(message.payload)
                     received[(payload["ean"], payload["start"])] = payload
                     if len(received) >= expected and not any(p["provisional"] for p in received.values()):
                         return
