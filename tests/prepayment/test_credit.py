@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
+from typing import Any
 
 import pytest
 
@@ -173,7 +175,9 @@ def test_tiny_energies_are_billed_exactly_in_whole_cents() -> None:
         (lambda a: a.start_leak_test(bru(2026, 6, 1, 10)), "gas accounts only"),
     ],
 )
-def test_bad_input_is_refused_and_changes_nothing(call, message) -> None:  # type: ignore[no-untyped-def]
+def test_bad_input_is_refused_and_changes_nothing(
+    call: Callable[[PrepaymentAccount], object], message: str
+) -> None:
     acc = PrepaymentAccount(simple(), bru(2026, 6, 1, 9))
     acc.consume(D(2), "day", bru(2026, 6, 1, 9, 30))
     before = acc.snapshot()
@@ -193,7 +197,7 @@ def test_bad_input_is_refused_and_changes_nothing(call, message) -> None:  # typ
         ({"after_exhaustion": "limit"}, "needs limiter_kw"),
     ],
 )
-def test_bad_configuration_is_refused(overrides, message) -> None:  # type: ignore[no-untyped-def]
+def test_bad_configuration_is_refused(overrides: dict[str, Any], message: str) -> None:
     with pytest.raises(ValueError, match=message):
         AccountConfig(**overrides)
 

@@ -134,7 +134,9 @@ def same_outputs(a: Path, b: Path) -> None:
     assert filecmp.cmpfiles(a / "members", b / "members", members, shallow=False)[1] == []
 
 
-def test_month_streaming_equals_whole_period_and_unordered_input(year_files, tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+def test_month_streaming_equals_whole_period_and_unordered_input(
+    year_files: tuple[Path, Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     members, data, by_ean = year_files
     assert share(members, data, tmp_path / "stream") == 0
     assert "not in time order" not in capsys.readouterr().err
@@ -147,7 +149,9 @@ def test_month_streaming_equals_whole_period_and_unordered_input(year_files, tmp
     assert [r["month"] for r in rows] == ["2026-01", "2026-02", "2026-03", "2026-04"]
 
 
-def test_small_batches_stream_months_and_notice_unordered_rows(year_files, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_small_batches_stream_months_and_notice_unordered_rows(
+    year_files: tuple[Path, Path, Path], tmp_path: Path
+) -> None:
     members, data, by_ean = year_files
     community = read_members(members)
     key = build_key("dynamic", community)
@@ -172,7 +176,7 @@ def test_small_batches_stream_months_and_notice_unordered_rows(year_files, tmp_p
     same_outputs(tmp_path / "stream", tmp_path / "by_ean")
 
 
-def test_parquet_out_and_in(year_files, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_parquet_out_and_in(year_files: tuple[Path, Path, Path], tmp_path: Path) -> None:
     members, data, _ = year_files
     assert share(members, data, tmp_path / "csv", "--parquet", "--no-member-files") == 0
     parquet = sorted((tmp_path / "csv" / "parquet").iterdir())
@@ -183,7 +187,9 @@ def test_parquet_out_and_in(year_files, tmp_path: Path) -> None:  # type: ignore
         assert filecmp.cmp(tmp_path / "csv" / name, tmp_path / "pq" / name, shallow=False), name
 
 
-def test_validation_counts_and_names_bad_rows_and_writes_nothing(year_files, tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+def test_validation_counts_and_names_bad_rows_and_writes_nothing(
+    year_files: tuple[Path, Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     members, data, _ = year_files
     lines = data.read_text().splitlines(keepends=True)
     bad = lines[:]
@@ -202,7 +208,9 @@ def test_validation_counts_and_names_bad_rows_and_writes_nothing(year_files, tmp
     assert not (out / "allocation.csv").exists() and not (out / ".partial").exists()
 
 
-def test_a_failed_run_leaves_the_previous_outputs(year_files, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_a_failed_run_leaves_the_previous_outputs(
+    year_files: tuple[Path, Path, Path], tmp_path: Path
+) -> None:
     members, data, _ = year_files
     out = tmp_path / "out"
     assert share(members, data, out, "--no-member-files") == 0
