@@ -8,6 +8,7 @@ import sqlite3
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -15,7 +16,7 @@ import pytest
 from sharing import synthetic
 from sharing.clock import Grid, parse_start
 from sharing.engine import allocate
-from sharing.hub import HubCore, HubStore
+from sharing.hub import HubCore, HubStore, Publication
 from sharing.keys import DynamicProportional
 
 PG_URL = "postgresql://postgres@127.0.0.1:5432/test"
@@ -54,7 +55,7 @@ def message(t: int, m: int, *, consumption_wh: int | None = None) -> tuple[str, 
     return f"p1gw/{member.meter_id}/quarter_hour", json.dumps(record)
 
 
-def payloads(pubs: list) -> dict[str, dict]:  # type: ignore[type-arg]
+def payloads(pubs: list[Publication]) -> dict[str, dict[str, Any]]:
     return {p.topic: json.loads(p.payload) for p in pubs}
 
 
