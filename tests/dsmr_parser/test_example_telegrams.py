@@ -26,8 +26,8 @@ CET = timezone(timedelta(hours=1))
 CEST = timezone(timedelta(hours=2))
 
 
-def read_one(data: bytes, **kwargs: object) -> Telegram:
-    reader = TelegramReader(**kwargs)  # type: ignore[arg-type]
+def read_one(data: bytes, *, check_crc: bool = True) -> Telegram:
+    reader = TelegramReader(check_crc=check_crc)
     events = reader.feed(data) + reader.close()
     telegrams = [e for e in events if isinstance(e, Telegram)]
     assert len(telegrams) == 1, events

@@ -21,8 +21,8 @@ FILES = [
 ]
 
 
-def run(data: bytes, chunk: int | None = None, **kwargs: object) -> list[Telegram | FramingError]:
-    reader = TelegramReader(**kwargs)  # type: ignore[arg-type]
+def run(data: bytes, chunk: int | None = None) -> list[Telegram | FramingError]:
+    reader = TelegramReader()
     events: list[Telegram | FramingError] = []
     if chunk is None:
         events += reader.feed(data)
