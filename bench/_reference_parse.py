@@ -5,10 +5,12 @@ import json
 import sys
 import time
 
-from dsmr_parser.clients.telegram_buffer import TelegramBuffer
-from dsmr_parser.parsers import TelegramParser
+from dsmr_parser.clients.telegram_buffer import TelegramBuffer  # type: ignore[import-not-found]
+from dsmr_parser.parsers import TelegramParser  # type: ignore[import-not-found]
 
-from dsmr_parser import telegram_specifications
+# `dsmr_parser` here is PyPI's dsmr-parser (this runs in .bench-venv); mypy sees our package of that name,
+# which has none of these modules.
+from dsmr_parser import telegram_specifications  # type: ignore[attr-defined]
 
 path, spec_name = sys.argv[1], sys.argv[2]
 spec = getattr(telegram_specifications, spec_name)

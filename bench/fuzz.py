@@ -30,6 +30,7 @@ import random
 import sys
 import time
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -227,7 +228,7 @@ def _repr(value: object) -> str:
         return f"<{type(value).__name__} too long to print>"
 
 
-def _key(events: list[Telegram | FramingError]) -> list[object]:
+def _key(events: Sequence[Telegram | Frame | FramingError]) -> list[object]:
     """Events as comparable data (a signalling NaN raises when compared, so values compare as repr)."""
     return [
         (e.header, e.crc, e.unparsed, [(code, _repr(v)) for code, v in e.values.items()])
@@ -237,7 +238,7 @@ def _key(events: list[Telegram | FramingError]) -> list[object]:
     ]
 
 
-def _same(a: list[Telegram | FramingError], b: list[Telegram | FramingError]) -> bool:
+def _same(a: Sequence[Telegram | Frame | FramingError], b: Sequence[Telegram | Frame | FramingError]) -> bool:
     try:
         return a == b  # fast; a signalling NaN value (a bad value, counted as such) raises
     except ArithmeticError:

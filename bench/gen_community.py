@@ -24,8 +24,9 @@ sys.path.insert(0, str(_HERE.parent))
 import numpy as np  # noqa: E402
 import polars as pl  # noqa: E402
 
+from metering.quarter_hours import QUARTER_S  # noqa: E402
 from sharing import synthetic  # noqa: E402
-from sharing.clock import QUARTER_S, Grid, parse_start  # noqa: E402
+from sharing.clock import Grid, parse_start  # noqa: E402
 from sharing.export import iso_starts, kwh  # noqa: E402
 
 START = "2026-01-01T00:00:00+01:00"

@@ -52,7 +52,7 @@ async def run(comm: Community, seconds: float, port: int) -> tuple[int, float, i
 
         async def collect() -> None:
             async for message in sub.messages:
-                payload = json.loads(message.payload)  # type: ignore[arg-type]
+                payload = json.loads(message.payload)
                 if not payload["provisional"]:
                     results.add((payload["ean"], payload["start"]))
 

@@ -375,8 +375,12 @@ class Collector:
                     return
 
 
+CollectorFactory = Callable[..., contextlib.AbstractAsyncContextManager[Collector]]
+"""What the `mqtt_collector` fixture gives: `async with mqtt_collector(broker, "p1gw/#") as seen:`."""
+
+
 @pytest.fixture
-def mqtt_collector() -> Callable[..., contextlib.AbstractAsyncContextManager[Collector]]:
+def mqtt_collector() -> CollectorFactory:
     """Factory: `async with mqtt_collector(broker, "p1gw/#", ...) as seen:` subscribes before yielding."""
 
     @contextlib.asynccontextmanager
@@ -406,7 +410,7 @@ def mqtt_collector() -> Callable[..., contextlib.AbstractAsyncContextManager[Col
         if broker.tls:
             kwargs["tls_context"] = broker.ssl_context(client_cert=client_cert)
         if session is not None:
-            props = Properties(PacketTypes.CONNECT)
+            props = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]  # paho leaves it unannotated
             props.SessionExpiryInterval = 3600
             kwargs.update(identifier=f"collector-{session}", clean_start=False, properties=props)
         kwargs.update(client_kwargs)

@@ -90,7 +90,8 @@ TARIFF_TABLES = {"tariff", "component", "offer", "calendar"}
 def load_tariff_example(block: Block, path: Path) -> None:
     """A whole tariff file builds on its own; a fragment (an override, a user's offer) builds merged over
     the shipped tariff it would change, as `p1gw advise --tariff FILE` merges it."""
-    from tariffs.load import TariffDataError, build, load_tariff, read_toml
+    from tariffs.bands import TariffDataError
+    from tariffs.load import build, load_tariff, read_toml
 
     try:
         doc = read_toml(path)

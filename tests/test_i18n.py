@@ -8,6 +8,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from babel.messages.catalog import Catalog
 from babel.messages.pofile import read_po
 
 from gateway import i18n
@@ -16,7 +17,7 @@ from gateway.i18n.extract import messages
 PLACEHOLDER = re.compile(r"\{(\w+)\}")
 
 
-def _catalog(lang: str):  # type: ignore[no-untyped-def]
+def _catalog(lang: str) -> Catalog:
     with i18n.po_path(lang).open("rb") as handle:
         return read_po(handle, locale=lang, domain=i18n.DOMAIN)
 

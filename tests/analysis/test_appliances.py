@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
@@ -29,7 +30,7 @@ def r(*watts: int) -> Reading:
     return Reading(tuple(PhaseReading(k + 1, 2300, w) for k, w in enumerate(watts)), sum(watts) < 0)
 
 
-def detect(series: list[tuple[int, ...]], **options: int) -> list[PowerStep]:
+def detect(series: Sequence[tuple[int, ...]], **options: int) -> list[PowerStep]:
     det = StepDetector(**options)
     steps = []
     for i, watts in enumerate(series):

@@ -16,12 +16,18 @@ from dsmr_parser import parse_telegram
 from gateway.http import create_app
 from gateway.pipeline import Gateway
 from gateway.sources import make_source
-from gateway.store import open_store
+from gateway.store import Store, open_store
 from tests.gateway.test_http_view import serve
 
 START = datetime.fromisoformat("2026-06-17T11:55:00+02:00")
 NOW = START + timedelta(minutes=25, seconds=1)
 CHROMIUM = Path("/usr/bin/chromium")
+
+
+def close_store(gateway: Gateway) -> None:
+    store = gateway.store
+    assert isinstance(store, Store)  # fed_gateway opened it
+    store.close()
 
 
 async def fed_gateway(db: Path) -> Gateway:
@@ -57,7 +63,7 @@ async def test_voltage_and_appliances_endpoints(tmp_path: Path) -> None:
 
     no_store = Gateway(make_source(f"sim:be-1ph?start={START.isoformat()}"))
     assert TestClient(create_app(no_store)).get("/api/v1/appliances").status_code == 404
-    gateway.store.close()
+    close_store(gateway)
 
 
 @pytest.mark.skipif(not CHROMIUM.exists(), reason="/usr/bin/chromium is missing")
@@ -84,7 +90,7 @@ async def test_dashboard_card_shows_the_weeks_status(tmp_path: Path) -> None:
             assert not errors
         finally:
             await browser.close()
-    gateway.store.close()
+    close_store(gateway)
 
 
 def test_configured_price_reaches_the_appliance_report(tmp_path: Path) -> None:
@@ -101,17 +107,16 @@ def test_configured_price_reaches_the_appliance_report(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match=r"meter\.price_eur_kwh"):
         load_config(config, environ={})
 
-    gateway = Gateway(
-        make_source(f"sim:be-1ph?start={START.isoformat()}"), store=open_store(tmp_path / "p.db")
-    )
+    store = open_store(tmp_path / "p.db")
+    gateway = Gateway(make_source(f"sim:be-1ph?start={START.isoformat()}"), store=store)
     t0 = int(START.timestamp()) - 3600  # 10:55 to 11:25, before the clock's 12:20
     night = int(datetime.fromisoformat("2026-06-17T03:00:00+02:00").timestamp())
     steps = [PowerStep(t0, 2000, (1,)), PowerStep(t0 + 1800, -2000, (1,))]  # 1 kWh
-    add_analysis(gateway.store, "M1", steps=steps, power_windows=[PowerWindow(night, 600, 600 * 100, 0)])
+    add_analysis(store, "M1", steps=steps, power_windows=[PowerWindow(night, 600, 600 * 100, 0)])
     client = TestClient(create_app(gateway, clock=lambda: NOW, price_eur_kwh=Decimal("0.30")))
     report = client.get("/api/v1/appliances").json()
     assert [(c["kwh"], c["eur"]) for c in report["clusters"]] == [(1.0, 0.3)]
     assert (report["standby"]["median_w"], report["standby"]["eur_per_year"]) == (100, 262.8)  # 876 kWh
     cheaper = client.get("/api/v1/appliances", params={"price": "0.20"}).json()
     assert cheaper["clusters"][0]["eur"] == 0.2
-    gateway.store.close()
+    store.close()

@@ -138,7 +138,8 @@ def test_configured_tariff_prices_the_http_appliance_report(tmp_path: Path) -> N
 
     db = tmp_path / "p1gw.db"
     small_store(db)
-    gateway = Gateway(make_source("sim:be-1ph"), store=open_store(db))
+    store = open_store(db)
+    gateway = Gateway(make_source("sim:be-1ph"), store=store)
     now = at("2026-06-05T12:00")
     client = TestClient(create_app(gateway, clock=lambda: now, tariff=DUAL))
     span = {"from": "2026-06-03", "to": "2026-06-04"}
@@ -146,7 +147,7 @@ def test_configured_tariff_prices_the_http_appliance_report(tmp_path: Path) -> N
     assert report["clusters"][0]["eur"] == 0.64 and report["tariff"]["option"] == "dual"
     flat = client.get("/api/v1/appliances", params={**span, "price": "0.30"}).json()
     assert flat["clusters"][0]["eur"] == 0.6 and "tariff" not in flat
-    gateway.store.close()
+    store.close()
 
 
 def test_run_refuses_a_tariff_it_cannot_load_before_starting(

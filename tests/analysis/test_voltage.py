@@ -9,6 +9,7 @@ from analysis.readings import PhaseReading, Reading, reading_from_values
 from analysis.voltage import (
     VoltageAggregator,
     VoltageEpisode,
+    VoltageUpdate,
     VoltageWindow,
     weekly_compliance,
     weeks_between,
@@ -27,7 +28,9 @@ def week_of_windows(start: datetime, means_dv: list[int], phase: int = 1) -> lis
     return [VoltageWindow(t0 + 600 * i, phase, 600, m * 600, m, m) for i, m in enumerate(means_dv)]
 
 
-def feed(agg: VoltageAggregator, start: datetime, series: list[int], exporting: bool = False) -> list:
+def feed(
+    agg: VoltageAggregator, start: datetime, series: list[int], exporting: bool = False
+) -> list[VoltageUpdate]:
     closed = []
     for i, v in enumerate(series):
         update = agg.feed(start + timedelta(seconds=i), reading(v, exporting=exporting))

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from analysis.readings import reading_from_values
@@ -51,7 +52,7 @@ def simulate_week(db: Path, start: datetime, grid: str) -> str:
     return meter.equipment_id
 
 
-def report(db: Path, out: Path, *extra: str) -> tuple[int, dict]:
+def report(db: Path, out: Path, *extra: str) -> tuple[int, dict[str, Any]]:
     code = main(["voltage", "--db", str(db), "--out", str(out), "--min-samples", "30", *extra])
     return code, json.loads((out / "voltage.json").read_text(encoding="utf-8"))
 

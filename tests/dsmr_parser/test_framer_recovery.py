@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 from dsmr_parser import Frame, Framer, FramingError
 from dsmr_parser.crc import crc16
+from dsmr_parser.framing import DEFAULT_MAX_FRAME
 
 from .conftest import TELEGRAMS
 
@@ -17,13 +18,15 @@ GOOD = (TELEGRAMS / "fluvius_v171.txt").read_bytes()  # ends with CR LF after it
 FRAME = GOOD[: GOOD.rindex(b"!") + 1]
 
 
-def events_whole(data: bytes, **kwargs: int) -> list[Frame | FramingError]:
-    framer = Framer(**kwargs)
+def events_whole(data: bytes, max_frame: int = DEFAULT_MAX_FRAME) -> list[Frame | FramingError]:
+    framer = Framer(max_frame)
     return framer.feed(data) + framer.close()
 
 
-def events_split(data: bytes, cuts: list[int], **kwargs: int) -> list[Frame | FramingError]:
-    framer = Framer(**kwargs)
+def events_split(
+    data: bytes, cuts: list[int], max_frame: int = DEFAULT_MAX_FRAME
+) -> list[Frame | FramingError]:
+    framer = Framer(max_frame)
     events: list[Frame | FramingError] = []
     bounds = [0, *sorted(set(cuts)), len(data)]
     for a, b in itertools.pairwise(bounds):

@@ -36,7 +36,7 @@ def test_periods() -> None:
 def test_capacity_card_keeps_the_month_peak_and_the_floor_apart() -> None:
     """The issue: 'Projected 1.21 kW: below this month's peak (0.78 kW)' compared with the 2.5 kW floor but
     named the month's peak. The card now says which one applies."""
-    peaks = {
+    peaks: dict[str, dict[str, Any]] = {
         "quarter_hour": {"start": "2026-11-30T20:00:00+01:00", "average_kw": 1.0, "projected_kw": 1.21},
         "month": {"month": "2026-11", "peak_kw": 0.78},
         "capacity_tariff": {"average_kw": 2.5, "minimum_kw": 2.5},

@@ -17,10 +17,11 @@ import asyncio
 import json
 import math
 import time
+from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -32,13 +33,38 @@ from metering.prices import Prices
 from tests.gateway.test_dashboard import ARGS, ARTIFACTS, CHROMIUM, live_view
 from tests.gateway.test_http_view import TZ, serve
 
+if TYPE_CHECKING:
+    from playwright.async_api import ConsoleMessage, Error, Position, ViewportSize
+
 pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="/usr/bin/chromium is missing")
 PRICES = Prices(Decimal("0.32"), Decimal("0.25"), Decimal("0.04"), Decimal("53.20"))
-VIEWPORTS = {"desktop": {"width": 1280, "height": 900}, "phone": {"width": 390, "height": 844}}
+VIEWPORTS: dict[str, ViewportSize] = {
+    "desktop": {"width": 1280, "height": 900},
+    "phone": {"width": 390, "height": 844},
+}
 CARD_VALUES = (
     "power-import", "reg-1-8-1", "qh-projection", "month-peak", "floor", "capacity-average",
     "tot-import-day", "gas-volume", "prepay-balance",
 )  # fmt: skip
+
+
+def collect_page_errors(errors: list[str]) -> Callable[[Error], None]:
+    """A `pageerror` listener: every uncaught script error, as text."""
+
+    def on_error(exc: Error) -> None:
+        errors.append(str(exc))
+
+    return on_error
+
+
+def collect_console_errors(errors: list[str]) -> Callable[[ConsoleMessage], None]:
+    """A `console` listener: the console's error messages."""
+
+    def on_message(msg: ConsoleMessage) -> None:
+        if msg.type == "error":
+            errors.append(msg.text)
+
+    return on_message
 
 
 def prosumer_year(store: Store, meter_id: str, end: datetime) -> int:
@@ -150,11 +176,8 @@ async def test_dashboard_in_three_languages_over_a_prosumer_year(tmp_path: Path)
                     )  # fmt: skip
                     page = await context.new_page()
                     errors: list[str] = []
-                    page.on("pageerror", lambda exc, errors=errors: errors.append(str(exc)))
-                    page.on(
-                        "console",
-                        lambda msg, errors=errors: errors.append(msg.text) if msg.type == "error" else None,
-                    )
+                    page.on("pageerror", collect_page_errors(errors))
+                    page.on("console", collect_console_errors(errors))
                     await page.goto(base + "/")
                     await expect(page.locator("html")).to_have_attribute("lang", lang, timeout=60_000)
                     await expect(page.locator("#capacity-note")).not_to_have_text("", timeout=60_000)
@@ -227,7 +250,10 @@ async def test_dashboard_in_three_languages_over_a_prosumer_year(tmp_path: Path)
                     over = page.locator("#history-chart .u-over")
                     box = await over.bounding_box()
                     assert box is not None
-                    spot = {"x": box["width"] / 62 + 1, "y": box["height"] * 0.5}  # the first day (has data)
+                    spot: Position = {
+                        "x": box["width"] / 62 + 1,
+                        "y": box["height"] * 0.5,
+                    }  # the first day (has data)
                     await (over.tap(position=spot) if device == "phone" else over.hover(position=spot))
                     legend = page.locator("#history-chart .u-legend .u-series").nth(1).locator(".u-value")
                     await expect(legend).to_contain_text("kWh", timeout=60_000)

@@ -5,26 +5,27 @@ duplicates, diagnostics and profile buffers."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
-from dsmr_parser import parse_telegram
+from dsmr_parser import Telegram, parse_telegram
 from gateway.mqtt.discovery import device_info, discovery_messages, topic_safe
 
 TELEGRAMS = Path(__file__).resolve().parents[1] / "dsmr_parser" / "telegrams"
 LOCAL = Path(__file__).resolve().parents[1] / "dsmr_parser" / "telegrams"
 
 
-def load(name: str):
+def load(name: str) -> Telegram:
     path = TELEGRAMS / name if (TELEGRAMS / name).exists() else LOCAL / name
     return parse_telegram(path.read_bytes())
 
 
-def configs(telegram, **kw):
+def configs(telegram: Telegram, **kw: Any) -> dict[str, dict[str, Any]]:
     kw.setdefault("base_topic", "p1gw/M")
     kw.setdefault("availability_topic", "p1gw/M/availability")
     return {topic.split("/")[2]: payload for topic, payload in discovery_messages(telegram, **kw)}
 
 
-def test_fluvius_energy_dashboard_sensors():
+def test_fluvius_energy_dashboard_sensors() -> None:
     t = load("fluvius_v171.txt")
     c = configs(t)
     meter = "1SAG3101021605"
@@ -56,7 +57,7 @@ def test_fluvius_energy_dashboard_sensors():
     assert f"{meter}_max_demand_13_months" not in c  # profile buffer: not a sensor
 
 
-def test_required_fields_and_unique_ids():
+def test_required_fields_and_unique_ids() -> None:
     t = load("fluvius_v171.txt")
     msgs = discovery_messages(
         t, base_topic="p1gw/1SAG3101021605", availability_topic="p1gw/1SAG3101021605/availability"
@@ -77,7 +78,7 @@ def test_required_fields_and_unique_ids():
     assert len(unique) == len(msgs) > 30
 
 
-def test_device_block_from_header_and_version():
+def test_device_block_from_header_and_version() -> None:
     be = device_info(load("fluvius_v171.txt"))
     assert be["manufacturer"] == "Fluvius" and be["sw_version"] == "e-MUCS 50217"
     assert be["model"] == "53769484_A" and be["serial_number"] == "1SAG3101021605"
@@ -90,7 +91,7 @@ def test_device_block_from_header_and_version():
     )
 
 
-def test_dutch_labels_and_options():
+def test_dutch_labels_and_options() -> None:
     t = load("v5.txt")
     c = configs(t, discovery_prefix="ha", availability_topic=None)
     meter = topic_safe(t.meter_id)
@@ -103,7 +104,7 @@ def test_dutch_labels_and_options():
     assert sorted(cfg["state_topic"] for _, cfg in only) == ["b/state/gas_volume", "b/state/power_import"]
 
 
-def test_topic_safe():
+def test_topic_safe() -> None:
     assert topic_safe("FLU5\\253769484_A") == "FLU5_253769484_A"
     assert topic_safe("a/b+c#d e") == "a_b_c_d_e"
     assert topic_safe("///") == "meter"
@@ -118,7 +119,7 @@ def render(template: str, value: str) -> str:
     return env.from_string(template).render(value=value)
 
 
-def test_coded_states_are_enum_sensors_with_labelled_options():
+def test_coded_states_are_enum_sensors_with_labelled_options() -> None:
     meter = "1SAG3101021605"
     c = configs(load("fluvius_v171.txt"))
     tariff = c[f"{meter}_tariff_indicator"]
@@ -136,13 +137,15 @@ def test_coded_states_are_enum_sensors_with_labelled_options():
         assert render(breaker["value_template"], code) == "None"  # unknown in HA, never an undeclared option
 
 
-def test_prepayment_status_enums():
+def test_prepayment_status_enums() -> None:
     from dsmr_parser import StateValue, Value
     from gateway.mqtt.discovery import sensor_config
 
-    def config(name: str, code: str):
+    def config(name: str, code: str) -> dict[str, Any]:
         state = StateValue(name, code, Value(0), None, None, None)
-        return sensor_config("M", state, base_topic="p1gw/M", availability_topic=None, device={})
+        found = sensor_config("M", state, base_topic="p1gw/M", availability_topic=None, device={})
+        assert found is not None, code  # a coded state is always announced
+        return found
 
     credit = config("prepay_electricity_credit_status", "0-0:19.0.0")
     assert credit["device_class"] == "enum" and set(credit["options"]) >= {"in_credit", "out_of_credit"}
@@ -161,7 +164,7 @@ def test_prepayment_status_enums():
     assert [render(emergency["value_template"], str(n)) for n in range(5)] == emergency["options"]
 
 
-def test_thresholds_are_settings_not_statistics():
+def test_thresholds_are_settings_not_statistics() -> None:
     meter = "1SAG3101021605"
     c = configs(load("fluvius_v171.txt"))
     for name in ("limiter_threshold", "fuse_threshold_l1"):

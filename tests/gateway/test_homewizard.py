@@ -30,6 +30,7 @@ from gateway.compat.homewizard import measurement
 from meter_sim import Simulation
 
 from ..conftest import free_port
+from ..telegram_values import number, stamp, text
 
 ROOT = Path(__file__).resolve().parents[2]
 SERIAL = secrets.token_hex(6)  # unique per run: other test runs on this host may announce too
@@ -83,11 +84,11 @@ async def _first_telegram(port: int) -> bytes:
 
 
 def _kwh(telegram: Telegram, code: str) -> float:
-    return float(telegram.values[code].value)
+    return float(number(telegram.values, code))
 
 
 def _watts(telegram: Telegram, imported: str, exported: str) -> float:
-    return float((telegram.values[imported].value - telegram.values[exported].value) * 1000)
+    return float((number(telegram.values, imported) - number(telegram.values, exported)) * 1000)
 
 
 def expected_data(telegram: Telegram) -> dict[str, Any]:
@@ -98,48 +99,47 @@ def expected_data(telegram: Telegram) -> dict[str, Any]:
     def naive(moment: datetime) -> datetime:
         return moment.replace(tzinfo=None)  # the device's stamps are the meter's wall time
 
-    gas, water = v["0-1:24.2.3"], v["0-2:24.2.1"]
     fields.update(
         smr_version=50,  # 0-0:96.1.4(50217)
         meter_model=telegram.header,
         unique_meter_id=telegram.meter_id,
         active_tariff=v["0-0:96.14.0"].value,
-        total_energy_import_kwh=float(v["1-0:1.8.1"].value + v["1-0:1.8.2"].value),
+        total_energy_import_kwh=float(number(v, "1-0:1.8.1") + number(v, "1-0:1.8.2")),
         total_energy_import_t1_kwh=_kwh(telegram, "1-0:1.8.1"),
         total_energy_import_t2_kwh=_kwh(telegram, "1-0:1.8.2"),
-        total_energy_export_kwh=float(v["1-0:2.8.1"].value + v["1-0:2.8.2"].value),
+        total_energy_export_kwh=float(number(v, "1-0:2.8.1") + number(v, "1-0:2.8.2")),
         total_energy_export_t1_kwh=_kwh(telegram, "1-0:2.8.1"),
         total_energy_export_t2_kwh=_kwh(telegram, "1-0:2.8.2"),
         active_power_w=_watts(telegram, "1-0:1.7.0", "1-0:2.7.0"),
         active_power_l1_w=_watts(telegram, "1-0:21.7.0", "1-0:22.7.0"),
         active_power_l2_w=_watts(telegram, "1-0:41.7.0", "1-0:42.7.0"),
         active_power_l3_w=_watts(telegram, "1-0:61.7.0", "1-0:62.7.0"),
-        active_voltage_l1_v=float(v["1-0:32.7.0"].value),
-        active_voltage_l2_v=float(v["1-0:52.7.0"].value),
-        active_voltage_l3_v=float(v["1-0:72.7.0"].value),
-        active_current_l1_a=float(v["1-0:31.7.0"].value),
-        active_current_l2_a=float(v["1-0:51.7.0"].value),
-        active_current_l3_a=float(v["1-0:71.7.0"].value),
-        active_power_average_w=float(v["1-0:1.4.0"].value * 1000),
-        monthly_power_peak_w=float(v["1-0:1.6.0"].value * 1000),
-        monthly_power_peak_timestamp=naive(v["1-0:1.6.0"].timestamp) if v["1-0:1.6.0"].timestamp else None,
-        total_gas_m3=float(gas.value),
-        gas_timestamp=naive(gas.timestamp),
+        active_voltage_l1_v=float(number(v, "1-0:32.7.0")),
+        active_voltage_l2_v=float(number(v, "1-0:52.7.0")),
+        active_voltage_l3_v=float(number(v, "1-0:72.7.0")),
+        active_current_l1_a=float(number(v, "1-0:31.7.0")),
+        active_current_l2_a=float(number(v, "1-0:51.7.0")),
+        active_current_l3_a=float(number(v, "1-0:71.7.0")),
+        active_power_average_w=float(number(v, "1-0:1.4.0") * 1000),
+        monthly_power_peak_w=float(number(v, "1-0:1.6.0") * 1000),
+        monthly_power_peak_timestamp=naive(peak) if (peak := v["1-0:1.6.0"].timestamp) else None,
+        total_gas_m3=float(number(v, "0-1:24.2.3")),
+        gas_timestamp=naive(stamp(v, "0-1:24.2.3")),
         gas_unique_id=v["0-1:96.1.1"].value,
         external_devices={
             f"gas_meter_{v['0-1:96.1.1'].value}": ExternalDevice(
-                v["0-1:96.1.1"].value,
+                text(v, "0-1:96.1.1"),
                 ExternalDevice.DeviceType.GAS_METER,
-                float(gas.value),
+                float(number(v, "0-1:24.2.3")),
                 "m3",
-                naive(gas.timestamp),
+                naive(stamp(v, "0-1:24.2.3")),
             ),
             f"water_meter_{v['0-2:96.1.1'].value}": ExternalDevice(
-                v["0-2:96.1.1"].value,
+                text(v, "0-2:96.1.1"),
                 ExternalDevice.DeviceType.WATER_METER,
-                float(water.value),
+                float(number(v, "0-2:24.2.1")),
                 "m3",
-                naive(water.timestamp),
+                naive(stamp(v, "0-2:24.2.1")),
             ),
         },
     )
@@ -226,17 +226,17 @@ def test_other_meters_map_to_the_client_model(kind: str) -> None:
     telegram = parser.parse(frame)
     data = Data.from_dict(measurement(telegram))
     v = telegram.values
-    assert data.total_energy_import_t1_kwh == float(v["1-0:1.8.1"].value)
-    assert data.active_power_w == float((v["1-0:1.7.0"].value - v["1-0:2.7.0"].value) * 1000)
+    assert data.total_energy_import_t1_kwh == float(number(v, "1-0:1.8.1"))
+    assert data.active_power_w == float((number(v, "1-0:1.7.0") - number(v, "1-0:2.7.0")) * 1000)
     assert data.unique_meter_id == telegram.meter_id
     if kind == "nl-dsmr5":
         assert data.smr_version == 50
         assert data.any_power_fail_count == v["0-0:96.7.21"].value
         assert data.long_power_fail_count == v["0-0:96.7.9"].value
         assert data.voltage_sag_l1_count == v["1-0:32.32.0"].value
-        assert data.total_gas_m3 == float(v["0-1:24.2.1"].value)
+        assert data.total_gas_m3 == float(number(v, "0-1:24.2.1"))
     if kind == "be-1ph":
         assert data.active_power_l2_w is None and data.active_voltage_l2_v is None
-        assert data.active_power_average_w == float(v["1-0:1.4.0"].value * Decimal(1000))
+        assert data.active_power_average_w == float(number(v, "1-0:1.4.0") * Decimal(1000))
     if kind == "dsmr22":
         assert data.smr_version is None and data.active_power_average_w is None

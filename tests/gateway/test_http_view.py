@@ -44,6 +44,7 @@ from metering.quarter_hours import QuarterHourAggregator
 from prepayment.account import PrepaymentAccount
 from prepayment.config import AccountConfig, PaymentPlan
 from prepayment.p1 import p1_values
+from tests.telegram_values import number
 
 TZ = ZoneInfo("Europe/Brussels")
 CODES = {
@@ -243,7 +244,7 @@ class LiveView:
 
     def prepayment(self) -> dict[str, Any] | None:
         account = self.meter.account if self.meter is not None else None
-        return account.state() if account is not None else None
+        return dict(account.state()) if account is not None else None
 
     def quarter_hours(self, start: datetime, end: datetime) -> list[dict[str, Any]]:
         self.last_query = (start, end)
@@ -362,7 +363,7 @@ def test_prepayment_and_states_come_from_parsed_lines(tmp_path: Path) -> None:
     view = fed_view(tmp_path / "gw.db", START, 60)
     state = view.prepayment()
     assert state is not None and view.last is not None
-    assert state["balance_eur"] == float(view.last.get("0-0:19.10.0"))  # type: ignore[arg-type]
+    assert state["balance_eur"] == float(number(view.last.values, "0-0:19.10.0"))
     assert state["supply_state"] == "connected" and state["debt_eur"] == 42.0
     names = view.states()
     assert names["energy_import_day"]["code"] == "1-0:1.8.1"

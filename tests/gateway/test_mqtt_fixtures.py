@@ -5,8 +5,12 @@ from __future__ import annotations
 import aiomqtt
 import pytest
 
+from ..conftest import Broker, CollectorFactory
 
-async def test_plain_broker_round_trip_with_retain_and_qos(mosquitto, mqtt_collector):
+
+async def test_plain_broker_round_trip_with_retain_and_qos(
+    mosquitto: Broker, mqtt_collector: CollectorFactory
+) -> None:
     async with mqtt_collector(mosquitto, "t/#") as seen:
         async with aiomqtt.Client(mosquitto.host, mosquitto.port) as client:
             await client.publish("t/a", b"1", qos=1, retain=True)
@@ -20,7 +24,9 @@ async def test_plain_broker_round_trip_with_retain_and_qos(mosquitto, mqtt_colle
     assert "New client connected" in mosquitto.log_path.read_text()
 
 
-async def test_restart_on_same_port_forgets_retained(mosquitto, mqtt_collector):
+async def test_restart_on_same_port_forgets_retained(
+    mosquitto: Broker, mqtt_collector: CollectorFactory
+) -> None:
     async with aiomqtt.Client(mosquitto.host, mosquitto.port) as client:
         await client.publish("r/x", b"kept", qos=1, retain=True)
     port = mosquitto.port
@@ -36,7 +42,7 @@ async def test_restart_on_same_port_forgets_retained(mosquitto, mqtt_collector):
     assert seen.messages == []  # persistence false: a restarted broker starts empty
 
 
-async def test_password_broker(mosquitto_auth, mqtt_collector):
+async def test_password_broker(mosquitto_auth: Broker, mqtt_collector: CollectorFactory) -> None:
     assert mosquitto_auth.url == f"mqtt://p1gw:broker-secret@127.0.0.1:{mosquitto_auth.port}"
     with pytest.raises(aiomqtt.MqttError):
         async with aiomqtt.Client(
@@ -51,7 +57,7 @@ async def test_password_broker(mosquitto_auth, mqtt_collector):
         assert (await seen.wait_for())[0].payload == b"ok"
 
 
-async def test_tls_broker(mosquitto_tls, mqtt_collector):
+async def test_tls_broker(mosquitto_tls: Broker, mqtt_collector: CollectorFactory) -> None:
     assert mosquitto_tls.url.startswith("mqtts://")
     async with mqtt_collector(mosquitto_tls, "s/#") as seen:
         async with aiomqtt.Client(
@@ -64,7 +70,9 @@ async def test_tls_broker(mosquitto_tls, mqtt_collector):
             pass
 
 
-async def test_tls_client_certificate_required(mosquitto_tls_client_cert, mqtt_collector):
+async def test_tls_client_certificate_required(
+    mosquitto_tls_client_cert: Broker, mqtt_collector: CollectorFactory
+) -> None:
     broker = mosquitto_tls_client_cert
     with pytest.raises(aiomqtt.MqttError):
         async with aiomqtt.Client(broker.host, broker.port, tls_context=broker.ssl_context(), timeout=1):
@@ -77,5 +85,5 @@ async def test_tls_client_certificate_required(mosquitto_tls_client_cert, mqtt_c
         assert (await seen.wait_for())[0].payload == b"cert"
 
 
-def test_session_broker(mosquitto_session):
+def test_session_broker(mosquitto_session: Broker) -> None:
     assert mosquitto_session.running

@@ -10,12 +10,14 @@ import io
 import json
 import logging
 import socket
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
 
 from gateway.logs import setup_logging
 from gateway.mqtt import MqttPublisher, MqttSettings
+
+from ..conftest import Broker
 
 
 def free_port() -> int:
@@ -31,13 +33,13 @@ def log_stream() -> Iterator[io.StringIO]:
     logging.getLogger("p1gw").handlers.clear()
 
 
-async def until(predicate, timeout: float = 15.0) -> None:
+async def until(predicate: Callable[[], bool], timeout: float = 15.0) -> None:
     async with asyncio.timeout(timeout):
         while not predicate():
             await asyncio.sleep(0.02)
 
 
-async def test_unreachable_broker_logs_json_once_per_state_change(log_stream):
+async def test_unreachable_broker_logs_json_once_per_state_change(log_stream: io.StringIO) -> None:
     setup_logging("info", "json", stream=log_stream)
     url = f"mqtt://p1gw:top-secret@127.0.0.1:{free_port()}"
     async with MqttPublisher(
@@ -57,7 +59,7 @@ async def test_unreachable_broker_logs_json_once_per_state_change(log_stream):
     assert len(mqtt) == 2, mqtt  # eight attempts and more, two lines
 
 
-async def test_lost_and_reconnected_in_text_format(log_stream, mosquitto):
+async def test_lost_and_reconnected_in_text_format(log_stream: io.StringIO, mosquitto: Broker) -> None:
     setup_logging("info", "text", stream=log_stream)
     pub = MqttPublisher(
         mosquitto.url, MqttSettings(meter_id="LOG0002", discovery=False, backoff_initial_s=0.05)

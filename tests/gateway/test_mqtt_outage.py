@@ -11,16 +11,20 @@ import os
 import signal
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from gateway.mqtt import MqttPublisher, MqttSettings
+
+from ..conftest import Broker, Collector, CollectorFactory
 
 ROOT = Path(__file__).resolve().parents[2]
 METER = "OUTAGE0001"
 BASE = f"p1gw/{METER}"
 
 
-def qh(i: int) -> dict:
+def qh(i: int) -> dict[str, Any]:
     minute = 15 * i
     return {
         "meter_id": METER,
@@ -31,13 +35,13 @@ def qh(i: int) -> dict:
     }
 
 
-async def until(predicate, timeout: float = 15.0, step: float = 0.02) -> None:
+async def until(predicate: Callable[[], bool], timeout: float = 15.0, step: float = 0.02) -> None:
     async with asyncio.timeout(timeout):
         while not predicate():
             await asyncio.sleep(step)
 
 
-def fast(url: str, **kw) -> MqttPublisher:
+def fast(url: str, **kw: Any) -> MqttPublisher:
     kw.setdefault("meter_id", METER)
     kw.setdefault("discovery", False)
     kw.setdefault("backoff_initial_s", 0.05)
@@ -46,7 +50,7 @@ def fast(url: str, **kw) -> MqttPublisher:
     return MqttPublisher(url, MqttSettings(**kw))
 
 
-def qos1(seen) -> list[tuple[str, dict]]:
+def qos1(seen: Collector) -> list[tuple[str, dict[str, Any]]]:
     return [
         (m.topic.rsplit("/", 1)[1], json.loads(m.payload))
         for m in seen.messages
@@ -55,10 +59,10 @@ def qos1(seen) -> list[tuple[str, dict]]:
 
 
 async def test_broker_restart_delivers_everything_once_in_order(
-    mosquitto_persistent, mqtt_collector, tmp_path
-):
+    mosquitto_persistent: Broker, mqtt_collector: CollectorFactory, tmp_path: Path
+) -> None:
     broker = mosquitto_persistent
-    sent: list[tuple[str, dict]] = []
+    sent: list[tuple[str, dict[str, Any]]] = []
     pub = fast(broker.url, queue_path=tmp_path / "q.sqlite")
     async with mqtt_collector(broker, f"{BASE}/#", session="outage") as before, pub:
         await until(lambda: pub.status()["connected"])
@@ -97,7 +101,9 @@ async def test_broker_restart_delivers_everything_once_in_order(
     assert received == sent  # all of them, in order, none twice
 
 
-async def test_queue_survives_publisher_restart(mosquitto, mqtt_collector, tmp_path):
+async def test_queue_survives_publisher_restart(
+    mosquitto: Broker, mqtt_collector: CollectorFactory, tmp_path: Path
+) -> None:
     queue = tmp_path / "state" / "mqtt-queue.sqlite"
     dead_port = mosquitto.port
     mosquitto.stop()
@@ -132,7 +138,9 @@ async def test_queue_survives_publisher_restart(mosquitto, mqtt_collector, tmp_p
     await third.aclose()
 
 
-async def test_queue_cap_drops_oldest_events_never_quarter_hours(mosquitto, mqtt_collector, tmp_path):
+async def test_queue_cap_drops_oldest_events_never_quarter_hours(
+    mosquitto: Broker, mqtt_collector: CollectorFactory, tmp_path: Path
+) -> None:
     port = mosquitto.port
     mosquitto.stop()
     pub = fast(f"mqtt://127.0.0.1:{port}", queue_path=tmp_path / "q.sqlite", queue_max_messages=5)
@@ -156,7 +164,9 @@ async def test_queue_cap_drops_oldest_events_never_quarter_hours(mosquitto, mqtt
     assert got[4][1]["id"] == "late"
 
 
-async def test_last_will_offline_when_the_process_is_killed(mosquitto, mqtt_collector):
+async def test_last_will_offline_when_the_process_is_killed(
+    mosquitto: Broker, mqtt_collector: CollectorFactory
+) -> None:
     script = (
         "import asyncio, sys\n"
         "from gateway.mqtt import MqttPublisher, MqttSettings\n"
@@ -178,6 +188,7 @@ async def test_last_will_offline_when_the_process_is_killed(mosquitto, mqtt_coll
             env=dict(os.environ),
         )
         try:
+            assert proc.stdout is not None  # stdout=PIPE
             line = await asyncio.wait_for(asyncio.to_thread(proc.stdout.readline), 20)
             assert line.strip() == b"connected"
             await seen.wait_for(lambda m: m.payload == b"online")
@@ -193,7 +204,9 @@ async def test_last_will_offline_when_the_process_is_killed(mosquitto, mqtt_coll
         assert (await later.wait_for())[0].payload == b"offline"
 
 
-async def test_wrong_password_is_reported_not_raised(mosquitto_auth, mqtt_collector):
+async def test_wrong_password_is_reported_not_raised(
+    mosquitto_auth: Broker, mqtt_collector: CollectorFactory
+) -> None:
     broker = mosquitto_auth
     bad = fast(f"mqtt://p1gw:wrong@127.0.0.1:{broker.port}")
     async with bad:
@@ -214,9 +227,10 @@ async def test_wrong_password_is_reported_not_raised(mosquitto_auth, mqtt_collec
 
 
 async def test_tls_with_ca_file_and_client_certificate(
-    mosquitto_tls, mosquitto_tls_client_cert, mqtt_collector
-):
+    mosquitto_tls: Broker, mosquitto_tls_client_cert: Broker, mqtt_collector: CollectorFactory
+) -> None:
     tls = mosquitto_tls.tls
+    assert tls is not None  # the TLS broker has its certificates
     async with (
         mqtt_collector(mosquitto_tls, f"{BASE}/#") as seen,
         fast(mosquitto_tls.url, ca_file=tls.ca_cert) as pub,

@@ -14,14 +14,17 @@ import json
 import logging
 import os
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from gateway.logs import setup_logging
 from gateway.mqtt import MqttPublisher, MqttSettings
 from gateway.mqtt.queue import PersistentQueue
+
+from ..conftest import Broker, Collector, CollectorFactory
 
 METER = "OVERFLOW0001"
 BASE = f"p1gw/{METER}"
@@ -60,11 +63,13 @@ def json_log() -> Iterator[io.StringIO]:
         logging.getLogger("p1gw").handlers.clear()
 
 
-def records(stream: io.StringIO) -> list[dict]:
+def records(stream: io.StringIO) -> list[dict[str, Any]]:
     return [json.loads(line) for line in stream.getvalue().splitlines()]  # one JSON object per line
 
 
-def test_unwritable_file_keeps_messages_in_memory_in_order_then_stores_them(tmp_path, json_log):
+def test_unwritable_file_keeps_messages_in_memory_in_order_then_stores_them(
+    tmp_path: Path, json_log: io.StringIO
+) -> None:
     path = tmp_path / "q.sqlite"
     with PersistentQueue(path) as q:
         a = q.put("quarter_hour", "quarter_hour", payload("qh-a"), retain=True)
@@ -89,10 +94,14 @@ def test_unwritable_file_keeps_messages_in_memory_in_order_then_stores_them(tmp_
     assert any(r["msg"].startswith("MQTT queue file writable again") and r["messages"] == 2 for r in lines)
 
 
-def test_acknowledged_delete_refused_is_hidden_and_written_later(tmp_path):
+def test_acknowledged_delete_refused_is_hidden_and_written_later(tmp_path: Path) -> None:
     path = tmp_path / "q.sqlite"
     with PersistentQueue(path) as q:
-        ids = [q.put("quarter_hour", "quarter_hour", payload(f"qh-{i}")) for i in range(3)]
+        ids: list[int] = []
+        for i in range(3):
+            new_id = q.put("quarter_hour", "quarter_hour", payload(f"qh-{i}"))
+            assert new_id is not None  # kept, with its id
+            ids.append(new_id)
         refuse_writes(q)
         for _ in range(8):  # fill the last free pages so that even a DELETE's WAL frame is refused
             q.put("event", "event", payload("fill"))
@@ -106,7 +115,7 @@ def test_acknowledged_delete_refused_is_hidden_and_written_later(tmp_path):
         assert [i for i, _ in stored(path)][:2] == ids[1:]  # the delete reached the file
 
 
-def test_overflow_caps_drop_events_first_and_counts_survive(tmp_path):
+def test_overflow_caps_drop_events_first_and_counts_survive(tmp_path: Path) -> None:
     path = tmp_path / "q.sqlite"
     with PersistentQueue(path, overflow_max_messages=3) as q:
         q.put("quarter_hour", "quarter_hour", b"stored")
@@ -128,7 +137,7 @@ def test_overflow_caps_drop_events_first_and_counts_survive(tmp_path):
         assert q.counters()["superseded_prepayment"] == 1
 
 
-def test_closing_while_unwritable_logs_what_is_lost(tmp_path, json_log):
+def test_closing_while_unwritable_logs_what_is_lost(tmp_path: Path, json_log: io.StringIO) -> None:
     path = tmp_path / "q.sqlite"
     q = PersistentQueue(path)
     q.put("quarter_hour", "quarter_hour", b"kept")
@@ -145,11 +154,11 @@ def test_closing_while_unwritable_logs_what_is_lost(tmp_path, json_log):
 # -- the publisher on a real full disk (root: a tmpfs filled to the last byte) ----------------------------
 
 
-def qh(i: int) -> dict:
+def qh(i: int) -> dict[str, Any]:
     return {"meter_id": METER, "start": f"2026-03-02T{7 + i // 4:02d}:{15 * (i % 4):02d}:00+01:00", "n": i}
 
 
-async def until(predicate, timeout: float = 15.0) -> None:
+async def until(predicate: Callable[[], bool], timeout: float = 15.0) -> None:
     async with asyncio.timeout(timeout):
         while not predicate():
             await asyncio.sleep(0.02)
@@ -170,7 +179,7 @@ def publisher(url: str, queue_path: Path) -> MqttPublisher:
     )
 
 
-def qos1(seen) -> list[tuple[str, dict]]:
+def qos1(seen: Collector) -> list[tuple[str, dict[str, Any]]]:
     return [
         (m.topic.rsplit("/", 1)[1], json.loads(m.payload))
         for m in seen.messages
@@ -179,10 +188,10 @@ def qos1(seen) -> list[tuple[str, dict]]:
 
 
 async def test_disk_full_and_broker_away_then_disk_back_then_broker_back(
-    full_disk, mosquitto_persistent, mqtt_collector
-):
+    full_disk: Any, mosquitto_persistent: Broker, mqtt_collector: CollectorFactory
+) -> None:
     broker, path = mosquitto_persistent, full_disk.path / "q.sqlite"
-    sent: list[tuple[str, dict]] = []
+    sent: list[tuple[str, dict[str, Any]]] = []
     pub = publisher(broker.url, path)
     async with mqtt_collector(broker, f"{BASE}/#", session="overflow") as before, pub:
         await until(lambda: pub.status()["connected"])
@@ -216,8 +225,8 @@ async def test_disk_full_and_broker_away_then_disk_back_then_broker_back(
 
 
 async def test_disk_full_with_broker_up_delivers_from_memory_and_nothing_is_resent(
-    full_disk, mosquitto, mqtt_collector
-):
+    full_disk: Any, mosquitto: Broker, mqtt_collector: CollectorFactory
+) -> None:
     path = full_disk.path / "q.sqlite"
     sent = [("quarter_hour", qh(i)) for i in range(4)]
     async with mqtt_collector(mosquitto, f"{BASE}/#") as seen:
@@ -238,7 +247,7 @@ async def test_disk_full_with_broker_up_delivers_from_memory_and_nothing_is_rese
     assert stored(path) == []  # nothing left to be sent again at the next start
 
 
-def test_opening_on_a_full_disk_keeps_the_queue_file(full_disk):
+def test_opening_on_a_full_disk_keeps_the_queue_file(full_disk: Any) -> None:
     path = full_disk.path / "q.sqlite"
     with PersistentQueue(path) as q:
         q.put("quarter_hour", "quarter_hour", b"pending")

@@ -7,6 +7,7 @@ import json
 import time
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -20,6 +21,9 @@ from gateway.mqtt import (
     parse_policy,
     state_text,
 )
+
+from ..conftest import Broker, CollectorFactory, Received
+from ..telegram_values import moment
 
 TELEGRAMS = Path(__file__).resolve().parents[1] / "dsmr_parser" / "telegrams"
 FLUVIUS = "fluvius_v171.txt"
@@ -56,7 +60,7 @@ def varied(base: Telegram, i: int) -> Telegram:
     values = dict(base.values)
     values["1-0:1.7.0"] = Value(Decimal("0.400") + Decimal(i) / 1000, "kW")
     values["1-0:1.8.1"] = Value(Decimal("100.000") + Decimal(i) / 1000, "kWh")
-    values["0-0:1.0.0"] = Value(base.values["0-0:1.0.0"].value.replace(second=i % 60), None)
+    values["0-0:1.0.0"] = Value(moment(base.values, "0-0:1.0.0").replace(second=i % 60), None)
     return Telegram(base.header, values, base.crc)
 
 
@@ -68,7 +72,7 @@ class FakeClock:
         return self.t
 
 
-def publisher(broker, **kw) -> MqttPublisher:
+def publisher(broker: Broker, **kw: Any) -> MqttPublisher:
     kw.setdefault("backoff_initial_s", 0.05)
     kw.setdefault("backoff_max_s", 0.5)
     clock = kw.pop("clock", time.monotonic)
@@ -83,7 +87,9 @@ async def wait_connected(pub: MqttPublisher, timeout: float = 10) -> None:
             await asyncio.sleep(0.01)
 
 
-async def test_topic_contract_qos_retain_and_payloads(mosquitto, mqtt_collector):
+async def test_topic_contract_qos_retain_and_payloads(
+    mosquitto: Broker, mqtt_collector: CollectorFactory
+) -> None:
     telegram = fluvius()
     async with mqtt_collector(mosquitto, "p1gw/#", "homeassistant/#") as seen:
         async with publisher(mosquitto) as pub:
@@ -98,7 +104,7 @@ async def test_topic_contract_qos_retain_and_payloads(mosquitto, mqtt_collector)
             status = pub.status()
         await seen.wait_for(lambda m: m.topic == f"{BASE}/availability" and m.payload == b"offline")
 
-    def one(topic: str):
+    def one(topic: str) -> Received:
         found = seen.on(topic)
         assert len(found) == 1, (topic, found)
         return found[0]
@@ -146,7 +152,7 @@ async def test_topic_contract_qos_retain_and_payloads(mosquitto, mqtt_collector)
     assert pub.status()["state"] == "closed"
 
 
-async def test_profile_buffer_state_is_json(mosquitto, mqtt_collector):
+async def test_profile_buffer_state_is_json(mosquitto: Broker, mqtt_collector: CollectorFactory) -> None:
     async with (
         mqtt_collector(mosquitto, f"{BASE}/state/max_demand_13_months") as seen,
         publisher(mosquitto, discovery=False) as pub,
@@ -162,7 +168,9 @@ async def test_profile_buffer_state_is_json(mosquitto, mqtt_collector):
     }
 
 
-async def test_base_topic_and_discovery_prefix_configurable(mosquitto, mqtt_collector):
+async def test_base_topic_and_discovery_prefix_configurable(
+    mosquitto: Broker, mqtt_collector: CollectorFactory
+) -> None:
     async with (
         mqtt_collector(mosquitto, "home/#", "ha/#", "p1gw/#", "homeassistant/#") as seen,
         publisher(mosquitto, base_topic="home/meter/{meter_id}/", discovery_prefix="ha") as pub,
@@ -178,7 +186,9 @@ async def test_base_topic_and_discovery_prefix_configurable(mosquitto, mqtt_coll
     assert config["state_topic"] == f"home/meter/{METER}/state/energy_import_day"
 
 
-async def test_discovery_again_when_home_assistant_comes_online(mosquitto, mqtt_collector):
+async def test_discovery_again_when_home_assistant_comes_online(
+    mosquitto: Broker, mqtt_collector: CollectorFactory
+) -> None:
     import aiomqtt
 
     topic = f"homeassistant/sensor/{METER}_gas_volume/config"
@@ -197,7 +207,7 @@ async def test_discovery_again_when_home_assistant_comes_online(mosquitto, mqtt_
     assert len(seen.on(topic)) == 2  # once at connect, once for HA's "online" (not for "offline")
 
 
-async def test_new_values_get_discovery_later(mosquitto, mqtt_collector):
+async def test_new_values_get_discovery_later(mosquitto: Broker, mqtt_collector: CollectorFactory) -> None:
     base = fluvius()
     without_gas = Telegram(base.header, {k: v for k, v in base.values.items() if not k.startswith("0-1:")})
     gas_topic = f"homeassistant/sensor/{METER}_gas_volume/config"
@@ -217,7 +227,9 @@ async def test_new_values_get_discovery_later(mosquitto, mqtt_collector):
     assert later and all("_mbus1_" in t or "_gas_volume" in t for t in later)
 
 
-async def test_policy_throttles_sixty_telegrams_at_one_hertz(mosquitto, mqtt_collector):
+async def test_policy_throttles_sixty_telegrams_at_one_hertz(
+    mosquitto: Broker, mqtt_collector: CollectorFactory
+) -> None:
     clock = FakeClock()
     base = fluvius()
     async with mqtt_collector(mosquitto, "p1gw/#") as seen:
@@ -250,7 +262,7 @@ async def test_policy_throttles_sixty_telegrams_at_one_hertz(mosquitto, mqtt_col
     assert powers == [f"{Decimal('0.400') + Decimal(i) / 1000}".encode() for i in range(0, 60, 5)]
 
 
-async def test_policy_on_change_sends_held_back_change_after_interval():
+async def test_policy_on_change_sends_held_back_change_after_interval() -> None:
     policy = PublishPolicy({"state/x": "on change, at most every 5 s"}, defaults=False)
     assert policy.allow("state/x", b"1", 0)
     assert not policy.allow("state/x", b"2", 1)  # held back by the interval
@@ -267,7 +279,7 @@ async def test_policy_on_change_sends_held_back_change_after_interval():
     assert not never.allow("telegram", None, 0)
 
 
-def test_rule_parsing_and_errors():
+def test_rule_parsing_and_errors() -> None:
     assert TopicRule.parse("every") == TopicRule()
     assert TopicRule.parse("every 10 s") == TopicRule(min_interval_s=10)
     assert TopicRule.parse("at most every 60s") == TopicRule(min_interval_s=60)
@@ -292,7 +304,7 @@ def test_rule_parsing_and_errors():
     assert user_first.rule_for("quarter_hour") == TopicRule()
 
 
-def test_url_parsing():
+def test_url_parsing() -> None:
     assert BrokerAddress.parse("mqtt://broker") == BrokerAddress("broker", 1883, False)
     assert BrokerAddress.parse("mqtts://u%40x:p%3Aw@h:8884") == BrokerAddress("h", 8884, True, "u@x", "p:w")
     assert BrokerAddress.parse("mqtts://h").port == 8883
@@ -307,7 +319,7 @@ def test_url_parsing():
         assert "secret" not in str(error.value)
 
 
-def test_state_text():
+def test_state_text() -> None:
     from datetime import datetime, timedelta, timezone
 
     assert state_text(Decimal("1234.567")) == "1234.567"
@@ -322,7 +334,7 @@ def test_state_text():
     )
 
 
-async def test_bad_payload_is_a_clear_error_and_nothing_breaks(mosquitto):
+async def test_bad_payload_is_a_clear_error_and_nothing_breaks(mosquitto: Broker) -> None:
     async with publisher(mosquitto, meter_id=METER) as pub:
         with pytest.raises(TypeError):
             pub.publish_event({"type": "x", "bad": object()})
@@ -333,7 +345,9 @@ async def test_bad_payload_is_a_clear_error_and_nothing_breaks(mosquitto):
         assert pub.status()["published"]["event"] == 1
 
 
-async def test_no_limit_and_empty_text_are_published_as_no_value(mosquitto, mqtt_collector):
+async def test_no_limit_and_empty_text_are_published_as_no_value(
+    mosquitto: Broker, mqtt_collector: CollectorFactory
+) -> None:
     """The Fluvius telegram's limiter (999.9 kW), fuse (999 A) and empty text message: `None` (HA: unknown),
     retained, never the "no limit" number (it would pollute statistics) nor an empty payload (it deletes)."""
     telegram = fluvius()

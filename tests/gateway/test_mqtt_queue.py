@@ -4,6 +4,7 @@ drop order, prepayment superseding, persistence across reopen, recovery from a c
 from __future__ import annotations
 
 import sqlite3
+from pathlib import Path
 
 import pytest
 
@@ -14,7 +15,7 @@ def kinds(q: PersistentQueue) -> list[tuple[str, bytes]]:
     return [(m.kind, m.payload) for m in q.peek(1000)]
 
 
-def test_fifo_ids_and_remove_after_ack(tmp_path):
+def test_fifo_ids_and_remove_after_ack(tmp_path: Path) -> None:
     with PersistentQueue(tmp_path / "q.sqlite") as q:
         a = q.put("quarter_hour", "quarter_hour", b"a", retain=True)
         b = q.put("event", "event", b"b")
@@ -32,7 +33,7 @@ def test_fifo_ids_and_remove_after_ack(tmp_path):
         assert (q.depth, q.size_bytes) == (1, 1)
 
 
-def test_survives_reopen_with_counters(tmp_path):
+def test_survives_reopen_with_counters(tmp_path: Path) -> None:
     path = tmp_path / "deep" / "dir" / "q.sqlite"
     with PersistentQueue(path, max_messages=2) as q:
         for payload in (b"e1", b"e2", b"e3"):
@@ -46,7 +47,7 @@ def test_survives_reopen_with_counters(tmp_path):
         assert kinds(q) == [("quarter_hour", b"qh"), ("event", b"e4")]
 
 
-def test_event_dropped_itself_when_only_quarter_hours_remain(tmp_path):
+def test_event_dropped_itself_when_only_quarter_hours_remain(tmp_path: Path) -> None:
     with PersistentQueue(tmp_path / "q.sqlite", max_messages=3) as q:
         for i in range(3):
             q.put("quarter_hour", "quarter_hour", b"qh%d" % i)
@@ -59,7 +60,7 @@ def test_event_dropped_itself_when_only_quarter_hours_remain(tmp_path):
         assert q.dropped() == {"event": 1, "quarter_hour": 1}
 
 
-def test_byte_cap_and_too_large(tmp_path):
+def test_byte_cap_and_too_large(tmp_path: Path) -> None:
     with PersistentQueue(tmp_path / "q.sqlite", max_bytes=10) as q:
         q.put("event", "event", b"12345")
         q.put("quarter_hour", "quarter_hour", b"12345")
@@ -71,7 +72,7 @@ def test_byte_cap_and_too_large(tmp_path):
         assert q.size_bytes == 8
 
 
-def test_prepayment_supersedes_unsent_state(tmp_path):
+def test_prepayment_supersedes_unsent_state(tmp_path: Path) -> None:
     with PersistentQueue(tmp_path / "q.sqlite") as q:
         q.put("prepayment", "prepayment", b"p1", retain=True)
         q.put("event", "event", b"e")
@@ -81,7 +82,7 @@ def test_prepayment_supersedes_unsent_state(tmp_path):
         assert q.dropped() == {}
 
 
-def test_bad_input_and_memory_queue(tmp_path):
+def test_bad_input_and_memory_queue(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="unknown message kind"):
         PersistentQueue(None).put("telegram", "telegram", b"x")
     with pytest.raises(ValueError):
@@ -92,7 +93,7 @@ def test_bad_input_and_memory_queue(tmp_path):
     assert kinds(q) == [("event", b"2")]
 
 
-def test_corrupt_file_is_kept_aside_and_a_new_queue_starts(tmp_path):
+def test_corrupt_file_is_kept_aside_and_a_new_queue_starts(tmp_path: Path) -> None:
     path = tmp_path / "q.sqlite"
     garbage = b"this is not a database" * 100
     path.write_bytes(garbage)
@@ -104,7 +105,7 @@ def test_corrupt_file_is_kept_aside_and_a_new_queue_starts(tmp_path):
         assert kinds(q) == [("event", b"ok")] and q.recovered_from is None
 
 
-def test_foreign_sqlite_schema_is_kept_aside(tmp_path):
+def test_foreign_sqlite_schema_is_kept_aside(tmp_path: Path) -> None:
     path = tmp_path / "q.sqlite"
     db = sqlite3.connect(path)
     db.execute("CREATE TABLE message (something_else TEXT)")
@@ -115,7 +116,7 @@ def test_foreign_sqlite_schema_is_kept_aside(tmp_path):
         assert q.put("event", "event", b"x") is not None
 
 
-def test_marks_keep_the_newest_position_per_key_with_the_message_across_reopen(tmp_path):
+def test_marks_keep_the_newest_position_per_key_with_the_message_across_reopen(tmp_path: Path) -> None:
     with PersistentQueue(tmp_path / "q.sqlite", max_bytes=4) as q:
         q.put("quarter_hour", "quarter_hour", b"a", mark=("M1", 200.0))
         q.put("quarter_hour", "quarter_hour", b"b", mark=("M1", 100.0))  # older: the mark never goes back

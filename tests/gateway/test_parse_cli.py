@@ -11,6 +11,7 @@ from pathlib import Path
 
 from dsmr_parser import parse_telegram
 from gateway.cli.parse import CHUNK_BYTES, parse_stream
+from tests.telegram_values import number
 
 ROOT = Path(__file__).resolve().parents[2]
 TELEGRAMS = ROOT / "tests" / "dsmr_parser" / "telegrams"
@@ -71,7 +72,7 @@ def test_values_are_exact_numbers() -> None:
         if isinstance(value.value, Decimal):
             assert Decimal(str(record["values"][code]["value"])) == value.value, code
     assert record["crc"] == "ok"
-    assert record["timestamp"] == telegram.timestamp.isoformat()  # type: ignore[union-attr]
+    assert telegram.timestamp is not None and record["timestamp"] == telegram.timestamp.isoformat()
 
 
 def test_stdin_and_many_chunks_stream_every_telegram() -> None:
@@ -152,7 +153,9 @@ def test_a_5000_digit_value_is_reported_raw_and_parsing_goes_on() -> None:
     assert len(records) == 3
     assert records[0]["values"]["1-0:1.8.2"] == {"value": None, "raw": "(" + "9" * 5000 + "*kWh)"}
     assert records[1]["values"]["1-0:99.97.0"]["value"] is None
-    assert records[2]["values"]["1-0:1.8.2"]["value"] == float(parse_telegram(good).get("1-0:1.8.2"))  # type: ignore[arg-type]
+    assert records[2]["values"]["1-0:1.8.2"]["value"] == float(
+        number(parse_telegram(good).values, "1-0:1.8.2")
+    )
 
 
 def test_a_stream_encodes_as_each_telegram_alone() -> None:

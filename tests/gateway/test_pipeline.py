@@ -14,7 +14,7 @@ import itertools
 import json
 import logging
 import socket
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -43,9 +43,10 @@ def truth_by_start(truths: list[Any]) -> dict[str, tuple[int, int, int, int]]:
 
 
 def record_wh(record: dict[str, Any]) -> tuple[int, int, int, int]:
-    return tuple(
+    day_in, night_in, day_out, night_out = (
         round(record[k] * 1000) for k in ("import_day", "import_night", "export_day", "export_night")
-    )  # type: ignore[return-value]
+    )
+    return (day_in, night_in, day_out, night_out)
 
 
 def check_against_truth(
@@ -228,7 +229,8 @@ async def test_socket_source_restarted_and_restore_after_restart(tmp_path: Path)
         seen: set[str] = set()
         first: list[dict[str, Any]] = []
         source = make_source(f"socket://127.0.0.1:{meter.port}", backoff_initial_s=0.05, backoff_max_s=0.1)
-        gateway = Gateway(source, store=open_store(db), live_queue_size=LIVE_QUEUE)
+        store = open_store(db)
+        gateway = Gateway(source, store=store, live_queue_size=LIVE_QUEUE)
         watcher = asyncio.create_task(watch(gateway, seen, first))
         async with gateway:
             await until(lambda: gateway.quarter_hours_closed >= 1)
@@ -238,18 +240,18 @@ async def test_socket_source_restarted_and_restore_after_restart(tmp_path: Path)
             await until(lambda: gateway.quarter_hours_closed >= 2)
             assert gateway.source.status()["connects"] == 2
         await stop_watching(gateway, watcher)
-        gateway.store.close()
+        store.close()
 
         # a second gateway process continues from the checkpoint: no quarter-hour twice, none missing
         source = make_source(f"socket://127.0.0.1:{meter.port}", backoff_initial_s=0.05, backoff_max_s=0.1)
-        gateway = Gateway(source, store=open_store(db), live_queue_size=LIVE_QUEUE)
+        store = open_store(db)
+        gateway = Gateway(source, store=store, live_queue_size=LIVE_QUEUE)
         watcher = asyncio.create_task(watch(gateway, seen, first))
         async with gateway:
             assert gateway.restored_from is not None
             await until(lambda: gateway.quarter_hours_closed >= 2)
         await stop_watching(gateway, watcher)
         truth = truth_by_start(meter.simulation.drain_quarter_hours())
-        store = gateway.store
         stored = store.quarter_hours(
             datetime.fromisoformat(START) - timedelta(hours=1),
             datetime.fromisoformat(START) + timedelta(hours=3),
@@ -262,16 +264,18 @@ async def test_socket_source_restarted_and_restore_after_restart(tmp_path: Path)
 
 async def test_live_subscriber_never_blocks_the_pipeline(tmp_path: Path) -> None:
     source = make_source(f"sim:be-1ph?seed=1&speed={SPEED}&start={START}")
-    gateway = Gateway(source, store=open_store(tmp_path / "db.sqlite"), live_queue_size=8)
+    store = open_store(tmp_path / "db.sqlite")
+    gateway = Gateway(source, store=store, live_queue_size=8)
     stalled = gateway.subscribe()
-    first = asyncio.create_task(anext(stalled))  # subscribes, then never reads again
+    assert isinstance(stalled, AsyncGenerator)  # closed below, as a web client's going away closes it
+    first = asyncio.ensure_future(anext(stalled))  # subscribes, then never reads again
     async with gateway:
         await until(lambda: gateway.telegrams >= 300)
     await first
     assert gateway.live_dropped >= 250
     assert gateway.health()["live"]["dropped"] == gateway.live_dropped
     await stalled.aclose()
-    gateway.store.close()
+    store.close()
 
 
 def test_prepayment_from_p1_lines() -> None:
@@ -295,7 +299,7 @@ async def test_events_read_from_p1_lines_carry_the_domain_notification_names() -
     from decimal import Decimal
 
     from dsmr_parser import parse_telegram
-    from meter_sim.meter import PrepaymentOptions
+    from meter_sim import PrepaymentOptions
 
     options = PrepaymentOptions(credit_eur=Decimal("0.30"), emergency_credit_eur=Decimal(0))
     sim = Simulation("be-3ph", 3, datetime.fromisoformat(START), count=1500, every=60, prepayment=options)
@@ -316,11 +320,12 @@ async def test_controls_reach_the_simulator(tmp_path: Path, action: str) -> None
 
     source = make_source(f"sim:be-3ph?seed=3&speed=60&prepayment=20&start={START}")
     gateway = Gateway(source)
-    params = {
+    by_action: dict[str, dict[str, Any]] = {
         "top_up": {"id": "t1", "amount_eur": "10.00"},
         "press_button": {},
         "set_load": {"kw": "3.5", "duration_s": 60},
-    }[action]
+    }
+    params = by_action[action]
     async with gateway:
         await until(lambda: gateway.telegrams >= 2)
         result = await gateway.control(action, params)
@@ -442,12 +447,13 @@ async def test_quarter_hours_waiting_for_the_store_are_written_at_stop_with_the_
     assert len(stored) == 3 and [r["start"] for r in fed.announced] == [r["start"] for r in stored]
     store.close()
     # a restarted gateway continues from the last telegram handled, right after the stored ones
-    again = Gateway(make_source(f"sim:be-3ph?seed=3&every=10&start={START}"), store=open_store(db))
+    reopened = open_store(db)
+    again = Gateway(make_source(f"sim:be-3ph?seed=3&every=10&start={START}"), store=reopened)
     await again.restore()
     assert fed.last_at is not None and again.restored_from == fed.last_at.isoformat()
     current = again.aggregator.current()
     assert current is not None and current.start.isoformat() == stored[-1]["end"]
-    again.store.close()
+    reopened.close()
 
 
 async def test_quarter_hours_waiting_for_the_store_are_bounded_oldest_dropped_and_counted(

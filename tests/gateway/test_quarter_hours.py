@@ -250,11 +250,11 @@ def test_backwards_clock_and_registers_are_rejected_with_a_reason_and_change_not
     repeated = agg.add(make_telegram(t0 + timedelta(seconds=9), regs_at(9, (3600, 0, 0, 0))))
     assert repeated.rejected is not None and "repeats" in repeated.rejected.reason
     no_clock = parse_telegram(build_telegram("FLU5\\x", {"1-0:1.8.1": Value(Decimal("1.000"), "kWh")}))
-    assert agg.add(no_clock).rejected.kind == "no_timestamp"  # type: ignore[union-attr]
+    assert (rejected := agg.add(no_clock).rejected) is not None and rejected.kind == "no_timestamp"
     no_regs = parse_telegram(build_telegram("FLU5\\x", {"0-0:1.0.0": Value(t0 + timedelta(seconds=30))}))
-    assert agg.add(no_regs).rejected.kind == "no_registers"  # type: ignore[union-attr]
+    assert (rejected := agg.add(no_regs).rejected) is not None and rejected.kind == "no_registers"
     bad_unit = make_telegram(t0 + timedelta(seconds=30), regs_at(30, (3600, 0, 0, 0)), unit="kvarh")
-    assert agg.add(bad_unit).rejected.kind == "bad_register"  # type: ignore[union-attr]
+    assert (rejected := agg.add(bad_unit).rejected) is not None and rejected.kind == "bad_register"
     assert agg.snapshot() == before
     # and the stream goes on
     closed = feed(agg, list(steady(t0, 901, 1, (3600, 0, 0, 0)))[10:])

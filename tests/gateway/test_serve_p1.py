@@ -214,7 +214,8 @@ async def test_a_reader_that_stops_reading_costs_the_others_nothing() -> None:
 
         # it reads again, and telegrams keep coming: whole ones, in order; the missing ones are the dropped
         stalled.setblocking(False)
-        tap, got = FrameTap(), []
+        tap = FrameTap()
+        got: list[bytes] = []
         loop = asyncio.get_running_loop()
         async with asyncio.timeout(60):
             while len(got) < stalled_client.sent:

@@ -12,6 +12,8 @@ from gateway.sources.s1 import S1Reader
 from meter_sim.meter import Meter
 from meter_sim.s1 import S1Generator
 
+from ..conftest import Broker, CollectorFactory
+
 START = datetime.fromisoformat("2026-11-22T14:14:00+01:00")
 
 
@@ -60,7 +62,9 @@ async def test_s1_sim_through_the_gateway() -> None:
     assert health["s1"]["seconds"] >= 3 and health["source"]["kind"] == "s1+sim"
 
 
-async def test_s1_values_are_published_like_p1_values(mosquitto, mqtt_collector) -> None:
+async def test_s1_values_are_published_like_p1_values(
+    mosquitto: Broker, mqtt_collector: CollectorFactory
+) -> None:
     """S1 seconds reach MQTT as `state/s1_*` (retained) with Home Assistant discovery, over a real broker."""
     from gateway.mqtt import MqttPublisher, MqttSettings
 

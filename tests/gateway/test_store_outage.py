@@ -71,7 +71,7 @@ async def test_full_disk_logs_once_and_health_recovers_when_the_waiting_data_is_
             assert "store errors" not in problems and state["failing"] is False
             assert state["errors"] >= 3  # the count stays (a Prometheus counter); the outage is over
     finally:
-        fed.close()
+        await fed.close()
         await gateway.stop()
         store.close()
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -11,6 +12,8 @@ from dsmr_parser import TelegramReader, build_telegram, parse_telegram
 from meter_sim import Meter, PrepaymentOptions
 from meter_sim.calendars import CALENDARS
 from prepayment import belgian_public_holidays
+
+from ..telegram_values import moment, number, peaks
 
 BXL = ZoneInfo("Europe/Brussels")
 KINDS = ["be-1ph", "be-3ph", "nl-dsmr5", "dsmr22"]
@@ -131,7 +134,7 @@ def test_summer_winter_flags_across_both_changes() -> None:
     seen = []
     for _ in range(3):
         m.step(1)
-        seen.append(parse_telegram(m.telegram()).values["0-0:1.0.0"].value)
+        seen.append(moment(parse_telegram(m.telegram()).values, "0-0:1.0.0"))
     assert m.telegram().count(b"260329030000S") == 1
     assert [t.utcoffset() for t in seen] == [timedelta(hours=1), timedelta(hours=2), timedelta(hours=2)]
     assert seen[1] - seen[0] == timedelta(seconds=1)
@@ -152,7 +155,7 @@ def test_capacity_objects_match_the_quarter_hours() -> None:
         m.step(450)
         tg = parse_telegram(m.telegram())
         # 1.4.0: running average import power of the open quarter-hour
-        assert tg.values["1-0:1.4.0"].value * 1000 == m._qh_import_j // 450
+        assert number(tg.values, "1-0:1.4.0") * 1000 == m._qh_import_j // 450
         running_checked = True
         m.step(450)
         for q in m.drain_quarter_hours():
@@ -162,15 +165,17 @@ def test_capacity_objects_match_the_quarter_hours() -> None:
                 months[key] = (4 * q.import_wh, q.start)
     assert running_checked
     tg = parse_telegram(m.telegram())
-    peak = tg.values["1-0:1.6.0"]
     now_key = (m.time.year, m.time.month)
-    assert peak.value * 1000 == months[now_key][0]
-    assert peak.timestamp == months[now_key][1]
-    history = tg.values["0-0:98.1.0"].value
+    assert number(tg.values, "1-0:1.6.0") * 1000 == months[now_key][0]
+    assert tg.values["1-0:1.6.0"].timestamp == months[now_key][1]
+    history = peaks(tg.values, "0-0:98.1.0")
     assert [(p.value * 1000, p.peak_time) for p in history] == [
-        months[k] for k in sorted(months) if k != now_key
+        (Decimal(months[k][0]), months[k][1]) for k in sorted(months) if k != now_key
     ]
-    assert [p.month_start.month for p in history] == [2, 3]  # stamped with the following month's start
+    assert [p.month_start and p.month_start.month for p in history] == [
+        2,
+        3,
+    ]  # stamped with the following month's start
 
 
 @pytest.mark.slow
@@ -182,4 +187,4 @@ def test_a_year_of_registers_and_98_1_0() -> None:
     assert len(qhs) == 400 * 96
     regs = m._regs_wh()
     assert sum(q.import_wh for q in qhs) == regs[0] + regs[1] - imp0[0] - imp0[1]
-    assert len(parse_telegram(m.telegram()).values["0-0:98.1.0"].value) == 13
+    assert len(peaks(parse_telegram(m.telegram()).values, "0-0:98.1.0")) == 13

@@ -33,7 +33,8 @@ def test_pty_read_with_pyserial() -> None:
     proc, path = _start("--meter", "be-1ph", "--pty", "--speed", "10", "--count", "200")
     try:
         assert path.startswith("/dev/")
-        reader, got = TelegramReader(), []
+        reader = TelegramReader()
+        got: list[Telegram] = []
         with serial.Serial(path, 115200, timeout=0.2) as port:
             deadline = time.monotonic() + 60
             while len(got) < 3 and time.monotonic() < deadline:

@@ -8,15 +8,27 @@ from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from prepayment import AccountConfig, Notification, NotificationKind
+from prepayment import AccountConfig, EmergencyState, Notification, NotificationKind, SupplyState
+from prepayment.account_base import AccountBase
 
 BRU = ZoneInfo("Europe/Brussels")
 D = Decimal
 
 
-def bru(*args: int) -> datetime:
+def bru(year: int, month: int, day: int, hour: int = 0, minute: int = 0, second: int = 0) -> datetime:
     """An aware Europe/Brussels datetime."""
-    return datetime(*args, tzinfo=BRU)  # type: ignore[misc]
+    return datetime(year, month, day, hour, minute, second, tzinfo=BRU)
+
+
+def supply(account: AccountBase) -> SupplyState:
+    """The account's supply state now: read through a call, because mypy carries an earlier `assert
+    account.supply_state is ...` past the method calls (top-up, button) that change it."""
+    return account.supply_state
+
+
+def emergency(account: AccountBase) -> EmergencyState:
+    """The account's emergency-credit state now (read through a call, as `supply`)."""
+    return account.emergency_state
 
 
 def simple(**overrides: Any) -> AccountConfig:

@@ -23,6 +23,7 @@ from prepayment import (
     PrepaymentAccount,
     TopUpConflict,
 )
+from prepayment.config import Accounting, Activation, Energy
 
 from .support import BRU, D, bru
 
@@ -67,20 +68,20 @@ def _amount(i: int) -> Decimal:
 )
 def test_money_conservation(
     ev: list[tuple[Any, ...]],
-    accounting: str,
-    energy: str,
+    accounting: Accounting,
+    energy: Energy,
     friendly: bool,
     protected: bool,
-    activation: str,
+    activation: Activation,
 ) -> None:
     cfg = AccountConfig(
-        energy=energy,  # type: ignore[arg-type]
+        energy=energy,
         tariffs_eur=PRICES,
         standing_charge_eur_per_day=STANDING,
-        accounting=accounting,  # type: ignore[arg-type]
+        accounting=accounting,
         friendly=CARD_METER_FRIENDLY if friendly else None,
         protected_customer=protected,
-        emergency_activation=activation,  # type: ignore[arg-type]
+        emergency_activation=activation,
     )
     t = bru(2026, 3, 10, 15, 17)
     acc = PrepaymentAccount(cfg, t)

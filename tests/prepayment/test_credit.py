@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
+from typing import Any
 
 import pytest
 
@@ -17,7 +19,7 @@ from prepayment import (
     p1_values,
 )
 
-from .support import D, bru, kinds, simple
+from .support import D, bru, emergency, kinds, simple, supply
 
 K = NotificationKind
 
@@ -66,8 +68,8 @@ def test_low_credit_emergency_and_interruption_figures() -> None:
         140: [K.SUPPLY_INTERRUPTED],
     }
     assert acc.balance_eur == D("-15.00")
-    assert acc.emergency_state is EmergencyState.EXHAUSTED
-    assert acc.supply_state is SupplyState.DISCONNECTED and not acc.supply_open
+    assert emergency(acc) is EmergencyState.EXHAUSTED
+    assert supply(acc) is SupplyState.DISCONNECTED and not acc.supply_open
     p1 = p1_values(acc)
     assert p1["0-0:96.3.10"] == (0, None)
     assert p1["0-0:19.10.0"] == (D("-15.00"), "EUR")
@@ -79,7 +81,7 @@ def test_low_credit_emergency_and_interruption_figures() -> None:
 def test_emergency_credit_in_use_state_midway() -> None:
     acc = PrepaymentAccount(simple(), bru(2026, 6, 1, 9))
     _run_down(acc, 100)  # balance -5.00
-    assert acc.emergency_state is EmergencyState.IN_USE
+    assert emergency(acc) is EmergencyState.IN_USE
     assert acc.emergency_remaining_eur == D("10.00")
     assert acc.supply_open
     assert acc.state()["what_to_do"].startswith("Emergency credit in use (10.00 EUR left)")
@@ -92,20 +94,20 @@ def test_top_up_to_040_does_not_reconnect_050_and_button_does() -> None:
     res = acc.top_up("tx-1", D("15.40"), t)
     assert res.balance_eur == D("0.40") and not res.duplicate
     assert kinds(res.notifications) == [K.TOP_UP_ACCEPTED]
-    assert acc.supply_state is SupplyState.DISCONNECTED
+    assert supply(acc) is SupplyState.DISCONNECTED
     assert acc.state()["what_to_do"] == "Top up at least 0.10 EUR, then hold the green button for 3 s"
     acc.press_button(t + timedelta(seconds=10))
-    assert acc.supply_state is SupplyState.DISCONNECTED  # a press without 0.50 EUR does nothing
+    assert supply(acc) is SupplyState.DISCONNECTED  # a press without 0.50 EUR does nothing
     res = acc.top_up("tx-2", D("0.10"), t + timedelta(minutes=1))
     assert kinds(res.notifications) == [K.TOP_UP_ACCEPTED, K.RECONNECTION_POSSIBLE]
-    assert acc.supply_state is SupplyState.READY and p1_values(acc)["0-0:96.3.10"] == (2, None)
+    assert supply(acc) is SupplyState.READY and p1_values(acc)["0-0:96.3.10"] == (2, None)
     assert not acc.supply_open
     acc.press_button(t + timedelta(minutes=2), held_s=1)  # too short
-    assert acc.supply_state is SupplyState.READY
+    assert supply(acc) is SupplyState.READY
     notes = acc.press_button(t + timedelta(minutes=3), held_s=5)
     assert kinds(notes) == [K.SUPPLY_RESTORED]
-    assert acc.supply_state is SupplyState.CONNECTED and p1_values(acc)["0-0:96.3.10"] == (1, None)
-    assert acc.emergency_state is EmergencyState.ENABLED
+    assert supply(acc) is SupplyState.CONNECTED and p1_values(acc)["0-0:96.3.10"] == (1, None)
+    assert emergency(acc) is EmergencyState.ENABLED
     assert acc.emergency_remaining_eur == D("15.00")
 
 
@@ -123,12 +125,12 @@ def test_button_activated_emergency_credit() -> None:
     seen = _run_down(acc, 80)
     assert seen[76] == [K.EMERGENCY_CREDIT_AVAILABLE]  # balance 1.00 EUR: selectable
     assert seen[80] == [K.SUPPLY_INTERRUPTED]  # not invoked: zero balance cuts
-    assert acc.emergency_state is EmergencyState.SELECTABLE
+    assert emergency(acc) is EmergencyState.SELECTABLE
     notes = acc.press_button(bru(2026, 6, 1, 11))
     assert K.SUPPLY_RESTORED in kinds(notes)
     assert acc.supply_open and acc.emergency_remaining_eur == D("15.00")
     acc.consume(D(4), "day", bru(2026, 6, 1, 11, 1))
-    assert acc.emergency_state is EmergencyState.IN_USE
+    assert emergency(acc) is EmergencyState.IN_USE
     assert acc.emergency_remaining_eur == D("14.00")
 
 
@@ -173,7 +175,9 @@ def test_tiny_energies_are_billed_exactly_in_whole_cents() -> None:
         (lambda a: a.start_leak_test(bru(2026, 6, 1, 10)), "gas accounts only"),
     ],
 )
-def test_bad_input_is_refused_and_changes_nothing(call, message) -> None:  # type: ignore[no-untyped-def]
+def test_bad_input_is_refused_and_changes_nothing(
+    call: Callable[[PrepaymentAccount], object], message: str
+) -> None:
     acc = PrepaymentAccount(simple(), bru(2026, 6, 1, 9))
     acc.consume(D(2), "day", bru(2026, 6, 1, 9, 30))
     before = acc.snapshot()
@@ -193,7 +197,7 @@ def test_bad_input_is_refused_and_changes_nothing(call, message) -> None:  # typ
         ({"after_exhaustion": "limit"}, "needs limiter_kw"),
     ],
 )
-def test_bad_configuration_is_refused(overrides, message) -> None:  # type: ignore[no-untyped-def]
+def test_bad_configuration_is_refused(overrides: dict[str, Any], message: str) -> None:
     with pytest.raises(ValueError, match=message):
         AccountConfig(**overrides)
 
@@ -220,18 +224,18 @@ def test_top_up_below_050_after_a_cut_does_not_re_enable_emergency_credit() -> N
     res = acc.top_up("small", D("0.40"), bru(2026, 6, 1, 12))
     assert kinds(res.notifications) == [K.TOP_UP_ACCEPTED]  # no "Emergency credit in use: 0.40 EUR left"
     assert acc.balance_eur == D("-14.60") and acc.exhausted
-    assert acc.emergency_state is EmergencyState.EXHAUSTED
+    assert emergency(acc) is EmergencyState.EXHAUSTED
     p1 = p1_values(acc)
     assert p1["0-0:19.0.0"] == (2 | 64, None)  # not 034 (in use + low)
     assert p1["0-0:19.11.1"] == (4, None)  # not 3
     assert p1["0-0:19.10.1"] == (D("0.00"), "EUR")
-    assert acc.supply_state is SupplyState.DISCONNECTED
+    assert supply(acc) is SupplyState.DISCONNECTED
     res = acc.top_up("more", D("15.00"), bru(2026, 6, 1, 12, 3))  # 0.40 EUR: in credit, still below 0.50
     assert kinds(res.notifications) == [K.TOP_UP_ACCEPTED] and acc.balance_eur == D("0.40")
-    assert acc.emergency_state is EmergencyState.EXHAUSTED and acc.emergency_remaining_eur == D("0.00")
+    assert emergency(acc) is EmergencyState.EXHAUSTED and acc.emergency_remaining_eur == D("0.00")
     res = acc.top_up("enough", D("0.10"), bru(2026, 6, 1, 12, 5))  # 0.50 EUR: ready, credit back
     assert kinds(res.notifications) == [K.TOP_UP_ACCEPTED, K.RECONNECTION_POSSIBLE]
-    assert acc.emergency_state is EmergencyState.ENABLED and acc.emergency_remaining_eur == D("15.00")
+    assert emergency(acc) is EmergencyState.ENABLED and acc.emergency_remaining_eur == D("15.00")
 
 
 def test_small_top_up_under_the_fluvius_limiter_keeps_the_emergency_credit_spent() -> None:
@@ -242,7 +246,7 @@ def test_small_top_up_under_the_fluvius_limiter_keeps_the_emergency_credit_spent
     acc.consume(D(280), "day", bru(2026, 6, 1, 10))  # 70 EUR: balance -50, limited
     res = acc.top_up("small", D("0.40"), bru(2026, 6, 1, 11))
     assert kinds(res.notifications) == [K.TOP_UP_ACCEPTED]
-    assert acc.supply_state is SupplyState.LIMITED and acc.emergency_state is EmergencyState.EXHAUSTED
+    assert supply(acc) is SupplyState.LIMITED and emergency(acc) is EmergencyState.EXHAUSTED
 
 
 def test_button_hold_time_in_messages_comes_from_the_configuration() -> None:
@@ -254,9 +258,9 @@ def test_button_hold_time_in_messages_comes_from_the_configuration() -> None:
     res = acc.top_up("t", D("15.50"), bru(2026, 6, 1, 12))
     assert res.notifications[-1].message == "Electricity can be reconnected: hold the green button for 7 s"
     acc.press_button(bru(2026, 6, 1, 12, 1), held_s=5)  # shorter than the configured 7 s
-    assert acc.supply_state is SupplyState.READY
+    assert supply(acc) is SupplyState.READY
     acc.press_button(bru(2026, 6, 1, 12, 2))  # held as long as configured
-    assert acc.supply_state is SupplyState.CONNECTED
+    assert supply(acc) is SupplyState.CONNECTED
     gas = PrepaymentAccount(ores_gas(accounting="immediate", button_hold_s=4), bru(2026, 6, 1, 9))
     gas.consume(D(400), "single", bru(2026, 6, 1, 10))
     gas.top_up("g", D("30.00"), bru(2026, 6, 1, 11))

@@ -64,9 +64,8 @@ def test_decode_of_encode_is_the_identity(account: P1Account) -> None:
 @given(p1_accounts())
 def test_the_printed_lines_parse_back_to_the_same_state(account: P1Account) -> None:
     lines = {code: Value(value, unit) for code, (value, unit) in encode(account).items()}
-    telegram = parse_telegram(
-        build_telegram("FLU5\\253769484_A", {"0-0:96.1.1": "1SAG1100000292", "0-0:1.0.0": AT, **lines})
-    )
+    fields: dict[str, Value | str | datetime] = {"0-0:96.1.1": "1SAG1100000292", "0-0:1.0.0": AT, **lines}
+    telegram = parse_telegram(build_telegram("FLU5\\253769484_A", fields))
     decoded = decode({code: value.value for code, value in telegram.values.items()})
     assert decoded == {account.energy: account}
 

@@ -18,7 +18,7 @@ from prepayment import (
     p1_values,
 )
 
-from .support import D, bru, kinds, simple
+from .support import D, bru, kinds, simple, supply
 
 K = NotificationKind
 
@@ -38,7 +38,7 @@ def test_interruption_in_a_weekday_evening_waits_for_0800() -> None:
     assert acc.supply_open and acc.balance_eur == D("-15.80")
     notes = kinds(acc.advance(bru(2026, 6, 3, 8)))
     assert notes == [K.SUPPLY_INTERRUPTED]
-    assert acc.supply_state is SupplyState.DISCONNECTED
+    assert supply(acc) is SupplyState.DISCONNECTED
 
 
 def test_friday_evening_defers_to_monday_morning_and_top_up_cancels() -> None:
@@ -50,7 +50,7 @@ def test_friday_evening_defers_to_monday_morning_and_top_up_cancels() -> None:
     acc.top_up("weekend", D("20.00"), bru(2026, 6, 7, 23, 30))
     assert acc.interruption_deferred_until is None
     acc.advance(bru(2026, 6, 8, 9))
-    assert acc.supply_state is SupplyState.CONNECTED
+    assert supply(acc) is SupplyState.CONNECTED
 
 
 def test_public_holiday_defers_to_the_next_morning_and_cut_happens_on_time() -> None:
@@ -80,7 +80,7 @@ def test_protected_customers_limiter_is_not_a_winter_measure() -> None:
     acc = PrepaymentAccount(simple(protected_customer=True), bru(2026, 3, 10, 9))
     notes = _exhaust(acc, bru(2026, 3, 15, 23))
     assert K.SUPPLY_LIMITED in notes and K.SUPPLY_INTERRUPTED not in notes
-    assert acc.supply_state is SupplyState.LIMITED and acc.supply_open
+    assert supply(acc) is SupplyState.LIMITED and acc.supply_open
     assert acc.power_limit_kw == D("2.3")
     assert p1_values(acc)["0-0:17.0.0"] == (D("2.3"), "kW")
     assert p1_values(acc)["0-0:96.3.10"] == (1, None)
@@ -88,7 +88,7 @@ def test_protected_customers_limiter_is_not_a_winter_measure() -> None:
     assert (acc.balance_eur, acc.debt_eur, acc.protection_debt_eur) == (D("-15.00"), D("0.40"), D("0.40"))
     assert p1_values(acc)["0-0:19.10.2"] == (D("0.40"), "EUR")
     assert acc.advance(bru(2026, 3, 16, 0)) == []
-    assert acc.supply_state is SupplyState.LIMITED and acc.power_limit_kw == D("2.3")
+    assert supply(acc) is SupplyState.LIMITED and acc.power_limit_kw == D("2.3")
     assert acc.ledger.protected_supply_to_debt_cents == 40
 
 
@@ -97,10 +97,10 @@ def test_protected_customer_exhausted_in_summer_is_limited_not_cut() -> None:
     notes = _exhaust(acc, bru(2026, 7, 14, 12))
     assert K.SUPPLY_LIMITED in notes and K.SUPPLY_INTERRUPTED not in notes
     acc.advance(bru(2026, 9, 1))  # standing charges while limited are debt too, nothing cuts
-    assert acc.supply_state is SupplyState.LIMITED
+    assert supply(acc) is SupplyState.LIMITED
     top = acc.top_up("t", D("20.00"), bru(2026, 9, 1, 10))
     assert kinds(top.notifications) == [K.TOP_UP_ACCEPTED, K.SUPPLY_RESTORED]
-    assert acc.balance_eur == D("5.00") and acc.supply_state is SupplyState.CONNECTED
+    assert acc.balance_eur == D("5.00") and supply(acc) is SupplyState.CONNECTED
 
 
 def test_cpas_request_in_june_puts_a_cut_customer_on_the_limiter() -> None:
@@ -108,7 +108,7 @@ def test_cpas_request_in_june_puts_a_cut_customer_on_the_limiter() -> None:
     assert K.SUPPLY_INTERRUPTED in _exhaust(acc, bru(2026, 6, 2, 12))
     notes = acc.start_protection(bru(2026, 6, 3, 10))
     assert kinds(notes) == [K.SUPPLY_LIMITED]
-    assert acc.supply_state is SupplyState.LIMITED and acc.power_limit_kw == D("2.3")
+    assert supply(acc) is SupplyState.LIMITED and acc.power_limit_kw == D("2.3")
     assert acc.protected_since == bru(2026, 6, 3, 10)
     assert acc.state()["protection"] == {
         "since": "2026-06-03T10:00:00+02:00",
@@ -131,7 +131,7 @@ def test_protection_ends_only_after_the_guarantee_and_the_debt_are_over() -> Non
     _exhaust(acc, bru(2026, 7, 1, 12))
     acc.consume(D(8), "day", bru(2026, 7, 1, 13))  # 2.00 EUR under the limiter
     acc.top_up("t1", D("20.00"), bru(2026, 7, 2, 9))
-    assert acc.supply_state is SupplyState.CONNECTED and acc.protection_debt_eur == D("2.00")
+    assert supply(acc) is SupplyState.CONNECTED and acc.protection_debt_eur == D("2.00")
     with pytest.raises(ValueError, match=r"2\.00 EUR drawn under it"):
         acc.end_protection(bru(2026, 7, 20, 9))
     acc.set_payment_plan(PaymentPlan(D("1.00"), bru(2026, 7, 21).date(), 1), bru(2026, 7, 20, 10))
@@ -162,7 +162,7 @@ def test_protected_gas_customer_gets_the_winter_aid_as_debt_until_15_march() -> 
     cfg = ores_gas(accounting="immediate", protected_customer=True, standing_charge_eur_per_day=D("0"))
     acc = PrepaymentAccount(cfg, bru(2026, 3, 10, 9))
     acc.consume(D(400), "single", bru(2026, 3, 10, 12))  # 44 EUR > 35 EUR of credit
-    assert acc.exhausted and acc.supply_state is SupplyState.CONNECTED
+    assert acc.exhausted and supply(acc) is SupplyState.CONNECTED
     assert acc.power_limit_kw is None
     acc.consume(D(100), "single", bru(2026, 3, 12, 12))  # 11 EUR of gas supplied by the DSO
     assert acc.debt_eur == D("11.00") and acc.protection_debt_eur == D("11.00")
@@ -181,14 +181,14 @@ def test_fluvius_limits_to_10_amps_after_50_eur_emergency_credit() -> None:
     cfg = fluvius_electricity(tariffs_eur={"day": D("0.25")}, standing_charge_eur_per_day=D("0"))
     acc = PrepaymentAccount(cfg, bru(2026, 6, 1, 9))
     notes = kinds(acc.consume(D(279), "day", bru(2026, 6, 1, 10)))  # 69.75 EUR of 70
-    assert acc.supply_state is SupplyState.CONNECTED and K.EMERGENCY_CREDIT_IN_USE in notes
+    assert supply(acc) is SupplyState.CONNECTED and K.EMERGENCY_CREDIT_IN_USE in notes
     notes = kinds(acc.consume(D(1), "day", bru(2026, 6, 1, 11)))
     assert notes == [K.SUPPLY_LIMITED]
     assert acc.power_limit_kw == D("2.3") and acc.balance_eur == D("-50.00")
     assert acc.emergency_remaining_eur == D("0.00")
     res = acc.top_up("f1", D("50.49"), bru(2026, 6, 1, 12))
-    assert acc.supply_state is SupplyState.LIMITED  # 0.49 EUR
+    assert supply(acc) is SupplyState.LIMITED  # 0.49 EUR
     res = acc.top_up("f2", D("0.01"), bru(2026, 6, 1, 12, 1))
     assert kinds(res.notifications) == [K.TOP_UP_ACCEPTED, K.SUPPLY_RESTORED]
-    assert acc.supply_state is SupplyState.CONNECTED and acc.power_limit_kw is None
+    assert supply(acc) is SupplyState.CONNECTED and acc.power_limit_kw is None
     assert timedelta(0) == acc.now - bru(2026, 6, 1, 12, 1)

@@ -30,7 +30,9 @@ def wh(text: str) -> int:
     return int(whole) * 1000 + int(frac)
 
 
-def test_share_writes_consistent_outputs(community_files, tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+def test_share_writes_consistent_outputs(
+    community_files: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     members, data = community_files
     out = tmp_path / "out"
     code = main(["share", "--members", str(members), "--data", str(data), "--key",
@@ -61,7 +63,9 @@ def test_share_writes_consistent_outputs(community_files, tmp_path: Path, capsys
     assert "self-consumption" in capsys.readouterr().out
 
 
-def test_period_selection_and_sizing(community_files, tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+def test_period_selection_and_sizing(
+    community_files: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     members, data = community_files
     out = tmp_path / "size"
     code = main(["share", "--members", str(members), "--data", str(data), "--key", "dynamic",
@@ -78,7 +82,9 @@ def test_period_selection_and_sizing(community_files, tmp_path: Path, capsys) ->
     assert "sizing: pv profile =" in capsys.readouterr().err
 
 
-def test_bad_input_exits_2_with_file_and_line(community_files, tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+def test_bad_input_exits_2_with_file_and_line(
+    community_files: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     members, data = community_files
     broken = tmp_path / "broken.csv"
     lines = data.read_text().splitlines()
@@ -102,8 +108,13 @@ def test_bad_input_exits_2_with_file_and_line(community_files, tmp_path: Path, c
         (b",1e3,0\n", r"hostile.csv:\d+:\d+: not a plain decimal number: .*'1e3'"),
     ],
 )
-def test_hostile_values_exit_2_with_file_line_column(community_files, tmp_path: Path, capsys, tail: bytes,
-                                                     message: str) -> None:  # type: ignore[no-untyped-def]  # fmt: skip
+def test_hostile_values_exit_2_with_file_line_column(
+    community_files: tuple[Path, Path],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    tail: bytes,
+    message: str,
+) -> None:
     members, data = community_files
     lines = data.read_bytes().splitlines(keepends=True)
     start_ean = b",".join(lines[1].split(b",")[:2])

@@ -7,6 +7,8 @@ from pathlib import Path
 import pytest
 
 from sharing.assemble import read_data
+from sharing.clock import DEFAULT_TZ
+from sharing.community import Community
 from sharing.csvio import InputError, read_members
 from sharing.engine import Role
 from sharing.kwh import format_kwh, parse_kwh
@@ -26,29 +28,29 @@ def write(tmp_path: Path, name: str, text: str) -> Path:
 
 
 @pytest.fixture
-def members(tmp_path: Path):  # type: ignore[no-untyped-def]
+def members(tmp_path: Path) -> Community:
     return read_members(write(tmp_path, "members.csv", MEMBERS))
 
 
-def test_members_keep_leading_zeros_and_parse_weights(members) -> None:  # type: ignore[no-untyped-def]
+def test_members_keep_leading_zeros_and_parse_weights(members: Community) -> None:
     assert members.eans[0] == "000000000000000001"
     assert members.roles == [Role.CONSUMER, Role.CONSUMER, Role.PRODUCER]
     assert members.weights_ppm().tolist() == [600_000, 400_000, 0]
     assert members.by_meter_id == {"M1": 0, "WIND1": 2}
 
 
-def test_sharing_format(tmp_path: Path, members) -> None:  # type: ignore[no-untyped-def]
+def test_sharing_format(tmp_path: Path, members: Community) -> None:
     rows = ["start,ean,consumption_kwh,injection_kwh"]
     for start in ("2026-03-01T00:00:00+01:00", "2026-03-01T00:15:00+01:00"):
         rows += [f"{start},000000000000000001,1.234,0", f"{start},541449000000000002,0.5,0.000",
                  f"{start},541449000000000003,0.001,2.5"]  # fmt: skip
-    data = read_data(write(tmp_path, "d.csv", "\n".join(rows) + "\n"), members)
+    data = read_data(write(tmp_path, "d.csv", "\n".join(rows) + "\n"), members, tz=DEFAULT_TZ)
     assert data.grid.count == 2
     assert data.consumption_wh[:, 0].tolist() == [1234, 1234]
     assert data.injection_wh[:, 2].tolist() == [2500, 2500]
 
 
-def test_gateway_format_maps_meter_id(tmp_path: Path, members) -> None:  # type: ignore[no-untyped-def]
+def test_gateway_format_maps_meter_id(tmp_path: Path, members: Community) -> None:
     text = (
         "meter_id,ean,start,end,import_day,import_night,export_day,export_night,import_kwh,"
         "export_kwh,complete\n"
@@ -56,12 +58,12 @@ def test_gateway_format_maps_meter_id(tmp_path: Path, members) -> None:  # type:
         "X,541449000000000002,2026-03-01T00:00:00+01:00,x,0,0,0,0,0.200,0.000,true\n"
         "WIND1,,2026-03-01T00:00:00+01:00,x,0,0,0.3,0,0.000,0.300,true\n"
     )
-    data = read_data(write(tmp_path, "g.csv", text), members)
+    data = read_data(write(tmp_path, "g.csv", text), members, tz=DEFAULT_TZ)
     assert data.consumption_wh.tolist() == [[100, 200, 0]]
     assert data.injection_wh.tolist() == [[0, 0, 300]]
 
 
-def test_dso_format_semicolon_decimal_comma_registers_summed(tmp_path: Path, members) -> None:  # type: ignore[no-untyped-def]
+def test_dso_format_semicolon_decimal_comma_registers_summed(tmp_path: Path, members: Community) -> None:
     text = (
         "Start;EAN;Register;kWh\n"
         "2026-03-01T00:00:00+01:00;000000000000000001;1.8.1;0,100\n"
@@ -69,7 +71,7 @@ def test_dso_format_semicolon_decimal_comma_registers_summed(tmp_path: Path, mem
         "2026-03-01T00:00:00+01:00;541449000000000002;offtake;1,5\n"
         "2026-03-01T00:00:00+01:00;541449000000000003;injection;2,25\n"
     )
-    data = read_data(write(tmp_path, "dso.csv", text), members)
+    data = read_data(write(tmp_path, "dso.csv", text), members, tz=DEFAULT_TZ)
     assert data.consumption_wh.tolist() == [[150, 1500, 0]]
     assert data.injection_wh.tolist() == [[0, 0, 2250]]
 
@@ -89,18 +91,18 @@ def test_dso_format_semicolon_decimal_comma_registers_summed(tmp_path: Path, mem
         ("2026-03-01T00:00:00+01:00,000000000000000001,1,0", "d.csv:3:1: duplicate .* line 2"),
     ],
 )
-def test_bad_rows_name_file_and_line(tmp_path: Path, members, line: str, message: str) -> None:  # type: ignore[no-untyped-def]
+def test_bad_rows_name_file_and_line(tmp_path: Path, members: Community, line: str, message: str) -> None:
     text = "start,ean,consumption_kwh,injection_kwh\n2026-03-01T00:00:00+01:00,000000000000000001,1,0\n"
     with pytest.raises(InputError, match=message):
-        read_data(write(tmp_path, "d.csv", text + line + "\n"), members)
+        read_data(write(tmp_path, "d.csv", text + line + "\n"), members, tz=DEFAULT_TZ)
 
 
-def test_missing_quarter_hours_are_reported(tmp_path: Path, members) -> None:  # type: ignore[no-untyped-def]
+def test_missing_quarter_hours_are_reported(tmp_path: Path, members: Community) -> None:
     rows = ["start,ean,consumption_kwh,injection_kwh"]
     for start in ("2026-03-01T00:00:00+01:00", "2026-03-01T00:30:00+01:00"):
         rows += [f"{start},{e},1,0" for e in members.eans]
     with pytest.raises(InputError, match=r"d.csv: missing quarter-hour 2026-03-01T00:15:00\+01:00"):
-        read_data(write(tmp_path, "d.csv", "\n".join(rows) + "\n"), members)
+        read_data(write(tmp_path, "d.csv", "\n".join(rows) + "\n"), members, tz=DEFAULT_TZ)
 
 
 def test_bad_members_file(tmp_path: Path) -> None:
@@ -135,30 +137,30 @@ ROW = "2026-03-01T00:00:00+01:00,000000000000000001,{},0\n"
         ("Infinity", r"d.csv:2:46: not a plain decimal number"),
     ],
 )
-def test_only_plain_decimals_are_kwh(tmp_path: Path, members, value: str, message: str) -> None:  # type: ignore[no-untyped-def]
+def test_only_plain_decimals_are_kwh(tmp_path: Path, members: Community, value: str, message: str) -> None:
     text = DATA_HEADER + ROW.format(f'"{value}"' if "," in value else value)
     with pytest.raises(InputError, match=message):
-        read_data(write(tmp_path, "d.csv", text), members)
+        read_data(write(tmp_path, "d.csv", text), members, tz=DEFAULT_TZ)
 
 
-def test_a_huge_line_is_refused_before_it_is_read_whole(tmp_path: Path, members) -> None:  # type: ignore[no-untyped-def]
+def test_a_huge_line_is_refused_before_it_is_read_whole(tmp_path: Path, members: Community) -> None:
     path = tmp_path / "d.csv"
     path.write_bytes((DATA_HEADER + ROW.format("1")).encode() + b"9" * (3 << 20))  # 3 MB, no newline
     with pytest.raises(InputError, match=r"d.csv:3:4097: line longer than 4096 bytes"):
-        read_data(path, members)
+        read_data(path, members, tz=DEFAULT_TZ)
 
 
-def test_an_unclosed_quote_cannot_swallow_the_file(tmp_path: Path, members) -> None:  # type: ignore[no-untyped-def]
+def test_an_unclosed_quote_cannot_swallow_the_file(tmp_path: Path, members: Community) -> None:
     text = DATA_HEADER + '2026-03-01T00:00:00+01:00,"000000000000000001,1,0\n' + ROW.format("1") * 3
     with pytest.raises(InputError, match=r"d.csv:2:27: unbalanced quote"):
-        read_data(write(tmp_path, "d.csv", text), members)
+        read_data(write(tmp_path, "d.csv", text), members, tz=DEFAULT_TZ)
 
 
-def test_binary_file_is_named_with_line_and_column(tmp_path: Path, members) -> None:  # type: ignore[no-untyped-def]
+def test_binary_file_is_named_with_line_and_column(tmp_path: Path, members: Community) -> None:
     path = tmp_path / "d.xlsx"
     path.write_bytes(b"PK\x03\x04\x14\x00\x06\x00\xb0\x00")
     with pytest.raises(InputError, match=r"d.xlsx:1:6: NUL byte: this is a binary file"):
-        read_data(path, members)
+        read_data(path, members, tz=DEFAULT_TZ)
 
 
 def test_windows_1252_exports_are_read(tmp_path: Path) -> None:
@@ -171,7 +173,7 @@ def test_windows_1252_exports_are_read(tmp_path: Path) -> None:
     data = tmp_path / "dso.csv"
     data.write_bytes("start;ean;register;kWh\r\n2026-03-01T00:00:00+01:00;541449000000000002;prélèvement;0,25\r\n"
                      .encode("cp1252"))  # fmt: skip
-    assert read_data(data, community).consumption_wh.tolist() == [[250]]
+    assert read_data(data, community, tz=DEFAULT_TZ).consumption_wh.tolist() == [[250]]
 
 
 def test_encoding_that_changes_midway_is_named(tmp_path: Path) -> None:
@@ -190,7 +192,7 @@ def test_spreadsheet_habits_still_accepted(tmp_path: Path) -> None:
     data = tmp_path / "d.csv"
     data.write_bytes(b"\xef\xbb\xbfstart;ean;consumption_kwh;injection_kwh\r\n\r\n"
                      b"2026-03-01T00:00:00+01:00;541449000000000002;0,125;0\r\n")  # fmt: skip
-    assert read_data(data, community).consumption_wh.tolist() == [[125]]
+    assert read_data(data, community, tz=DEFAULT_TZ).consumption_wh.tolist() == [[125]]
     members.write_text("ean,name,role,weight\n5.41449E+17,A,consumer,100\n")
     with pytest.raises(InputError, match=r"m.csv:2:1: EAN '5.41449E\+17' is not 18 digits .*text"):
         read_members(members)

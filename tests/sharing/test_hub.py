@@ -8,6 +8,7 @@ import sqlite3
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -15,7 +16,7 @@ import pytest
 from sharing import synthetic
 from sharing.clock import Grid, parse_start
 from sharing.engine import allocate
-from sharing.hub import HubCore, HubStore
+from sharing.hub import HubCore, HubStore, Publication
 from sharing.keys import DynamicProportional
 
 PG_URL = "postgresql://postgres@127.0.0.1:5432/test"
@@ -54,7 +55,7 @@ def message(t: int, m: int, *, consumption_wh: int | None = None) -> tuple[str, 
     return f"p1gw/{member.meter_id}/quarter_hour", json.dumps(record)
 
 
-def payloads(pubs: list) -> dict[str, dict]:  # type: ignore[type-arg]
+def payloads(pubs: list[Publication]) -> dict[str, dict[str, Any]]:
     return {p.topic: json.loads(p.payload) for p in pubs}
 
 
@@ -105,10 +106,11 @@ def test_correction_of_a_final_quarter_hour_republishes(store: HubStore) -> None
 
 def test_unknown_and_malformed_messages_are_skipped(store: HubStore) -> None:
     core = HubCore(COMM, DynamicProportional(), store)
-    bad = [("p1gw/NOPE/quarter_hour", json.dumps({"start": GRID.iso(0), "import_kwh": 1,
-                                                  "export_kwh": 0})),
-           ("p1gw/SIM00000/quarter_hour", b"{not json"),
-           ("p1gw/SIM00000/quarter_hour", json.dumps({"start": GRID.iso(0)}))]  # fmt: skip
+    bad: list[tuple[str, bytes | str]] = [
+        ("p1gw/NOPE/quarter_hour", json.dumps({"start": GRID.iso(0), "import_kwh": 1, "export_kwh": 0})),
+        ("p1gw/SIM00000/quarter_hour", b"{not json"),
+        ("p1gw/SIM00000/quarter_hour", json.dumps({"start": GRID.iso(0)})),
+    ]
     assert core.ingest(bad) == []
     assert core.rejected == 3
     assert np.all([store.readings(GRID.ts(0)) == {}])

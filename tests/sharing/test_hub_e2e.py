@@ -10,15 +10,19 @@ import json
 import random
 import shutil
 from pathlib import Path
+from typing import Any
 
 import aiomqtt
 import pytest
 
 from gateway.cli import main
 from sharing.assemble import read_data
+from sharing.clock import DEFAULT_TZ
 from sharing.csvio import read_members
 from sharing.hub import HubConfig, HubStore, run_hub
 from sharing.keyspec import build_key
+
+from ..conftest import Broker
 
 AHEAD = 40  # quarter-hours the gateways may publish ahead of the hub's results
 
@@ -28,7 +32,7 @@ def wh(text: str) -> int:
     return int(whole) * 1000 + int(frac)
 
 
-async def hub_equals_batch(tmp_path: Path, broker, days: int) -> None:  # type: ignore[no-untyped-def]
+async def hub_equals_batch(tmp_path: Path, broker: Broker, days: int) -> None:
     sim = tmp_path / "sim"
     start = "2026-03-23T00:00:00+01:00"  # the period crosses the DST change
     sizes = ["--community", "10", "--pv", "250", "--wind", "800", "--seed", "5"]
@@ -42,7 +46,7 @@ async def hub_equals_batch(tmp_path: Path, broker, days: int) -> None:  # type: 
             writer.writerow({**row, "meter_id": f"GW{m:04d}" if m % 2 == 0 else ""})
     shutil.copy(sim / "data.csv", tmp_path / "data.csv")
     community = read_members(tmp_path / "members.csv")
-    data = read_data(tmp_path / "data.csv", community)
+    data = read_data(tmp_path / "data.csv", community, tz=DEFAULT_TZ)
     grid = data.grid
     assert len(community.members) == 12 and grid.count == 96 * days
     key = build_key("fluvius-optimal", community)
@@ -56,7 +60,7 @@ async def hub_equals_batch(tmp_path: Path, broker, days: int) -> None:  # type: 
         for i in range(2)
     ]  # fmt: skip
     expected = grid.count * len(community.members)
-    received: dict[tuple[str, str], dict] = {}  # type: ignore[type-arg]
+    received: dict[tuple[str, str], dict[str, Any]] = {}
     try:
         await asyncio.wait_for(asyncio.gather(*(r.wait() for r in readies)), 10)
         async with aiomqtt.Client("127.0.0.1", broker.port, identifier="member-dashboards") as sub:
@@ -64,7 +68,7 @@ async def hub_equals_batch(tmp_path: Path, broker, days: int) -> None:  # type: 
 
             async def collect() -> None:
                 async for message in sub.messages:
-                    payload = json.loads(message.payload)  # type: ignore[arg-type]
+                    payload = json.loads(message.payload)
                     received[(payload["ean"], payload["start"])] = payload
                     if len(received) >= expected and not any(p["provisional"] for p in received.values()):
                         return
@@ -125,15 +129,15 @@ async def hub_equals_batch(tmp_path: Path, broker, days: int) -> None:  # type: 
         assert f"Sending PUBLISH to {worker} " in log and "quarter_hour" in log
 
 
-async def test_hub_through_mosquitto_equals_batch_share(tmp_path: Path, mosquitto) -> None:  # type: ignore[no-untyped-def]
+async def test_hub_through_mosquitto_equals_batch_share(tmp_path: Path, mosquitto: Broker) -> None:
     await hub_equals_batch(tmp_path, mosquitto, days=3)
 
 
 @pytest.mark.slow
-async def test_hub_two_weeks(tmp_path: Path, mosquitto) -> None:  # type: ignore[no-untyped-def]
+async def test_hub_two_weeks(tmp_path: Path, mosquitto: Broker) -> None:
     await hub_equals_batch(tmp_path, mosquitto, days=14)
 
 
 @pytest.mark.slow
-async def test_hub_full_year(tmp_path: Path, mosquitto) -> None:  # type: ignore[no-untyped-def]
+async def test_hub_full_year(tmp_path: Path, mosquitto: Broker) -> None:
     await hub_equals_batch(tmp_path, mosquitto, days=365)

@@ -65,7 +65,7 @@ def test_fluvius_sample_is_read_with_its_lines(fluvius_members: Path) -> None:
     frame = load_quarter_hours(FLUVIUS_SAMPLE, members=Members(dict(community.by_ean)))
     assert frame.height == 80 and frame["line"].to_list()[:2] == [2, 3]
     assert frame["ean"].unique().to_list() == [EAN]
-    data = read_data(FLUVIUS_SAMPLE, community)
+    data = read_data(FLUVIUS_SAMPLE, community, tz=DEFAULT_TZ)
     assert data.grid.count == 20  # 00:00-06:00 local without the skipped 02:xx hour
     assert data.grid.iso(0) == "2026-03-29T00:00:00+01:00" and data.grid.iso(8) == "2026-03-29T03:00:00+02:00"
     assert data.consumption_wh[:2, 0].tolist() == [125, 148]
@@ -75,7 +75,7 @@ def test_fluvius_autumn_day_has_100_quarter_hours(tmp_path: Path, fluvius_member
     path = tmp_path / "fluvius.csv"
     times = quarter_times(list(range(0, 3))) + quarter_times(list(range(2, 24)))  # 02:xx twice
     path.write_bytes(fluvius_day("25-10-2026", times).encode("cp1252"))
-    data = read_data(path, read_members(fluvius_members))
+    data = read_data(path, read_members(fluvius_members), tz=DEFAULT_TZ)
     assert data.grid.count == 100
     assert (
         data.grid.iso(8) == "2026-10-25T02:00:00+02:00" and data.grid.iso(12) == "2026-10-25T02:00:00+01:00"
@@ -89,10 +89,10 @@ def test_fluvius_spring_day_has_92_and_refuses_a_time_that_does_not_exist(
     path = tmp_path / "fluvius.csv"
     hours = [h for h in range(24) if h != 2]
     path.write_text(fluvius_day("29-03-2026", quarter_times(hours)))
-    assert read_data(path, read_members(fluvius_members)).grid.count == 92
+    assert read_data(path, read_members(fluvius_members), tz=DEFAULT_TZ).grid.count == 92
     path.write_text(fluvius_day("29-03-2026", [*quarter_times(hours), "02:15:00"]))
     with pytest.raises(InputError, match=r"fluvius.csv:370:12: this local time does not exist"):
-        read_data(path, read_members(fluvius_members))
+        read_data(path, read_members(fluvius_members), tz=DEFAULT_TZ)
 
 
 def test_fluvius_empty_volume_without_geen_verbruik_is_named(tmp_path: Path, fluvius_members: Path) -> None:
@@ -100,7 +100,7 @@ def test_fluvius_empty_volume_without_geen_verbruik_is_named(tmp_path: Path, flu
     text = fluvius_day("02-03-2026", ["00:00:00"]).replace("Geen verbruik", "Gevalideerd")
     path.write_text(text)
     with pytest.raises(InputError, match=r"fluvius.csv:5:\d+: empty kWh value"):
-        read_data(path, read_members(fluvius_members))
+        read_data(path, read_members(fluvius_members), tz=DEFAULT_TZ)
 
 
 @pytest.fixture(scope="module")
@@ -134,7 +134,9 @@ def same_outputs(a: Path, b: Path) -> None:
     assert filecmp.cmpfiles(a / "members", b / "members", members, shallow=False)[1] == []
 
 
-def test_month_streaming_equals_whole_period_and_unordered_input(year_files, tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+def test_month_streaming_equals_whole_period_and_unordered_input(
+    year_files: tuple[Path, Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     members, data, by_ean = year_files
     assert share(members, data, tmp_path / "stream") == 0
     assert "not in time order" not in capsys.readouterr().err
@@ -147,7 +149,9 @@ def test_month_streaming_equals_whole_period_and_unordered_input(year_files, tmp
     assert [r["month"] for r in rows] == ["2026-01", "2026-02", "2026-03", "2026-04"]
 
 
-def test_small_batches_stream_months_and_notice_unordered_rows(year_files, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_small_batches_stream_months_and_notice_unordered_rows(
+    year_files: tuple[Path, Path, Path], tmp_path: Path
+) -> None:
     members, data, by_ean = year_files
     community = read_members(members)
     key = build_key("dynamic", community)
@@ -164,7 +168,7 @@ def test_small_batches_stream_months_and_notice_unordered_rows(year_files, tmp_p
     handed = [s.grid.count for s in slices(data, hold_all=False)]
     assert handed == [17 * 96, 28 * 96, 31 * 96 - 4, 4 * 96]  # the slices are months (March loses an hour)
     share_slices(community, slices(data, hold_all=False), key, tmp_path / "stream")
-    share_slices(community, [read_data(data, community)], key, tmp_path / "whole")
+    share_slices(community, [read_data(data, community, tz=DEFAULT_TZ)], key, tmp_path / "whole")
     same_outputs(tmp_path / "stream", tmp_path / "whole")
     with pytest.raises(OutOfOrder):
         list(slices(by_ean, hold_all=False))
@@ -172,7 +176,7 @@ def test_small_batches_stream_months_and_notice_unordered_rows(year_files, tmp_p
     same_outputs(tmp_path / "stream", tmp_path / "by_ean")
 
 
-def test_parquet_out_and_in(year_files, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_parquet_out_and_in(year_files: tuple[Path, Path, Path], tmp_path: Path) -> None:
     members, data, _ = year_files
     assert share(members, data, tmp_path / "csv", "--parquet", "--no-member-files") == 0
     parquet = sorted((tmp_path / "csv" / "parquet").iterdir())
@@ -183,7 +187,9 @@ def test_parquet_out_and_in(year_files, tmp_path: Path) -> None:  # type: ignore
         assert filecmp.cmp(tmp_path / "csv" / name, tmp_path / "pq" / name, shallow=False), name
 
 
-def test_validation_counts_and_names_bad_rows_and_writes_nothing(year_files, tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+def test_validation_counts_and_names_bad_rows_and_writes_nothing(
+    year_files: tuple[Path, Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     members, data, _ = year_files
     lines = data.read_text().splitlines(keepends=True)
     bad = lines[:]
@@ -202,7 +208,9 @@ def test_validation_counts_and_names_bad_rows_and_writes_nothing(year_files, tmp
     assert not (out / "allocation.csv").exists() and not (out / ".partial").exists()
 
 
-def test_a_failed_run_leaves_the_previous_outputs(year_files, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_a_failed_run_leaves_the_previous_outputs(
+    year_files: tuple[Path, Path, Path], tmp_path: Path
+) -> None:
     members, data, _ = year_files
     out = tmp_path / "out"
     assert share(members, data, out, "--no-member-files") == 0

@@ -9,10 +9,14 @@ from hypothesis.extra.numpy import arrays
 
 from sharing import keys as k
 from sharing.engine import Role, allocate
+from sharing.keys import IntArray
+
+Drawn = tuple[np.ndarray, np.ndarray, list[Role], np.ndarray]
+"""A drawn community: consumption and injection (T, M), the roles, the weights."""
 
 
 @st.composite
-def communities(draw: st.DrawFn) -> tuple[np.ndarray, np.ndarray, list[Role], np.ndarray]:
+def communities(draw: st.DrawFn) -> Drawn:
     n_members = draw(st.integers(1, 7))
     n_rows = draw(st.integers(1, 12))
     roles = draw(st.lists(st.sampled_from(list(Role)), min_size=n_members, max_size=n_members))
@@ -44,7 +48,7 @@ def all_keys(weights: np.ndarray, receivers: np.ndarray) -> list[k.AllocationKey
 
 @settings(max_examples=150, deadline=None)
 @given(communities(), st.integers(1, 5))
-def test_invariants_hold_for_every_key(data: tuple, chunk_rows: int) -> None:
+def test_invariants_hold_for_every_key(data: Drawn, chunk_rows: int) -> None:
     cons, inj, roles, weights = data
     receives = np.array([r.receives for r in roles])
     gives = np.array([r.gives for r in roles])
@@ -70,7 +74,7 @@ def test_invariants_hold_for_every_key(data: tuple, chunk_rows: int) -> None:
 
 @settings(max_examples=100, deadline=None)
 @given(communities())
-def test_allocation_is_row_independent(data: tuple) -> None:
+def test_allocation_is_row_independent(data: Drawn) -> None:
     """A key is a function of one quarter-hour: allocating rows one by one gives the same."""
     cons, inj, roles, weights = data
     period = np.arange(cons.shape[0]) % 3
@@ -83,7 +87,7 @@ def test_allocation_is_row_independent(data: tuple) -> None:
 
 @settings(max_examples=100, deadline=None)
 @given(communities())
-def test_dynamic_and_optimal_leave_no_avoidable_surplus(data: tuple) -> None:
+def test_dynamic_and_optimal_leave_no_avoidable_surplus(data: Drawn) -> None:
     """Pro-rata keys hand out everything members can take, up to floor remainders (< M Wh)."""
     cons, inj, roles, weights = data
     receives = np.array([r.receives for r in roles])
@@ -121,8 +125,8 @@ def test_bad_inputs_are_rejected() -> None:
     class Greedy:
         name = "greedy"
 
-        def __call__(self, need, pool, period):  # type: ignore[no-untyped-def]
-            return need * 2
+        def __call__(self, need_wh: IntArray, pool_wh: IntArray, period: IntArray) -> IntArray:
+            return need_wh * 2
 
     with pytest.raises(ValueError, match="invariant"):
-        allocate(cons, cons * [0, 1], [Role.CONSUMER, Role.PRODUCER], Greedy())
+        allocate(cons, cons * np.array([0, 1]), [Role.CONSUMER, Role.PRODUCER], Greedy())

@@ -25,7 +25,9 @@ PHASE2 = (21_384, 6_959, 7_389)
         (tuple(a + b for a, b in zip(PHASE1, PHASE2, strict=True)), "92.1", "33.7", "7.9"),
     ],
 )
-def test_pilot_rates_from_published_totals(totals, acc, couv, surplus) -> None:  # type: ignore[no-untyped-def]
+def test_pilot_rates_from_published_totals(
+    totals: tuple[int, int, int], acc: str, couv: str, surplus: str
+) -> None:
     consumption, shared, produced = totals
     rates = Rates(shared, produced, consumption)
     assert percent(rates.self_consumption) == Decimal(acc)

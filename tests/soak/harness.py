@@ -192,16 +192,18 @@ class Collector:
 
     def __init__(self, host: str, port: int) -> None:
         import paho.mqtt.client as mqtt
+        from paho.mqtt.enums import CallbackAPIVersion
 
         self.messages: list[tuple[str, bytes, bool]] = []
         self.lock = threading.Lock()
         self.client = mqtt.Client(
-            mqtt.CallbackAPIVersion.VERSION2,
+            CallbackAPIVersion.VERSION2,
             client_id=f"soak-collector-{os.getpid()}-{port}",
             clean_session=False,
             protocol=mqtt.MQTTv311,
         )
-        self.client.reconnect_delay_set(0.1, 1.0)
+        # paho annotates the delays as int, yet waits any float of seconds; the soak wants 0.1 s
+        self.client.reconnect_delay_set(0.1, 1.0)  # type: ignore[arg-type]
         self.client.on_connect = self._on_connect
         self.client.on_message = self._on_message
         self.connected = threading.Event()
@@ -547,8 +549,15 @@ def stored_records(db: Path) -> list[dict[str, Any]]:
     ]  # fmt: skip
 
 
+def four(slots: list[int]) -> Wh:
+    """Day and night import, day and night export, as the Wh tuple."""
+    day_in, night_in, day_out, night_out = slots
+    return (day_in, night_in, day_out, night_out)
+
+
 def record_wh(record: dict[str, Any]) -> Wh:
-    return tuple(round(record[k] * 1000) for k in SLOTS)  # type: ignore[return-value]
+    day_in, night_in, day_out, night_out = (round(record[k] * 1000) for k in SLOTS)
+    return (day_in, night_in, day_out, night_out)
 
 
 @dataclass
@@ -612,7 +621,7 @@ def check(run: Run) -> Verdict:
     run_got: list[int] = [0, 0, 0, 0]
     run_want: list[int] = [0, 0, 0, 0]
     run_start: str | None = None
-    for start in [*expected, None]:  # type: ignore[list-item]
+    for start in [*expected, None]:  # None: the end, closing a last run of estimated quarter-hours
         record = by_start.get(start) if start is not None else None
         if start is not None and record is None:
             v.missing.append(start)
@@ -620,6 +629,7 @@ def check(run: Run) -> Verdict:
             v.present += 1
         if record is not None and record["estimated"] and start != first:
             v.estimated += 1
+            assert start is not None  # a record was found under it
             run_start = run_start or start
             for i in range(4):
                 run_got[i] += record["wh"][i]
@@ -629,10 +639,11 @@ def check(run: Run) -> Verdict:
             v.estimated_runs += 1
             # a run cut short by a missing quarter-hour has no real end boundary: that one is reported missing
             if run_got != run_want and record is not None:
-                v.estimated_runs_mismatched.append((run_start, tuple(run_got), tuple(run_want)))  # type: ignore[arg-type]
+                v.estimated_runs_mismatched.append((run_start, four(run_got), four(run_want)))
             run_got, run_want, run_start = [0, 0, 0, 0], [0, 0, 0, 0], None
         if record is None or start == first:
             continue
+        assert start is not None  # a record was found under it
         if record["wh"] == truth[start]:
             v.exact += 1
         else:

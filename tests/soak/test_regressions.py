@@ -30,7 +30,7 @@ import pytest
 from dsmr_parser import parse_telegram
 from gateway.logs import setup_logging
 from meter_sim.simulation import Simulation
-from metering.quarter_hours import QuarterHourAggregator
+from metering.quarter_hours import QuarterHour, QuarterHourAggregator
 
 from .harness import DataDir, free_port
 
@@ -73,11 +73,12 @@ async def test_mqtt_quarter_hour_not_dropped_when_the_queue_cannot_be_written(
 ) -> None:
     from gateway.mqtt import MqttPublisher, MqttSettings
 
-    record = {"meter_id": "1SAG0000000001", "start": "2026-03-02T07:15:00+01:00", "import_day": 0.1}
+    meter_id = "1SAG0000000001"
+    record = {"meter_id": meter_id, "start": "2026-03-02T07:15:00+01:00", "import_day": 0.1}
     async with (
         mqtt_collector(mosquitto, "p1gw/#") as seen,
         MqttPublisher(
-            mosquitto.url, MqttSettings(queue_path=full_disk.path / "q.sqlite", meter_id=record["meter_id"])
+            mosquitto.url, MqttSettings(queue_path=full_disk.path / "q.sqlite", meter_id=meter_id)
         ) as publisher,  # without the meter id the publisher waits for one and never says `online`
     ):
         await seen.wait_for(lambda m: m.topic.endswith("/availability"))
@@ -98,7 +99,7 @@ def test_boundary_interpolated_over_one_lost_telegram_is_exact_or_flagged() -> N
     sim = Simulation("be-3ph", 7, datetime.fromisoformat("2026-03-02T07:00:00+01:00"), duration_s=3 * 3600)
     aggregator = QuarterHourAggregator("Europe/Brussels")
     truth: dict[str, tuple[int, ...]] = {}
-    closed = []
+    closed: list[QuarterHour] = []
     for at, frame in sim:
         for t in sim.drain_quarter_hours():
             truth[t.start.isoformat()] = (t.import_t1_wh, t.import_t2_wh, t.export_t1_wh, t.export_t2_wh)

@@ -16,7 +16,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tariffs.bill import CommunityTerms, price
+from tariffs.bill import Bill, CommunityTerms, price
 from tariffs.model import Regime
 from tariffs.series import Usage, local_midnight_ts
 from tests.tariffs.helpers import CAPACITY, flat_year, local_ts, toy_tariff, usage_at
@@ -32,8 +32,8 @@ NETTING = usage_at(
 )
 
 
-def amounts(bill: object) -> dict[str, Decimal]:
-    return {line.id: line.amount_eur for line in bill.lines}  # type: ignore[attr-defined]
+def amounts(bill: Bill) -> dict[str, Decimal]:
+    return {line.id: line.amount_eur for line in bill.lines}
 
 
 def test_compensation_nets_per_register_and_a_negative_register_bills_zero() -> None:
