@@ -23,7 +23,7 @@ import numpy.typing as npt
 import polars as pl
 
 from metering.quarter_hours import QUARTER_S, quarter_start
-from sharing.clock import Grid
+from sharing.clock import DEFAULT_TZ, Grid
 from sharing.community import Community, Dataset
 from sharing.ingest import DERIVED, EXAMPLES, Members, Problems, iter_quarter_hours
 from sharing.textfile import where
