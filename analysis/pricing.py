@@ -14,7 +14,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import ROUND_HALF_EVEN, Decimal
 from fractions import Fraction
 from typing import Protocol
@@ -66,12 +66,16 @@ class TariffPrice:
     tariff: Tariff
     option: str
     calendar: BandCalendar
-    band_eur_kwh: Mapping[str, Fraction]
+    band_eur_kwh: Mapping[str, Fraction]  # the rates in force on the day `of` was given (shown, flat uses)
+    changes: tuple[tuple[int, Mapping[str, Fraction]], ...] = ()  # (from Unix time, band prices), in order
 
     @classmethod
-    def of(cls, tariff: Tariff, option: str) -> TariffPrice:
-        """Price each band of ``option`` under ``tariff``; ValueError for an unknown option or an indexed
-        offer (its price changes every quarter-hour: give a flat price instead)."""
+    def of(cls, tariff: Tariff, option: str, on: date | None = None) -> TariffPrice:
+        """Price each band of ``option`` under ``tariff``: ``band_eur_kwh`` at the rates in force on ``on``
+        (default: the tariff's first day), and, when a rate changes within the year (the federal excise on
+        1 August 2026), the prices from each change on, so that `cost_eur` prices energy at the rates of the
+        day it was drawn. ValueError for an unknown option or an indexed offer (its price changes every
+        quarter-hour: give a flat price instead)."""
         if option not in tariff.options:
             raise ValueError(f"{tariff.name} has no {option!r} option (has {', '.join(tariff.options)})")
         if any(c.kind is Kind.INDEXED for c in tariff.components):
@@ -80,40 +84,47 @@ class TariffPrice:
                 "priced with a fixed offer or a flat price (--price)"
             )
         calendar = get_calendar(tariff.options[option])
-        found: dict[str, int] = {}
-        first = datetime(tariff.valid_from.year, tariff.valid_from.month, tariff.valid_from.day, tzinfo=ZONE)
-        ts = int(first.timestamp())
-        for hour in range(24 * 8):  # a week and a day meet every weekday and weekend band
-            at = ts + hour * HOUR_S
-            found.setdefault(calendar.band_at(datetime.fromtimestamp(at, UTC).astimezone(ZONE)), at)
+        days = sorted({d for c in tariff.components for d in (c.valid_from, c.valid_until) if d is not None})
+        changes: tuple[tuple[int, Mapping[str, Fraction]], ...] = ()
+        if days:  # before the first change: the rates of the week before it; then from each change on
+            before = (-(2**62), _band_prices(tariff, option, calendar, days[0] - timedelta(days=8)))
+            changes = (before, *((_midnight(d), _band_prices(tariff, option, calendar, d)) for d in days))
         return cls(
-            tariff, option, calendar, {b: band_price_eur_kwh(tariff, option, t) for b, t in found.items()}
+            tariff, option, calendar, _band_prices(tariff, option, calendar, on or tariff.valid_from), changes
         )
 
     def band_at(self, at: datetime) -> str:
         return self.calendar.band_at(at.astimezone(ZONE))
 
     def cost_eur(self, kwh: Decimal, start: datetime, end: datetime) -> Decimal:
-        """``kwh`` spread evenly over [start, end), each local hour's share at its band's price."""
+        """``kwh`` spread evenly over [start, end), each local hour's share at its band's price that day."""
         lo, hi = Fraction(start.timestamp()), Fraction(end.timestamp())
         if hi <= lo:  # an instant: its band's price
             return _decimal(Fraction(kwh) * self._eur_kwh(start))
-        seconds: dict[str, Fraction] = {}  # time spent in each band
+        total = Fraction(0)
         for hour in range(math.floor(lo) // HOUR_S, math.ceil(hi) // HOUR_S + 1):
             piece = min(hi, Fraction((hour + 1) * HOUR_S)) - max(lo, Fraction(hour * HOUR_S))
             if piece > 0:
                 band = self.calendar.band_at(datetime.fromtimestamp(hour * HOUR_S, UTC).astimezone(ZONE))
-                seconds[band] = seconds.get(band, Fraction(0)) + piece
-        total = sum((s * self._band_price(band) for band, s in seconds.items()), Fraction(0))
+                total += piece * self._band_price(band, hour * HOUR_S)
         return _decimal(Fraction(kwh) * total / (hi - lo))
 
     def _eur_kwh(self, at: datetime) -> Fraction:
-        return self._band_price(self.band_at(at))
+        return self._band_price(self.band_at(at), int(at.timestamp()))
 
-    def _band_price(self, band: str) -> Fraction:
-        if band not in self.band_eur_kwh:  # a band met in no week of the calendar (none is shipped)
+    def _band_price(self, band: str, ts: int) -> Fraction:
+        prices = self.band_eur_kwh if not self.changes else self._prices_at(ts)
+        if band not in prices:  # a band met in no week of the calendar (none is shipped)
             raise ValueError(f"band {band!r} of {self.calendar.name} was not priced")
-        return self.band_eur_kwh[band]
+        return prices[band]
+
+    def _prices_at(self, ts: int) -> Mapping[str, Fraction]:
+        found = self.changes[0][1]
+        for since, prices in self.changes:
+            if ts < since:
+                break
+            found = prices
+        return found
 
     def describe(self) -> dict[str, object]:
         """What priced the report: the tariff, the option, each band's hours and €/kWh (4 decimals)."""
@@ -135,6 +146,20 @@ class TariffPrice:
                 if (value := self.band_eur_kwh.get(band)) is not None
             ],
         }
+
+
+def _midnight(day: date) -> int:
+    return int(datetime(day.year, day.month, day.day, tzinfo=ZONE).timestamp())
+
+
+def _band_prices(tariff: Tariff, option: str, calendar: BandCalendar, day: date) -> dict[str, Fraction]:
+    """Each band's all-in €/kWh as billed in the 8 days from ``day`` (they meet every band of the week)."""
+    found: dict[str, int] = {}
+    first = _midnight(day)
+    for hour in range(24 * 8):
+        at = first + hour * HOUR_S
+        found.setdefault(calendar.band_at(datetime.fromtimestamp(at, UTC).astimezone(ZONE)), at)
+    return {band: band_price_eur_kwh(tariff, option, at) for band, at in found.items()}
 
 
 def _decimal(value: Fraction) -> Decimal:

@@ -72,7 +72,8 @@ def price_option(text: str | None) -> EnergyPrice | None:
 
 def tariff_price(region: str, dso: str | None, option: str, offer: str | None) -> TariffPrice:
     """The user's tariff (shipped grid tariff of region/DSO + levies + an offer: a shipped id or a TOML file,
-    default the shipped example) priced per band of ``option``; ValueError naming what is wrong."""
+    default the shipped example) priced per band of ``option`` at today's rates; ValueError naming what is
+    wrong."""
     chosen = offer or DEFAULT_OFFER
     tariff = load_tariff(region, dso or None, offer=read_toml(chosen) if chosen.endswith(".toml") else chosen)
-    return TariffPrice.of(tariff, option)
+    return TariffPrice.of(tariff, option, on=date.today())

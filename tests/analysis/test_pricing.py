@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from fractions import Fraction
 from pathlib import Path
@@ -20,7 +20,7 @@ from gateway.store import open_store
 from gateway.store.analysis import add_analysis
 from tariffs.bill import price
 from tariffs.load import load_tariff
-from tariffs.model import Kind, Regime
+from tariffs.model import Component, Kind, Regime
 from tariffs.money import to_cents
 from tariffs.series import Usage
 
@@ -33,14 +33,21 @@ def at(text: str) -> datetime:
     return datetime.fromisoformat(text).replace(tzinfo=ZONE)
 
 
-def by_hand(band: str) -> Fraction:
-    """A band's €/kWh from the tariff's data: every energy rate, VAT on the VAT-able ones."""
+def in_force(component: Component, day: date) -> bool:
+    return (component.valid_from is None or component.valid_from <= day) and (
+        component.valid_until is None or day < component.valid_until
+    )
+
+
+def by_hand(band: str, on: date = date(2026, 1, 1)) -> Fraction:
+    """A band's €/kWh from the tariff's data: every energy rate in force on ``on`` (by default 1 January
+    2026, the day `TariffPrice.of` shows), VAT on the VAT-able ones."""
     vat = 1 + Fraction(ORES.vat_pct) / 100
     return sum(
         (
             Fraction(c.rate("dual", band)) * (vat if c.vat else 1)
             for c in ORES.components
-            if c.kind is Kind.ENERGY and c.applies(Regime.INJECTION_SALE)
+            if c.kind is Kind.ENERGY and c.applies(Regime.INJECTION_SALE) and in_force(c, on)
         ),
         Fraction(0),
     )
@@ -72,11 +79,26 @@ def test_a_run_across_a_band_switch_costs_the_sum_of_its_parts() -> None:
     assert to_cents(Fraction(peak)) == to_cents(by_hand("peak")) and night < peak
 
 
+def constant_power_by_hand(watts: int, first: date, days: int) -> Fraction:
+    """`watts` drawn for `days` days from local midnight of `first`: each day 9 peak hours (07-11 h,
+    17-22 h) and the rest off-peak (14, 15 or 16 hours: the clock changes in March and October take or
+    give an off-peak night hour), each day at the rates in force that day (the excise changes on 1 August
+    2026)."""
+    total = Fraction(0)
+    for n in range(days):
+        day = first + timedelta(days=n)
+        hours = (at(f"{day + timedelta(days=1)}T00:00") - at(f"{day}T00:00")) // timedelta(hours=1)
+        total += 9 * by_hand("peak", day) + (hours - 9) * by_hand("offpeak", day)
+    return total * watts / 1000
+
+
 def test_the_standby_is_priced_over_the_bands_hours_of_a_year() -> None:
-    # 100 W all year: 9 peak hours a day (07-11 h, 17-22 h), the other 15 off-peak, every day
+    # 100 W all year (876 kWh): January to July at the rates before 1 August, then the new excise
     cost = energy_cost_eur(DUAL, [(Decimal(876), at("2026-01-01T00:00"), at("2027-01-01T00:00"))])
-    hand = Fraction(876) * (Fraction(9, 24) * by_hand("peak") + Fraction(15, 24) * by_hand("offpeak"))
-    assert cost == to_cents(hand)
+    assert cost == to_cents(constant_power_by_hand(100, date(2026, 1, 1), 365))
+    assert cost < to_cents(
+        Fraction(876) * (Fraction(9, 24) * by_hand("peak") + Fraction(15, 24) * by_hand("offpeak"))
+    )
 
 
 def test_an_indexed_offer_or_an_unknown_option_is_refused_clearly() -> None:
@@ -105,7 +127,7 @@ def test_cli_prices_runs_and_standby_with_the_users_tariff(
     assert main(["appliances", "--db", str(db), *span, *tariff]) == 0
     report = json.loads(capsys.readouterr().out)
     assert [(c["kwh"], c["eur"]) for c in report["clusters"]] == [(2.0, 0.64)]
-    year = Fraction(876) * (Fraction(9, 24) * by_hand("peak") + Fraction(15, 24) * by_hand("offpeak"))
+    year = constant_power_by_hand(100, date(2026, 6, 3), 365)  # a year from the report's first day
     assert report["standby"]["median_w"] == 100
     assert report["standby"]["eur_per_year"] == float(to_cents(year))
     assert report["tariff"]["option"] == "dual" and report["tariff"]["offer_is_example"] is True
