@@ -21,6 +21,7 @@ from typing import Protocol
 
 import numpy as np
 
+from metering.quarter_hours import quarter_start
 from tariffs.bands import ZONE, BandCalendar, get_calendar
 from tariffs.bill import price as price_bill
 from tariffs.model import Kind, Regime, Tariff
@@ -28,7 +29,6 @@ from tariffs.series import Usage
 
 CENT = Decimal("0.01")
 HOUR_S = 3600
-QUARTER_S = 900
 
 
 class EnergyPrice(Protocol):
@@ -50,7 +50,7 @@ class FlatPrice:
 def band_price_eur_kwh(tariff: Tariff, option: str, band_ts: int) -> Fraction:
     """The all-in price (€/kWh, VAT included) of one more kWh imported in the quarter-hour holding Unix
     second `band_ts`, as `tariffs.bill.price` bills it (standard regime: import billed as measured)."""
-    start = np.array([band_ts - band_ts % QUARTER_S], dtype=np.int64)
+    start = np.array([quarter_start(band_ts)], dtype=np.int64)
     zero = np.zeros(1, dtype=np.int64)
     bills = [
         price_bill(Usage(start, np.array([wh], dtype=np.int64), zero), tariff, option, Regime.STANDARD)

@@ -240,11 +240,6 @@ def parse_calendar(spec: str) -> TariffCalendar:
     )
 
 
-def local_quarter_start(ts: int) -> int:
-    """Start (Unix s) of the quarter-hour containing `ts` (Belgian offsets are whole hours)."""
-    return ts - ts % 900
-
-
 def month_start_local(ts: int) -> datetime:
     """Local midnight of the first day of the month containing `ts`."""
     local = datetime.fromtimestamp(ts, UTC).astimezone(ZONE)

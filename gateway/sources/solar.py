@@ -34,7 +34,7 @@ from gateway.config import MqttConfig, SolarConfig
 from gateway.logs import get_logger, log
 from gateway.store import Store
 from gateway.store.solar import add_production, saved_aggregator
-from metering.quarter_hours import QUARTER_S
+from metering.quarter_hours import QUARTER_S, quarter_start
 from metering.solar import ProductionAggregator, ProductionQuarter
 
 logger = get_logger("solar")
@@ -158,7 +158,7 @@ class SolarInput:
         while True:
             now = int(meter.ts)
             if fed is None or now > fed:
-                passed = [] if fed is None else range(fed - fed % QUARTER_S + QUARTER_S, now, QUARTER_S)
+                passed = [] if fed is None else range(quarter_start(fed) + QUARTER_S, now, QUARTER_S)
                 for ts in [*passed, now]:
                     await self.feed(ts, counter.wh_at(ts))
                 fed = now
