@@ -20,7 +20,7 @@ from fastapi.testclient import TestClient
 
 from dsmr_parser import telegram_json
 from gateway.http import create_app, prometheus_text
-from metering.record import CSV_COLUMNS
+from metering.record import CSV_COLUMNS, csv_text
 from tests.gateway.test_http_view import START, TZ, LiveView, fed_view
 
 TOKEN = "correct-horse-battery-staple"
@@ -101,6 +101,9 @@ def test_csv_export(client: TestClient, view: LiveView) -> None:
     assert tuple(rows[0]) == CSV_COLUMNS
     assert len(rows) == 5
     records = view.store.quarter_hours(START, START + timedelta(hours=1))
+    # the one record contract: byte for byte what `p1gw db export` writes (tests/gateway/
+    # test_quarter_hour_record.py shows the export is `csv_text` of the same records)
+    assert response.content == csv_text(records).encode("utf-8")
     for row, record in zip(rows[1:], records, strict=True):
         cells = dict(zip(CSV_COLUMNS, row, strict=True))
         assert cells["start"] == record["start"] and cells["ean"] == record["ean"]
