@@ -21,11 +21,13 @@ from zoneinfo import ZoneInfo
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from gateway.answers import GatewayEvent, LiveItem, PrepaymentState, StateJson, TelegramJson  # noqa: E402
 from gateway.http.dashboard import history_view  # noqa: E402
 from gateway.store import Store, open_store  # noqa: E402
-from gateway.view import ControlDenied  # noqa: E402
+from gateway.view import ControlDenied, ControlResult, CurrentQuarterHour  # noqa: E402
 from metering.history import ViewName  # noqa: E402
 from metering.prices import Prices  # noqa: E402
+from metering.record import QuarterHourRecord  # noqa: E402
 from tests.gateway.test_dashboard_views import prosumer_year  # noqa: E402
 
 TZ = ZoneInfo("Europe/Brussels")
@@ -39,38 +41,38 @@ class StoreOnly:
     def __init__(self, store: Store) -> None:
         self.store = store
 
-    def latest(self) -> dict[str, Any]:
+    def latest(self) -> TelegramJson:
         return {"meter_id": METER}
 
     def peaks(self) -> dict[str, Any]:
         return {}
 
-    def states(self) -> dict[str, Any]:
+    def states(self) -> dict[str, StateJson]:
         return {}
 
     def health(self) -> dict[str, Any]:
         return {}
 
-    def prepayment(self) -> dict[str, Any] | None:
+    def prepayment(self) -> PrepaymentState | None:
         return None
 
-    def quarter_hours(self, start: datetime, end: datetime) -> list[dict[str, Any]]:
+    def quarter_hours(self, start: datetime, end: datetime) -> list[QuarterHourRecord]:
         return []
 
-    def current_quarter_hour(self) -> dict[str, Any] | None:
+    def current_quarter_hour(self) -> CurrentQuarterHour | QuarterHourRecord | None:
         return None
 
     def history(self, start: datetime, end: datetime) -> list[dict[str, Any]]:
         return []
 
-    def events(self, limit: int = 50) -> list[dict[str, Any]]:
+    def events(self, limit: int = 50) -> list[GatewayEvent]:
         return []
 
-    async def subscribe(self) -> AsyncIterator[dict[str, Any]]:
+    async def subscribe(self) -> AsyncIterator[LiveItem]:
         return
         yield
 
-    async def control(self, action: str, params: dict[str, Any]) -> dict[str, Any]:
+    async def control(self, action: str, params: dict[str, Any]) -> ControlResult:
         raise ControlDenied("a stored year has no meter to control")
 
 

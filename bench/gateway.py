@@ -122,6 +122,7 @@ async def latency(broker: Mosquitto, count: int, interval_s: float) -> dict[str,
             async def live() -> None:
                 async for item in gateway.subscribe():
                     if item["type"] == "telegram":
+                        assert item["data"] is not None, "a telegram item carries its telegram"
                         piped[item["data"]["timestamp"]] = time.perf_counter()
 
             receiver = asyncio.create_task(receive())

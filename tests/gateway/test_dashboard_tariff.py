@@ -17,6 +17,7 @@ from analysis.pricing import TariffPrice
 from gateway.cli.analysis_options import tariff_price
 from gateway.http.dashboard import capacity_eur_per_kw_year, dashboard_router
 from metering.prices import Prices
+from metering.record import QuarterHourRecord
 from tests.gateway.test_http_view import TZ, fed_view
 
 PRICES = Prices(Decimal("0.32"), Decimal("0.25"), Decimal("0.04"), Decimal("53.20"))
@@ -28,11 +29,11 @@ def flanders() -> TariffPrice:
     return tariff_price("flanders", None, "dual", None)
 
 
-def _expected_eur(records: list[dict[str, object]], tariff: TariffPrice) -> Decimal:
+def _expected_eur(records: list[QuarterHourRecord], tariff: TariffPrice) -> Decimal:
     """The tariff's band price x the store's kWh of each quarter-hour, minus export at the flat price."""
     total = Fraction(0)
     for r in records:
-        band = tariff.band_at(datetime.fromisoformat(str(r["start"])))
+        band = tariff.band_at(datetime.fromisoformat(r["start"]))
         total += Fraction(Decimal(str(r["import_kwh"]))) * tariff.band_eur_kwh[band]
         total -= Fraction(Decimal(str(r["export_kwh"]))) * Fraction(PRICES.export)
     return (Decimal(total.numerator) / Decimal(total.denominator)).quantize(CENT)
@@ -54,14 +55,14 @@ async def test_history_euros_are_the_tariffs_band_prices_times_the_stores_kwh(
         capacity = (await client.get("/api/v1/dashboard/capacity")).json()
     records = view.store.quarter_hours(start, start + timedelta(days=1))
     assert len(records) > 10
-    bands = {flanders.band_at(datetime.fromisoformat(str(r["start"]))) for r in records}
+    bands = {flanders.band_at(datetime.fromisoformat(r["start"])) for r in records}
     assert len(bands) == 2  # the fixture crosses a band change
     source = f"tariff:{flanders.tariff.id}:dual"
     assert day["prices_source"] == week["prices_source"] == source
     assert Decimal(str(day["totals"]["eur"])) == _expected_eur(records, flanders)
     assert Decimal(str(week["buckets"][0]["eur"])) == _expected_eur(records, flanders)
     for bucket in day["buckets"]:
-        mine = [r for r in records if str(r["start"])[11:16] == bucket["key"]]
+        mine = [r for r in records if r["start"][11:16] == bucket["key"]]
         assert Decimal(str(bucket["eur"])) == _expected_eur(mine, flanders)
     by_band = week["buckets"][0]["import_by_band_kwh"]
     assert set(by_band) == bands

@@ -9,8 +9,10 @@ from decimal import Decimal
 
 import pytest
 
+from gateway.answers import ClockSkewEvent, VoltageLimitEvent
 from gateway.i18n.notices import render, text_json
 from gateway.pipeline.prepayment import notification_event
+from metering.peaks import PeakWarningEvent
 from prepayment import Notification, NotificationKind, messages
 
 AT = datetime(2026, 11, 22, 13, 0, tzinfo=UTC)
@@ -65,23 +67,37 @@ def test_a_notification_without_a_template_keeps_its_message() -> None:
 def test_peak_warnings_and_voltage_crossings_are_told_in_the_language() -> None:
     from gateway.pipeline.event_texts import localised
 
-    warning = {
+    warning: PeakWarningEvent = {
         "type": "peak_warning",
         "kind": "threshold",
+        "at": AT.isoformat(),
+        "quarter_start": "2026-11-22T13:00:00+00:00",
+        "quarter_end": "2026-11-22T13:15:00+00:00",
         "projected_kw": 3.1,
         "limit_kw": 2.5,
         "message": "m",
     }
-    english = localised(dict(warning), None)
-    assert english["message"] == "m" and english["text"]["id"] == "projected {kw} kW exceeds {limit} kW"
-    assert localised(dict(warning), "nl")["message"] == "verwacht 3,100 kW, boven 2,500 kW"
-    assert english["projected_kw"] == 3.1 and english["kind"] == "threshold"
-    dip = {"type": "voltage_limit", "kind": "dip", "phase": 2, "voltage_v": 201.3, "message": "m"}
-    assert localised(dict(dip), "fr")[
+    english = localised(warning.copy(), None)
+    assert (
+        english["message"] == "m" and english.get("text", {})["id"] == "projected {kw} kW exceeds {limit} kW"
+    )
+    assert localised(warning.copy(), "nl")["message"] == "verwacht 3,100 kW, boven 2,500 kW"
+    assert {key: value for key, value in english.items() if key != "text"} == warning  # machine fields kept
+    dip: VoltageLimitEvent = {
+        "type": "voltage_limit",
+        "at": AT.isoformat(),
+        "kind": "dip",
+        "phase": 2,
+        "voltage_v": 201.3,
+        "exporting": False,
+        "source": "p1",
+        "message": "m",
+    }
+    assert localised(dip.copy(), "fr")[
         "message"
     ] == "creux de tension sur L2\u00a0: 201,3 V (limite 207 V)".replace("\u00a0", " ")
-    other = {"type": "source_fault", "message": "m"}
-    assert localised(dict(other), "fr") == other
+    other: ClockSkewEvent = {"type": "clock_skew", "at": AT.isoformat(), "skew_s": 90.0, "message": "m"}
+    assert localised(other.copy(), "fr") == other  # no sentence known without its text: unchanged
 
 
 def test_what_to_do_is_translated_from_the_same_template() -> None:

@@ -257,9 +257,9 @@ def test_top_up_with_token_is_idempotent(client: TestClient, view: LiveView) -> 
     assert before is not None
     first = client.post("/api/v1/control/top_up", json={"id": "tx-1", "amount_eur": "10.00"}, headers=AUTH)
     assert first.status_code == 200, first.text
-    assert first.json()["duplicate"] is False
+    assert first.json()["credited"] is True
     again = client.post("/api/v1/control/top_up", json={"id": "tx-1", "amount_eur": "10.00"}, headers=AUTH)
-    assert again.json()["duplicate"] is True
+    assert again.json()["credited"] is False
     after = view.prepayment()
     assert after is not None and after["balance_eur"] > before["balance_eur"]
 
@@ -285,9 +285,10 @@ def test_control_errors(client: TestClient, path: str, body: object, status: int
 
 def test_set_load_and_press_button(client: TestClient, view: LiveView) -> None:
     response = client.post("/api/v1/control/set_load", json={"kw": "3.5", "duration_s": 600}, headers=AUTH)
-    assert response.status_code == 200 and response.json()["load_kw"] == 3.5
+    assert response.status_code == 200 and response.json()["kw"] == 3.5
     assert view.meter is not None and view.meter.extra_w == 3500
-    assert client.post("/api/v1/control/press_button", headers=AUTH).json() == {"supply_state": "connected"}
+    pressed = client.post("/api/v1/control/press_button", headers=AUTH).json()
+    assert pressed["action"] == "press_button" and pressed["prepayment"]["supply_state"] == "connected"
 
 
 def test_real_meter_refuses_controls(tmp_path: Path) -> None:

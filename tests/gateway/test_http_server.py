@@ -130,4 +130,4 @@ async def test_real_server_endpoints_tokens_and_cors(tmp_path: Path) -> None:
         assert (await client.post(base + url, json=body, headers=wrong)).status_code == 401
         right = {"Authorization": f"Bearer {TOKEN}"}
         ok = await client.post(base + url, json=body, headers=right)
-        assert ok.status_code == 200 and ok.json()["duplicate"] is False
+        assert ok.status_code == 200 and ok.json()["credited"] is True

@@ -17,7 +17,7 @@ import contextlib
 import json
 import math
 import socket
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from datetime import datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -37,10 +37,20 @@ from dsmr_parser import (
     telegram_json,
     value_to_json,
 )
+from gateway.answers import (
+    GatewayEvent,
+    LiveItem,
+    PrepaymentEvent,
+    SimulatorStateJson,
+    StateJson,
+    TelegramJson,
+)
+from gateway.pipeline.prepayment import prepayment_from_telegram
 from gateway.store import Store, open_store
-from gateway.view import ControlDenied
+from gateway.view import ControlDenied, ControlResult, CurrentQuarterHour
 from metering.peaks import CapacityGuard
 from metering.quarter_hours import QuarterHourAggregator
+from metering.record import QuarterHourRecord
 from prepayment.account import PrepaymentAccount
 from prepayment.config import AccountConfig, PaymentPlan
 from prepayment.p1 import p1_values
@@ -157,10 +167,10 @@ class LiveView:
         self.aggregator = QuarterHourAggregator()
         self.guard = CapacityGuard(warn_after_s=60)
         self.last: Telegram | None = None
-        self.queues: list[asyncio.Queue[dict[str, Any]]] = []
+        self.queues: list[asyncio.Queue[LiveItem]] = []
         self.frames = 0
         self.crc_errors = 0
-        self.last_prepayment: dict[str, Any] | None = None
+        self.last_prepayment: SimulatorStateJson | None = None
         self.last_query: tuple[datetime, datetime] | None = None
 
     # ---- input
@@ -187,45 +197,47 @@ class LiveView:
             ts,
             {"import_kw": _num(values.get("1-0:1.7.0")), "export_kw": _num(values.get("1-0:2.7.0"))},
         )
-        self._publish("telegram", self.latest())
+        self._publish({"type": "telegram", "data": self.latest()})
         for record in closed:
-            self._publish("quarter_hour", record)
+            self._publish({"type": "quarter_hour", "data": record})
         state = self.prepayment()
         previous = self.last_prepayment
         if state is not None and previous is not None and state["supply_state"] != previous["supply_state"]:
-            self._event(
-                {
-                    "type": "supply_" + state["supply_state"],
-                    "at": ts.isoformat(),
-                    "message": state["what_to_do"],
-                }
-            )
+            supply: PrepaymentEvent = {
+                "type": "supply_" + state["supply_state"],
+                "kind": state["supply_state"],
+                "at": ts.isoformat(),
+                "energy": state["energy"],
+                "message": state["what_to_do"],
+                "balance_eur": state["balance_eur"],
+            }
+            self._event(supply)
         if state is not None and (self.last_prepayment is None or _changed(state, self.last_prepayment)):
-            self._publish("prepayment", state)
+            self._publish({"type": "prepayment", "data": state})
         self.last_prepayment = state
 
-    def _event(self, event: dict[str, Any]) -> None:
+    def _event(self, event: GatewayEvent) -> None:
         assert self.last is not None
         self.store.add_event(event, meter_id=self.last.meter_id)
-        self._publish("event", event)
+        self._publish({"type": "event", "data": event})
 
-    def _publish(self, kind: str, data: Any) -> None:
+    def _publish(self, item: LiveItem) -> None:
         for queue in self.queues:
-            queue.put_nowait({"type": kind, "data": data})
+            queue.put_nowait(item)
 
     # ---- GatewayView
-    def latest(self) -> dict[str, Any] | None:
+    def latest(self) -> TelegramJson | None:
         """The telegram JSON with the meter's digits: its numbers are Decimal (`05.980` stays 5.980)."""
         if self.last is None:
             return None
         decoded: dict[str, Any] = json.loads(telegram_json(self.last), parse_float=Decimal)
         return decoded
 
-    def states(self) -> dict[str, Any]:
+    def states(self) -> dict[str, StateJson]:
         if self.last is None:
             return {}
         return {
-            name: {**value_to_json(state.value), "unit": state.unit, "code": state.code}
+            name: {"value": value_to_json(state.value)["value"], "unit": state.unit, "code": state.code}
             for name, state in state_values(self.last).items()
         }
 
@@ -242,34 +254,49 @@ class LiveView:
     def peaks(self) -> dict[str, Any]:
         return self.guard.state()
 
-    def prepayment(self) -> dict[str, Any] | None:
+    def prepayment(self) -> SimulatorStateJson | None:
+        """The simulated account's state, with the accounts its P1 lines carry (as the gateway answers)."""
         account = self.meter.account if self.meter is not None else None
-        return dict(account.state()) if account is not None else None
+        if account is None:
+            return None
+        p1 = prepayment_from_telegram(self.last) if self.last is not None else None
+        return {
+            "meter_id": self.last.meter_id if self.last is not None else None,
+            "source": "simulator",
+            **account.state(),
+            "accounts": p1["accounts"] if p1 is not None else {},
+        }
 
-    def quarter_hours(self, start: datetime, end: datetime) -> list[dict[str, Any]]:
+    def quarter_hours(self, start: datetime, end: datetime) -> list[QuarterHourRecord]:
         self.last_query = (start, end)
         return self.store.quarter_hours(start, end)
 
-    def current_quarter_hour(self) -> dict[str, Any] | None:
+    def current_quarter_hour(self) -> CurrentQuarterHour | QuarterHourRecord | None:
         current = self.aggregator.current()
         if current is None or self.last is None:
             return None
-        running = self.guard.running() or {}
+        record = current.to_json(self.last.meter_id, self.ean)
+        running = self.guard.running()
+        if running is None:
+            return record
         return {
-            **current.to_json(self.last.meter_id, self.ean),
-            "elapsed_s": current.duration_s,
-            "projected_kw": running.get("projected_kw"),
+            **record,
+            "elapsed_s": running["elapsed_s"],
+            "average_kw": running["average_kw"],
+            "demand_kw": running["demand_kw"],
+            "power_kw": running["power_kw"],
+            "projected_kw": running["projected_kw"],
         }
 
     def history(self, start: datetime, end: datetime) -> list[dict[str, Any]]:
         self.last_query = (start, end)
         return self.store.history(start, end)
 
-    def events(self, limit: int = 50) -> list[dict[str, Any]]:
+    def events(self, limit: int = 50) -> list[GatewayEvent]:
         return self.store.events(limit=limit)
 
-    async def subscribe(self) -> AsyncIterator[dict[str, Any]]:
-        queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+    async def subscribe(self) -> AsyncIterator[LiveItem]:
+        queue: asyncio.Queue[LiveItem] = asyncio.Queue()
         self.queues.append(queue)
         try:
             while True:
@@ -277,7 +304,7 @@ class LiveView:
         finally:
             self.queues.remove(queue)
 
-    async def control(self, action: str, params: dict[str, Any]) -> dict[str, Any]:
+    async def control(self, action: str, params: dict[str, Any]) -> ControlResult:
         if self.meter is None or self.meter.account is None:
             raise ControlDenied("this gateway reads a real meter, not a simulator")
         account, now = self.meter.account, self.meter.now
@@ -285,14 +312,14 @@ class LiveView:
             if params["energy"] != "electricity":
                 raise ValueError("this meter has no gas prepayment")
             result = account.top_up(params["id"], params["amount_eur"], now)
-            return {"duplicate": result.duplicate, "balance_eur": float(result.balance_eur)}
+            return {"action": action, "credited": not result.duplicate, "prepayment": account.state()}
         if action == "press_button":
             account.press_button(now)
-            return {"supply_state": account.supply_state.value}
+            return {"action": action, "prepayment": account.state()}
         if action == "set_load":
             self.meter.extra_w = int(params["kw"] * 1000)
             self.meter.extra_until = now + timedelta(seconds=params["duration_s"])
-            return {"load_kw": float(params["kw"]), "until": self.meter.extra_until.isoformat()}
+            return {"action": action, "kw": float(params["kw"]), "duration_s": int(params["duration_s"])}
         raise ControlDenied(f"{action} is not simulated here (no gas meter)")
 
     # ---- driving
@@ -304,7 +331,7 @@ class LiveView:
             await asyncio.sleep(every_s)
 
 
-def _changed(a: dict[str, Any], b: dict[str, Any]) -> bool:
+def _changed(a: Mapping[str, object], b: Mapping[str, object]) -> bool:
     return {k: v for k, v in a.items() if k != "at"} != {k: v for k, v in b.items() if k != "at"}
 
 

@@ -13,6 +13,7 @@ from gateway.mqtt import MqttPublisher, MqttSettings
 from gateway.pipeline import Gateway, not_yet_queued
 from gateway.sources import make_source
 from gateway.store import open_store
+from metering.record import QuarterHourRecord
 
 METER = "OUTBOX0001"
 TOPIC = f"p1gw/{METER}/quarter_hour"
@@ -89,8 +90,25 @@ async def test_restart_publishes_exactly_the_stored_quarter_hours_that_never_rea
 
 
 def test_not_yet_queued_compares_instants_per_meter_across_a_dst_change() -> None:
-    def qh(meter: str, start: str) -> dict[str, Any]:
-        return {"meter_id": meter, "start": start}
+    def qh(meter: str, start: str) -> QuarterHourRecord:
+        end = (datetime.fromisoformat(start) + timedelta(minutes=15)).isoformat()
+        return {
+            "meter_id": meter,
+            "ean": None,
+            "start": start,
+            "end": end,
+            "import_day": 0.0,
+            "import_night": 0.0,
+            "export_day": 0.0,
+            "export_night": 0.0,
+            "import_kwh": 0.0,
+            "export_kwh": 0.0,
+            "avg_import_kw": 0.0,
+            "avg_export_kw": 0.0,
+            "complete": True,
+            "estimated": False,
+            "telegrams": 90,
+        }
 
     records = [
         qh("A", "2026-10-25T02:30:00+02:00"),

@@ -7,10 +7,9 @@ import json
 from datetime import datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
 
 from dsmr_parser import MonthlyPeak, Value, parse_telegram
-from metering.peaks import CapacityGuard
+from metering.peaks import CapacityGuard, PeakWarningEvent
 from metering.quarter_hours import QuarterHour
 from tests.gateway.test_quarter_hours import make_telegram, utc
 
@@ -19,9 +18,9 @@ TELEGRAMS = Path(__file__).resolve().parents[1] / "dsmr_parser" / "telegrams"
 
 def run_power(
     guard: CapacityGuard, start: datetime, seconds: int, kw: int, base_wh: int = 0
-) -> list[dict[str, Any]]:
+) -> list[PeakWarningEvent]:
     """One telegram per second at a constant import power `kw` (registers exact), with 1.7.0."""
-    events: list[dict[str, Any]] = []
+    events: list[PeakWarningEvent] = []
     for offset in range(seconds):
         wh = base_wh + offset * kw * 1000 // 3600
         extra = {"1-0:1.7.0": Value(Decimal(kw), "kW")}

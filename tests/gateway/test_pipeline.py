@@ -17,14 +17,16 @@ import socket
 from collections.abc import AsyncGenerator, AsyncIterator
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeGuard
 
 import pytest
 
+from gateway.answers import GatewayEvent, PrepaymentEvent
 from gateway.pipeline import Gateway, prepayment_from_telegram
 from gateway.sources import make_source
 from gateway.store import open_store
 from meter_sim.simulation import Simulation
+from metering.record import QuarterHourRecord
 
 START = "2026-11-22T14:14:00+01:00"  # one minute before a quarter-hour boundary
 SPEED = 600.0  # a quarter-hour in 1.5 s
@@ -42,15 +44,21 @@ def truth_by_start(truths: list[Any]) -> dict[str, tuple[int, int, int, int]]:
     }
 
 
-def record_wh(record: dict[str, Any]) -> tuple[int, int, int, int]:
-    day_in, night_in, day_out, night_out = (
-        round(record[k] * 1000) for k in ("import_day", "import_night", "export_day", "export_night")
+def record_wh(record: QuarterHourRecord) -> tuple[int, int, int, int]:
+    return (
+        round(record["import_day"] * 1000),
+        round(record["import_night"] * 1000),
+        round(record["export_day"] * 1000),
+        round(record["export_night"] * 1000),
     )
-    return (day_in, night_in, day_out, night_out)
+
+
+def is_prepayment_event(event: GatewayEvent) -> TypeGuard[PrepaymentEvent]:
+    return event["type"].startswith("prepayment_")
 
 
 def check_against_truth(
-    records: list[dict[str, Any]], truth: dict[str, tuple[int, int, int, int]], seen: set[str]
+    records: list[QuarterHourRecord], truth: dict[str, tuple[int, int, int, int]], seen: set[str]
 ) -> int:
     """No duplicate; exact where both boundaries were seen (by the watcher, which may miss telegrams the
     gateway saw); between two seen boundaries the records together hold exactly the meter's energy: an
@@ -146,10 +154,11 @@ async def sim_server(speed: float = SPEED, **options: Any) -> AsyncIterator[SimS
         await server.close()
 
 
-async def watch(gateway: Gateway, seen: set[str], quarter_hours: list[dict[str, Any]]) -> None:
+async def watch(gateway: Gateway, seen: set[str], quarter_hours: list[QuarterHourRecord]) -> None:
     """A live-stream subscriber: meter times of the telegrams, and the quarter-hours as announced."""
     async for item in gateway.subscribe():
         if item["type"] == "telegram":
+            assert item["data"] is not None, "a telegram item carries its telegram"
             seen.add(item["data"]["timestamp"])
         elif item["type"] == "quarter_hour":
             quarter_hours.append(item["data"])
@@ -186,7 +195,7 @@ async def test_sim_with_corrupted_telegrams_to_store_and_mqtt(
     source = make_source(spec)
     store = open_store(tmp_path / "p1gw.sqlite")
     seen: set[str] = set()
-    announced: list[dict[str, Any]] = []
+    announced: list[QuarterHourRecord] = []
     async with (
         mqtt_collector(mosquitto, "p1gw/#") as mqtt,
         MqttPublisher(mosquitto.url, MqttSettings(queue_path=tmp_path / "q.sqlite")) as publisher,
@@ -227,7 +236,7 @@ async def test_socket_source_restarted_and_restore_after_restart(tmp_path: Path)
     db = tmp_path / "p1gw.sqlite"
     async with sim_server() as meter:
         seen: set[str] = set()
-        first: list[dict[str, Any]] = []
+        first: list[QuarterHourRecord] = []
         source = make_source(f"socket://127.0.0.1:{meter.port}", backoff_initial_s=0.05, backoff_max_s=0.1)
         store = open_store(db)
         gateway = Gateway(source, store=store, live_queue_size=LIVE_QUEUE)
@@ -307,7 +316,7 @@ async def test_events_read_from_p1_lines_carry_the_domain_notification_names() -
     gateway.source.sim = None
     for _, frame in sim:
         await gateway.handle(parse_telegram(frame))
-    events = [e for e in gateway.events(200) if e["type"].startswith("prepayment_")]
+    events = [e for e in gateway.events(200) if is_prepayment_event(e)]
     assert {"prepayment_low_credit", "prepayment_supply_interrupted"} <= {e["type"] for e in events}
     for event in events:
         assert event["type"] == f"prepayment_{event['kind']}" and event["energy"] in ("electricity", "gas")
@@ -354,7 +363,7 @@ class Fed:
     def __init__(self, gateway: Gateway) -> None:
         self.gateway = gateway
         self.frames = iter(gateway.source.simulation)
-        self.announced: list[dict[str, Any]] = []
+        self.announced: list[QuarterHourRecord] = []
         self.last_at: datetime | None = None
         gateway.live_queue_size = LIVE_QUEUE
         subscribers = len(gateway.live.subscribers)
@@ -375,7 +384,7 @@ class Fed:
         await stop_watching(self.gateway, self._watcher)
 
 
-def all_quarter_hours(store: Any) -> list[dict[str, Any]]:
+def all_quarter_hours(store: Any) -> list[QuarterHourRecord]:
     at = datetime.fromisoformat(START)
     return list(store.quarter_hours(at - timedelta(days=1), at + timedelta(days=1)))
 

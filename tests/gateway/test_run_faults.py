@@ -23,6 +23,7 @@ import httpx
 from gateway.pipeline import Gateway
 from gateway.sources import make_source
 from gateway.store import open_store
+from metering.record import QuarterHourRecord
 
 from .test_pipeline import START, free_port, record_wh, sim_server, truth_by_start, until
 from .test_store import store_url  # noqa: F401  (the sqlite/postgresql fixture)
@@ -74,7 +75,7 @@ async def wait_health(http_port: int, predicate: Any, timeout: float = 60.0) -> 
             await asyncio.sleep(0.05)
 
 
-def stored_records(db: Path | str) -> list[dict[str, Any]]:
+def stored_records(db: Path | str) -> list[QuarterHourRecord]:
     with open_store(db) as store:
         start = datetime.fromisoformat(START)
         return store.quarter_hours(start - timedelta(hours=1), start + timedelta(hours=6))

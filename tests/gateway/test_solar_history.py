@@ -3,16 +3,20 @@ and the dashboard history route, whose self-consumption is production - export r
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import httpx
 
+from gateway.answers import GatewayEvent, LiveItem, PrepaymentState, StateJson, TelegramJson
 from gateway.http import create_app
-from gateway.store import open_store
+from gateway.store import Store, open_store
 from gateway.store.solar import add_production, production_quarters, production_source, saved_aggregator
+from gateway.view import ControlDenied, ControlResult, CurrentQuarterHour
 from metering.quarter_hours import QuarterHour
+from metering.record import QuarterHourRecord
 from metering.solar import ProductionAggregator, ProductionQuarter
 from tests.gateway.test_http_view import TZ
 
@@ -37,16 +41,45 @@ def produced(start: datetime, wh: int, **flags: bool) -> ProductionQuarter:
 
 
 class StoreView:
-    """The little of a `GatewayView` the history route reads: the store, no latest telegram, no peaks."""
+    """A `GatewayView` over a store and nothing live: the history route reads the store; no latest
+    telegram, no peaks, and every other answer empty."""
 
-    def __init__(self, store: Any) -> None:
+    def __init__(self, store: Store) -> None:
         self.store = store
 
-    def latest(self) -> None:
+    def latest(self) -> TelegramJson | None:
         return None
+
+    def states(self) -> dict[str, StateJson]:
+        return {}
+
+    def health(self) -> dict[str, Any]:
+        return {}
 
     def peaks(self) -> dict[str, Any]:
         return {}
+
+    def prepayment(self) -> PrepaymentState | None:
+        return None
+
+    def quarter_hours(self, start: datetime, end: datetime) -> list[QuarterHourRecord]:
+        return []
+
+    def current_quarter_hour(self) -> CurrentQuarterHour | QuarterHourRecord | None:
+        return None
+
+    def history(self, start: datetime, end: datetime) -> list[dict[str, Any]]:
+        return []
+
+    def events(self, limit: int = 50) -> list[GatewayEvent]:
+        return []
+
+    async def subscribe(self) -> AsyncIterator[LiveItem]:
+        return
+        yield
+
+    async def control(self, action: str, params: dict[str, Any]) -> ControlResult:
+        raise ControlDenied("a store has no meter to control")
 
 
 def test_production_quarter_hours_round_trip(tmp_path: Path) -> None:

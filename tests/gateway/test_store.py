@@ -136,8 +136,8 @@ def test_events_newest_first(store_url: str) -> None:
                 meter_id="M1",
             )
         events = store.events(limit=3)
-        assert [e["at"][11:16] for e in events] == ["14:04", "14:03", "14:02"]
-        assert events[0]["meter_id"] == "M1" and events[0]["kind"] == "threshold"
+        assert [(e["at"] or "")[11:16] for e in events] == ["14:04", "14:03", "14:02"]
+        assert events[0]["meter_id"] == "M1" and events[0].get("kind") == "threshold"
         assert len(store.events(since=at("2026-11-22T14:03:00+01:00"))) == 2
 
 
