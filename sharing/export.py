@@ -15,6 +15,7 @@ import os
 import shutil
 from collections.abc import Iterable, Sequence
 from contextlib import contextmanager
+from decimal import Decimal
 from fractions import Fraction
 from pathlib import Path
 from typing import IO, Any
@@ -88,10 +89,12 @@ def _pct(x: Fraction | None) -> str:
 
 
 def kwh(values: npt.NDArray[np.integer]) -> pl.Series:
-    """Integer Wh as kWh floats to be written with ``float_precision=3``: exact text, since any
-    |Wh| below 2**53 / 1000 divided by 1000 is within 1e-4 of its decimal and so rounds back to it
-    (checked over every Wh in -20..20,000 kWh and random values to 10**9 kWh)."""
-    return pl.Series(values.astype(np.int64, copy=False)) / 1000
+    """Integer Wh as exact kWh with three decimals: a Decimal column (Wh x 0.001, no rounding) that
+    polars writes as ``12.345`` (``-0.001``, ``0.000``), the text of :func:`sharing.kwh.format_kwh`."""
+    return pl.Series(values.astype(np.int64, copy=False)).cast(pl.Decimal(38, 0)) * _MILLI
+
+
+_MILLI = pl.Series([Decimal("0.001")], dtype=pl.Decimal(38, 3))
 
 
 def iso_starts(grid: Grid) -> pl.Series:
@@ -147,7 +150,7 @@ class Outputs:
                     {"start": starts.gather(t), "ean": self.eans.gather(m),
                      **{f"{k}_kwh": kwh(v[lo:hi].ravel()) for k, v in columns.items()}}
                 )  # fmt: skip
-                frame.write_csv(handle, include_header=not self.started, float_precision=3)
+                frame.write_csv(handle, include_header=not self.started)
                 self.started = True
         self._community(starts, data, part)
         if self.member_files:
@@ -170,7 +173,7 @@ class Outputs:
         )
         path = self.tmp / "community_quarter_hours.csv"
         with path.open("ab") as handle:
-            frame.write_csv(handle, include_header=handle.tell() == 0, float_precision=3)
+            frame.write_csv(handle, include_header=handle.tell() == 0)
 
     def _members(self, starts: pl.Series, columns: dict[str, IntArray]) -> None:
         """Each member's rows of the slice: formatted for a group of members at once, then cut."""
@@ -185,7 +188,7 @@ class Outputs:
                     **{f"{k}_kwh": kwh(v[:, lo:hi].T.ravel()) for k, v in columns.items()},
                 }
             )
-            text = frame.write_csv(include_header=False, float_precision=3).encode()
+            text = frame.write_csv(include_header=False).encode()
             ends = np.flatnonzero(np.frombuffer(text, dtype=np.uint8) == 10)[count - 1 :: count] + 1
             begin = 0
             for m, end in zip(range(lo, hi), ends.tolist(), strict=True):
