@@ -69,7 +69,7 @@ def generate(out: Path, members: int, days: int, seed: int) -> tuple[Path, Path,
                  "consumption_kwh": kwh(cons[lo:hi].ravel()),
                  "injection_kwh": kwh(inj[lo:hi].ravel())}
             )  # fmt: skip
-            frame.write_csv(handle, include_header=False, float_precision=3)
+            frame.write_csv(handle, include_header=False)
     for g, month in enumerate(months):
         rows = np.flatnonzero(month_idx == g)
         t = np.repeat(rows, n_members)

@@ -3,19 +3,24 @@
 Strategy: every energy is written from integer Wh as exact kWh text with three decimals
 (:func:`sharing.kwh.format_kwh`; vectorised, :func:`kwh`), so CSV totals add up to the Wh
 the engine computed. The per-quarter-hour files are formatted by polars a slice at a time (no
-per-row Python) and appended while the period streams by; everything is written under a temporary
-name and put in place at the end, so a crash or a bad input never leaves a half-written file.
+per-row Python) and appended while the period streams by, by worker threads that overlap the next
+slice's reading and allocation; everything is written under a temporary name and put in place at
+the end, so a crash or a bad input never leaves a half-written file.
 """
 
 from __future__ import annotations
 
 import csv
+import io
 import json
 import os
 import shutil
 from collections.abc import Iterable, Sequence
+from concurrent import futures
 from contextlib import contextmanager
+from decimal import Decimal
 from fractions import Fraction
+from functools import partial
 from pathlib import Path
 from typing import IO, Any
 
@@ -88,10 +93,12 @@ def _pct(x: Fraction | None) -> str:
 
 
 def kwh(values: npt.NDArray[np.integer]) -> pl.Series:
-    """Integer Wh as kWh floats to be written with ``float_precision=3``: exact text, since any
-    |Wh| below 2**53 / 1000 divided by 1000 is within 1e-4 of its decimal and so rounds back to it
-    (checked over every Wh in -20..20,000 kWh and random values to 10**9 kWh)."""
-    return pl.Series(values.astype(np.int64, copy=False)) / 1000
+    """Integer Wh as exact kWh with three decimals: a Decimal column (Wh x 0.001, no rounding) that
+    polars writes as ``12.345`` (``-0.001``, ``0.000``), the text of :func:`sharing.kwh.format_kwh`."""
+    return pl.Series(values.astype(np.int64, copy=False)).cast(pl.Decimal(38, 0)) * _MILLI
+
+
+_MILLI = pl.Series([Decimal("0.001")], dtype=pl.Decimal(38, 3))
 
 
 def iso_starts(grid: Grid) -> pl.Series:
@@ -102,6 +109,8 @@ def iso_starts(grid: Grid) -> pl.Series:
 
 
 ROWS_PER_PIECE = 262_144  # output rows formatted at a time: bounds the text held in memory
+SPARE_DESCRIPTORS = 256  # kept free when member files stay open between slices
+WRITERS = 3  # threads writing a slice's files (allocation, member files, Parquet + community)
 
 
 class Outputs:
@@ -125,10 +134,17 @@ class Outputs:
             (self.tmp / "parquet").mkdir()
         self.eans = pl.Series("ean", community.eans, dtype=pl.String)
         self.started = False
+        self.pool = futures.ThreadPoolExecutor(max_workers=WRITERS, thread_name_prefix="share-writer")
+        self.pending: list[futures.Future[None]] = []
+        self.member_handles: dict[int, IO[bytes]] = {}
+        self.keep_open = len(community.members) + SPARE_DESCRIPTORS <= _descriptor_limit()
 
     def write(self, data: Dataset, allocation: Allocation, part: Part) -> None:
-        """Append one slice's rows to every file."""
-        grid, n_members = data.grid, len(self.community.members)
+        """Append one slice's rows to every file: the files are written by worker threads (polars
+        and numpy let go of the GIL) while the caller reads and allocates the next slice. Only one
+        slice is in flight (this waits for the previous one), so memory stays bounded."""
+        self.wait()
+        grid = data.grid
         columns: dict[str, IntArray] = {
             "consumption": data.consumption_wh,
             "injection": data.injection_wh,
@@ -137,23 +153,34 @@ class Outputs:
             "surplus": allocation.member_surplus_wh(data.injection_wh),
         }
         starts = iso_starts(grid)
+        jobs = [partial(self._allocation, starts, columns), partial(self._community, starts, data, part)]
+        if self.member_files:
+            jobs.append(partial(self._members, starts, columns))
+        if self.parquet:
+            jobs.append(partial(self._parquet, grid, columns))
+        self.pending = [self.pool.submit(job) for job in jobs]
+
+    def wait(self) -> None:
+        """Wait for the slice in flight; re-raises a writer's error."""
+        pending, self.pending = self.pending, []
+        futures.wait(pending)
+        for job in pending:
+            job.result()
+
+    def _allocation(self, starts: pl.Series, columns: dict[str, IntArray]) -> None:
+        count, n_members = starts.len(), len(self.community.members)
         step = max(1, ROWS_PER_PIECE // max(1, n_members))
         with (self.tmp / "allocation.csv").open("ab") as handle:
-            for lo in range(0, grid.count, step):
-                hi = min(grid.count, lo + step)
+            for lo in range(0, count, step):
+                hi = min(count, lo + step)
                 t = np.repeat(np.arange(lo, hi), n_members)
                 m = np.tile(np.arange(n_members), hi - lo)
                 frame = pl.DataFrame(
                     {"start": starts.gather(t), "ean": self.eans.gather(m),
                      **{f"{k}_kwh": kwh(v[lo:hi].ravel()) for k, v in columns.items()}}
                 )  # fmt: skip
-                frame.write_csv(handle, include_header=not self.started, float_precision=3)
+                frame.write_csv(handle, include_header=not self.started)
                 self.started = True
-        self._community(starts, data, part)
-        if self.member_files:
-            self._members(starts, columns)
-        if self.parquet:
-            self._parquet(grid, columns)
 
     def _community(self, starts: pl.Series, data: Dataset, part: Part) -> None:
         production = data.injection_wh.sum(axis=1)
@@ -170,31 +197,48 @@ class Outputs:
         )
         path = self.tmp / "community_quarter_hours.csv"
         with path.open("ab") as handle:
-            frame.write_csv(handle, include_header=handle.tell() == 0, float_precision=3)
+            frame.write_csv(handle, include_header=handle.tell() == 0)
 
     def _members(self, starts: pl.Series, columns: dict[str, IntArray]) -> None:
         """Each member's rows of the slice: formatted for a group of members at once, then cut."""
         count, n_members = starts.len(), len(self.community.members)
         group = max(1, ROWS_PER_PIECE // max(1, count))
+        by_member = {k: np.ascontiguousarray(v.T) for k, v in columns.items()}  # (M, T): slices are views
         for lo in range(0, n_members, group):
             hi = min(n_members, lo + group)
             t = np.tile(np.arange(count), hi - lo)
             frame = pl.DataFrame(
                 {
                     "start": starts.gather(t),
-                    **{f"{k}_kwh": kwh(v[:, lo:hi].T.ravel()) for k, v in columns.items()},
+                    **{f"{k}_kwh": kwh(v[lo:hi].ravel()) for k, v in by_member.items()},
                 }
             )
-            text = frame.write_csv(include_header=False, float_precision=3).encode()
+            buffer = io.BytesIO()
+            frame.write_csv(buffer, include_header=False)
+            text = buffer.getvalue()
             ends = np.flatnonzero(np.frombuffer(text, dtype=np.uint8) == 10)[count - 1 :: count] + 1
             begin = 0
             for m, end in zip(range(lo, hi), ends.tolist(), strict=True):
-                path = self.tmp / "members" / f"{self.community.members[m].ean}.csv"
-                with path.open("ab") as handle:
-                    if handle.tell() == 0:
-                        handle.write(MEMBER_HEADER)
-                    handle.write(text[begin:end])
+                self._member_file(m).write(text[begin:end])
                 begin = end
+            if not self.keep_open:
+                self._close_member_files()
+
+    def _member_file(self, m: int) -> IO[bytes]:
+        """Member ``m``'s file, opened (header written) on first use and kept open while the
+        descriptor limit allows: an open per member and slice costs more than writing its rows."""
+        handle = self.member_handles.get(m)
+        if handle is None:
+            path = self.tmp / "members" / f"{self.community.members[m].ean}.csv"
+            handle = self.member_handles[m] = path.open("ab", buffering=0)
+            if handle.tell() == 0:
+                handle.write(MEMBER_HEADER)
+        return handle
+
+    def _close_member_files(self) -> None:
+        handles, self.member_handles = self.member_handles, {}
+        for handle in handles.values():
+            handle.close()
 
     def _parquet(self, grid: Grid, columns: dict[str, IntArray]) -> None:
         n_members = len(self.community.members)
@@ -211,6 +255,9 @@ class Outputs:
 
     def commit(self) -> None:
         """Move every file into place (replacing an earlier run's)."""
+        self.wait()
+        self.pool.shutdown()
+        self._close_member_files()
         for name in ("members", "parquet"):
             if (self.tmp / name).exists():
                 shutil.rmtree(self.out / name, ignore_errors=True)
@@ -219,7 +266,21 @@ class Outputs:
         self.tmp.rmdir()
 
     def abort(self) -> None:
+        futures.wait(self.pending)  # a writer's error was already raised, or is moot now
+        self.pending = []
+        self.pool.shutdown()
+        self._close_member_files()
         shutil.rmtree(self.tmp, ignore_errors=True)
+
+
+def _descriptor_limit() -> int:
+    """How many files this process may hold open (its soft limit; 512 where unknown)."""
+    try:
+        import resource
+    except ImportError:  # not a POSIX system
+        return 512
+    soft = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+    return soft if soft >= 0 else 1 << 30
 
 
 MEMBER_HEADER = (",".join(ALLOCATION_HEADER[:1] + ALLOCATION_HEADER[2:]) + "\n").encode()
