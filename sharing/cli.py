@@ -4,7 +4,7 @@ Inputs: a members CSV (ean,name,role,weight[,meter_id][,weight_day,weight_night,
 and data files (--data, repeatable) in any format of :mod:`sharing.ingest`, recognised by the header:
 the sharing contract (start,ean,consumption_kwh,injection_kwh), the gateway's quarter-hour CSV, a DSO
 long format (start;ean;register;kwh), the Fluvius export, or Parquet. The data streams through month
-by month (memory: members x one month); bad rows are reported together and nothing is written.
+by month (memory: members x two months at most); bad rows are reported together and nothing is written.
 
 Keys: fixed (members' weight %), equal, static-period (weight_day/night/weekend),
 dynamic (pro rata to consumption), multi-round (--rounds), fluvius-optimal, sibelga-multi-round,
