@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
+import numpy.typing as npt
 import polars as pl
 import pytest
 
@@ -21,7 +22,7 @@ from sharing.cli import share as share_slices
 from sharing.clock import DEFAULT_TZ, Grid, parse_start
 from sharing.community import Dataset
 from sharing.csvio import InputError, read_members
-from sharing.export import kwh
+from sharing.export import KWH_TABLE_WH, NO_QUOTES, kwh
 from sharing.ingest import Members, Problems, iter_quarter_hours, load_quarter_hours
 from sharing.keyspec import build_key
 from sharing.kwh import format_kwh
@@ -223,12 +224,19 @@ def test_a_failed_run_leaves_the_previous_outputs(
     assert (out / "allocation.csv").read_bytes() == before
 
 
-def test_kwh_floats_write_the_exact_kwh_text() -> None:
-    """The vectorised writer's kWh text equals format_kwh for every Wh up to 20,000 kWh and beyond."""
-    values = np.concatenate(
-        [np.arange(-1000, 20_000_001, 97), np.array([2**40, 10**12 - 1, 999_999_999_999])]
-    )
-    text = pl.DataFrame({"x": kwh(values)}).write_csv(include_header=False, float_precision=3)
+@pytest.mark.parametrize(
+    "values",
+    [
+        np.arange(0, KWH_TABLE_WH),  # every value of the table
+        np.array([0, KWH_TABLE_WH - 1, KWH_TABLE_WH]),  # one past the table: the Decimal column
+        np.concatenate([np.arange(-1000, 20_000_001, 97), np.array([2**40, 10**12 - 1, 999_999_999_999])]),
+    ],
+    ids=["table", "table-edge", "decimal"],
+)
+def test_kwh_columns_write_the_exact_kwh_text(values: npt.NDArray[np.int64]) -> None:
+    """The vectorised writer's kWh text equals format_kwh, whether it comes from the table of small
+    values or from a Decimal column (negative or large values)."""
+    text = pl.DataFrame({"x": kwh(values)}).write_csv(include_header=False, quote_style=NO_QUOTES)
     assert text.splitlines() == [format_kwh(int(v)) for v in values]
 
 
