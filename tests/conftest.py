@@ -27,6 +27,7 @@ import asyncio
 import contextlib
 import os
 import pwd
+import random
 import shutil
 import socket
 import ssl
@@ -53,11 +54,40 @@ OPENSSL = shutil.which("openssl")
 NO_MOSQUITTO = "mosquitto is not installed (scripts/bootstrap installs it from Debian's packages)"
 
 
+_HANDED_OUT: set[int] = set()
+
+
 def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nobody listens on right now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+    """A TCP port on 127.0.0.1 that nobody uses right now and no other test was given, taken below the
+    kernel's ephemeral range.
+
+    The kernel never gives a client socket a port below that range. Inside it, a client retrying a
+    stopped server (a broker restarted on the same port) can be given the server's port as its own
+    and connect to itself (TCP simultaneous open): it then holds the port and the restarted server
+    fails with "Address already in use".
+    """
+    low = _ephemeral_low()
+    rng = random.Random()
+    for _ in range(500):
+        port = rng.randrange(max(1024, low - 12_000), low)
+        if port in _HANDED_OUT:
+            continue
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        _HANDED_OUT.add(port)
+        return port
+    raise RuntimeError(f"no free port below {low} on 127.0.0.1")
+
+
+def _ephemeral_low() -> int:
+    """The first port of the kernel's ephemeral range (Linux; 49152, the IANA range, elsewhere)."""
+    try:
+        return int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 49152
 
 
 def _port_open(host: str, port: int) -> bool:

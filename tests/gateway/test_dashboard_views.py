@@ -346,14 +346,31 @@ async def until_value(
     page: Any, element_id: str, wanted: Any, timeout_s: float = 60.0, attribute: str = "data-value"
 ) -> float:
     """Poll an element's data-value until `wanted(value)` (the page's CSP forbids wait_for_function)."""
+
+    async def read() -> float:
+        text = await page.locator(f"#{element_id}").get_attribute(attribute)
+        return float(text) if text else math.nan
+
+    return await until(read, wanted, f"#{element_id}", timeout_s)
+
+
+async def until(read: Any, wanted: Any, what: str, timeout_s: float = 60.0) -> float:
+    """Poll `read()` until `wanted(value)`; fail naming `what` and its last value."""
     deadline = time.monotonic() + timeout_s
     while True:
-        text = await page.locator(f"#{element_id}").get_attribute(attribute)
-        value = float(text) if text else math.nan
+        value = float(await read())
         if wanted(value):
             return value
-        assert time.monotonic() < deadline, f"#{element_id} stayed at {value} for {timeout_s} s"
+        assert time.monotonic() < deadline, f"{what} stayed at {value} for {timeout_s} s"
         await asyncio.sleep(0.2)
+
+
+async def net_power(page: Any) -> float:
+    """The page's net power, import - export (kW)."""
+    values = [
+        await page.locator(f"#power-{side}").get_attribute("data-value") for side in ("import", "export")
+    ]
+    return float(values[0] or "nan") - float(values[1] or "nan")
 
 
 async def test_controls_steer_the_simulator_from_the_page(tmp_path: Path) -> None:
@@ -393,10 +410,15 @@ async def test_controls_steer_the_simulator_from_the_page(tmp_path: Path) -> Non
             await page.locator("#ctl-top-up").click()
             await expect(page.locator("#ctl-result")).to_have_text("C'est fait.", timeout=60_000)
             await until_value(page, "prepay-balance", lambda v: v > before + 25)
+            # the extra load shows as import power: net power (import - export) rises by most of the 6 kW
+            # whatever the simulated sun does meanwhile, and it lasts a simulated day (the default 15
+            # minutes are 15 s of wall time at speed 60: too short on a loaded machine)
+            net_before = await net_power(page)
             await page.locator("#ctl-kw").fill("6")
+            await page.locator("#ctl-minutes").fill("1440")
             await page.locator("#ctl-load").click()
             await expect(page.locator("#ctl-result")).to_have_text("C'est fait.", timeout=60_000)
-            await until_value(page, "power-import", lambda v: v > 5.5)
+            await until(lambda: net_power(page), lambda v: v > net_before + 4.0, "net power (kW)")
             await page.locator("#ctl-button").click()
             await expect(page.locator("#ctl-result")).not_to_have_text("", timeout=60_000)
             await page.screenshot(path=str(ARTIFACTS / "dashboard-fr-phone-controls.png"), full_page=True)

@@ -14,7 +14,7 @@ from typing import Any
 import aiomqtt
 import httpx
 
-from .test_pipeline import free_port
+from ..conftest import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 

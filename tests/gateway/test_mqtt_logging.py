@@ -9,7 +9,6 @@ import asyncio
 import io
 import json
 import logging
-import socket
 from collections.abc import Callable, Iterator
 
 import pytest
@@ -17,13 +16,7 @@ import pytest
 from gateway.logs import setup_logging
 from gateway.mqtt import MqttPublisher, MqttSettings
 
-from ..conftest import Broker
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+from ..conftest import Broker, free_port
 
 
 @pytest.fixture

@@ -13,7 +13,6 @@ import contextlib
 import itertools
 import json
 import logging
-import socket
 from collections.abc import AsyncGenerator, AsyncIterator
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -28,14 +27,10 @@ from gateway.store import open_store
 from meter_sim.simulation import Simulation
 from metering.record import QuarterHourRecord
 
+from ..conftest import free_port
+
 START = "2026-11-22T14:14:00+01:00"  # one minute before a quarter-hour boundary
 SPEED = 600.0  # a quarter-hour in 1.5 s
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def truth_by_start(truths: list[Any]) -> dict[str, tuple[int, int, int, int]]:

@@ -12,7 +12,7 @@ import pytest
 
 from gateway.config import Config, ConfigError, load_config
 
-from .test_pipeline import free_port
+from ..conftest import free_port
 from .test_run_faults import wait_health
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -25,7 +25,8 @@ from gateway.sources import make_source
 from gateway.store import open_store
 from metering.record import QuarterHourRecord
 
-from .test_pipeline import START, free_port, record_wh, sim_server, truth_by_start, until
+from ..conftest import free_port
+from .test_pipeline import START, record_wh, sim_server, truth_by_start, until
 from .test_store import store_url  # noqa: F401  (the sqlite/postgresql fixture)
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -22,7 +22,7 @@ from gateway.sources import make_source
 from gateway.store import open_store
 from meter_sim.simulation import Simulation
 
-from .test_pipeline import free_port
+from ..conftest import free_port
 from .test_run_faults import ROOT, wait_health
 
 START = 1_795_000_500  # 2026-11-18T...: on a quarter-hour boundary (UTC seconds, multiple of 900)

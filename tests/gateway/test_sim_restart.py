@@ -13,7 +13,7 @@ from typing import Any
 
 from meter_sim.meter import Meter
 
-from .test_pipeline import free_port
+from ..conftest import free_port
 from .test_run_faults import ROOT, wait_health
 
 

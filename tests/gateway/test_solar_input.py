@@ -19,8 +19,8 @@ from gateway.sources.solar import SimulatedPvCounter, SolarInput, parse_counter
 from gateway.store import open_store
 from gateway.store.solar import production_quarters, production_source
 from meter_sim.meter import Meter
+from tests.conftest import free_port
 from tests.gateway.test_http_view import TZ
-from tests.gateway.test_pipeline import free_port
 
 T0 = 1_781_604_000  # 2026-06-16 10:00 UTC, on a quarter-hour
 

@@ -6,7 +6,6 @@ import asyncio
 import contextlib
 import logging
 import os
-import socket
 import time
 import tty
 from collections.abc import AsyncIterator, Callable
@@ -20,6 +19,8 @@ import pytest
 
 from dsmr_parser import FramingError, Telegram, TelegramReader, Value, build_telegram
 from gateway.sources import Source, SourceError, SourceSpec, make_source, open_source, parse_spec
+
+from ..conftest import free_port
 
 BRUSSELS = ZoneInfo("Europe/Brussels")
 T0 = datetime(2026, 11, 22, 14, 0, tzinfo=BRUSSELS)
@@ -48,12 +49,6 @@ def make_telegram(
 
 def telegrams(count: int, start: datetime = T0) -> list[bytes]:
     return [make_telegram(start + timedelta(seconds=i), 1_234_567 + i) for i in range(count)]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 async def collect(source: Source, count: int, timeout: float = 60.0) -> list[Telegram]:
