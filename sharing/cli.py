@@ -4,7 +4,8 @@ Inputs: a members CSV (ean,name,role,weight[,meter_id][,weight_day,weight_night,
 and data files (--data, repeatable) in any format of :mod:`sharing.ingest`, recognised by the header:
 the sharing contract (start,ean,consumption_kwh,injection_kwh), the gateway's quarter-hour CSV, a DSO
 long format (start;ean;register;kwh), the Fluvius export, or Parquet. The data streams through month
-by month (memory: members x two months at most); bad rows are reported together and nothing is written.
+by month, allocated and written a week at a time (memory: members x two months of input at most); bad
+rows are reported together and nothing is written.
 
 Keys: fixed (members' weight %), equal, static-period (weight_day/night/weekend),
 dynamic (pro rata to consumption), multi-round (--rounds), fluvius-optimal, sibelga-multi-round,
@@ -98,6 +99,9 @@ class Progress:
         return update
 
 
+PIECE_QUARTERS = 7 * 96  # allocated and written a week at a time: memory holds a month read and a week
+
+
 def share(
     community: Community,
     data: Dataset | Iterable[Dataset],
@@ -113,7 +117,7 @@ def share(
     progress: Progress | None = None,
     lang: Lang = ENGLISH,
 ) -> Summary:
-    """Allocate slice by slice (e.g. months as they are read) and write every output into ``out``.
+    """Allocate slice by slice (months as they are read, cut into weeks) and write every output into ``out``.
 
     Nothing appears in ``out`` unless every slice went through: the files are written under
     ``out/.partial`` and put in place at the end.
@@ -124,10 +128,11 @@ def share(
     parts: list[Part] = []
     grids: list[Grid] = []
     try:
-        for piece in slices:
+        for piece in (piece for whole in slices for piece in whole.pieces(PIECE_QUARTERS)):
             months, month_idx, period = piece.grid.calendar()
+            bar = progress.bar(f"{piece.grid.local(0):%Y-%m-%d} alloc")
             allocation = allocate(piece.consumption_wh, piece.injection_wh, community.roles, key, period,
-                                  on_progress=progress.bar(f"{months[0]} alloc"))  # fmt: skip
+                                  on_progress=bar)  # fmt: skip
             parts.append(part(community, piece, allocation, month_idx, months))
             outputs.write(piece, allocation, parts[-1])
             grids.append(piece.grid)

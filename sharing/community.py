@@ -5,10 +5,12 @@ Pure: the members file and the data files are read by :mod:`sharing.csvio` and :
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import numpy as np
 
+from metering.quarter_hours import QUARTER_S
 from sharing.clock import Grid
 from sharing.engine import Role
 from sharing.keys import IntArray
@@ -66,3 +68,10 @@ class Dataset:
     grid: Grid
     consumption_wh: IntArray
     injection_wh: IntArray
+
+    def pieces(self, quarters: int) -> Iterator[Dataset]:
+        """Consecutive pieces of at most ``quarters`` quarter-hours (views, no copies)."""
+        for lo in range(0, self.grid.count, quarters):
+            hi = min(self.grid.count, lo + quarters)
+            grid = Grid(self.grid.start_ts + lo * QUARTER_S, hi - lo, self.grid.tz)
+            yield Dataset(grid, self.consumption_wh[lo:hi], self.injection_wh[lo:hi])

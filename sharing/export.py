@@ -219,14 +219,13 @@ class Outputs:
         """Each member's rows of the slice: formatted for a group of members at once, then cut."""
         count, n_members = starts.len(), len(self.community.members)
         group = max(1, ROWS_PER_PIECE // max(1, count))
-        by_member = {k: np.ascontiguousarray(v.T) for k, v in columns.items()}  # (M, T): slices are views
         for lo in range(0, n_members, group):
             hi = min(n_members, lo + group)
             t = np.tile(np.arange(count), hi - lo)
-            frame = pl.DataFrame(
+            frame = pl.DataFrame(  # member-major rows: a group's columns transposed (not the slice's)
                 {
                     "start": starts.gather(t),
-                    **{f"{k}_kwh": kwh(v[lo:hi].ravel()) for k, v in by_member.items()},
+                    **{f"{k}_kwh": kwh(v[:, lo:hi].T.ravel()) for k, v in columns.items()},
                 }
             )
             buffer = io.BytesIO()

@@ -107,21 +107,28 @@ def part(
 
 
 def finish(community: Community, parts: list[Part], *, top_n: int = 1000, k: int = 11) -> Summary:
-    """The :class:`Summary` of consecutive slices (each month in exactly one slice)."""
+    """The :class:`Summary` of consecutive slices (a month may span several)."""
     receives, _ = role_masks(community.roles)
-    months = [m for p in parts for m in p.months]
-    offsets = np.cumsum([0] + [len(p.months) for p in parts])
-    month_idx = np.concatenate([p.month_idx + offsets[i] for i, p in enumerate(parts)])
+    months: list[str] = []
+    places: list[IntArray] = []  # each part's months -> their rows in ``months``
+    for p in parts:
+        rows = []
+        for label in p.months:
+            if not months or months[-1] != label:
+                months.append(label)
+            rows.append(len(months) - 1)
+        places.append(np.array(rows, np.int64))
+    month_idx = np.concatenate([places[i][p.month_idx] for i, p in enumerate(parts)])
     before = np.concatenate([p.before for p in parts])
     after = np.concatenate([p.after for p in parts])
     starts = group_starts(month_idx)
     maxima = [np.maximum.reduceat(s, starts) * 4 / 1000 if s.size else np.zeros(0) for s in (before, after)]
     return Summary(
         months=months,
-        consumption=np.concatenate([p.consumption for p in parts]),
-        injection=np.concatenate([p.injection for p in parts]),
-        received=np.concatenate([p.received for p in parts]),
-        shared_injection=np.concatenate([p.shared_injection for p in parts]),
+        consumption=_by_month(parts, places, len(months), "consumption"),
+        injection=_by_month(parts, places, len(months), "injection"),
+        received=_by_month(parts, places, len(months), "received"),
+        shared_injection=_by_month(parts, places, len(months), "shared_injection"),
         community_before_wh=before,
         community_after_wh=after,
         peak_analysis=peaks(before, after, top_n),
@@ -133,6 +140,14 @@ def finish(community: Community, parts: list[Part], *, top_n: int = 1000, k: int
         receives=receives,
         month_idx=month_idx,
     )
+
+
+def _by_month(parts: list[Part], places: list[IntArray], count: int, name: str) -> IntArray:
+    """(months, members) totals of the parts' ``name``; a month split across parts adds up."""
+    total = np.zeros((count, parts[0].consumption.shape[1]), np.int64)
+    for p, rows in zip(parts, places, strict=True):
+        total[rows] += getattr(p, name)
+    return total
 
 
 def summarise(

@@ -181,8 +181,11 @@ def test_parquet_out_and_in(year_files: tuple[Path, Path, Path], tmp_path: Path)
     members, data, _ = year_files
     assert share(members, data, tmp_path / "csv", "--parquet", "--no-member-files") == 0
     parquet = sorted((tmp_path / "csv" / "parquet").iterdir())
-    assert [p.name[:21] for p in parquet] == ["allocation-2026-01-15", "allocation-2026-02-01",
-                                              "allocation-2026-03-01", "allocation-2026-04-01"]  # fmt: skip
+    # one file per piece: each month as read (January from the 15th, April to the 4th) cut into weeks
+    days = {"01": (15, 22, 29), "02": (1, 8, 15, 22), "03": (1, 8, 15, 22, 29), "04": (1,)}
+    assert [p.name[:21] for p in parquet] == [
+        f"allocation-2026-{m}-{d:02d}" for m, ds in days.items() for d in ds
+    ]
     assert share(members, tmp_path / "csv" / "parquet", tmp_path / "pq", "--no-member-files") == 0
     for name in ("allocation.csv", "kpis.json", "members_monthly.csv"):
         assert filecmp.cmp(tmp_path / "csv" / name, tmp_path / "pq" / name, shallow=False), name
