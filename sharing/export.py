@@ -33,7 +33,7 @@ from sharing.clock import Grid
 from sharing.community import Community, Dataset
 from sharing.engine import Allocation
 from sharing.keys import PPM, IntArray
-from sharing.kpis import percent, real_key
+from sharing.kpis import percent, percent_milli, real_key
 from sharing.kwh import format_kwh
 from sharing.summary import Part, Summary
 
@@ -303,24 +303,10 @@ MEMBER_HEADER = (",".join(ALLOCATION_HEADER[:1] + ALLOCATION_HEADER[2:]) + "\n")
 
 
 def write_monthly_csvs(folder: Path, community: Community, summary: Summary) -> None:
-    """``members_monthly.csv`` and ``community_monthly.csv``."""
-    weights = community.weights_ppm()
+    """``members_monthly.csv`` (a row per month and member, written as columns) and
+    ``community_monthly.csv`` (a row per month)."""
     with atomic_open(folder / "members_monthly.csv") as handle:
-        out = csv.writer(handle, lineterminator="\n")
-        out.writerow(MEMBER_MONTHLY_HEADER)
-        for g, month in enumerate(summary.months):
-            keys = real_key(summary.received[g])
-            for m, member in enumerate(community.members):
-                cons = int(summary.consumption[g, m])
-                got = int(summary.received[g, m])
-                out.writerow(
-                    (month, member.ean, member.name, member.role.value, format_kwh(cons),
-                     format_kwh(summary.injection[g, m]), format_kwh(got),
-                     format_kwh(cons - got), format_kwh(summary.shared_injection[g, m]),
-                     format_kwh(summary.surplus[g, m]), _pct(keys[m]),
-                     _pct(Fraction(int(weights[m]), PPM)),
-                     _pct(Fraction(got, cons) if cons and member.role.receives else None))
-                )  # fmt: skip
+        members_monthly(community, summary).write_csv(handle, line_terminator="\n")
     with atomic_open(folder / "community_monthly.csv") as handle:
         out = csv.writer(handle, lineterminator="\n")
         out.writerow(COMMUNITY_MONTHLY_HEADER)
@@ -334,6 +320,41 @@ def write_monthly_csvs(folder: Path, community: Community, summary: Summary) -> 
                  _kw(summary.max_before_kw[g]), _kw(summary.max_after_kw[g]),
                  _kw(summary.kth_before_kw[g]), _kw(summary.kth_after_kw[g]))
             )  # fmt: skip
+
+
+def members_monthly(community: Community, summary: Summary) -> pl.DataFrame:
+    """The rows of ``members_monthly.csv``, month by month and member by member in file order."""
+    n_months, n_members = summary.received.shape
+    g = np.repeat(np.arange(n_months), n_members)
+    m = np.tile(np.arange(n_members), n_months)
+    cons, got = summary.consumption.ravel(), summary.received.ravel()
+    received_in_month = np.repeat(summary.received.sum(axis=1), n_members)
+    receives = np.array([member.role.receives for member in community.members], bool)[m]
+    members = community.members
+    columns: dict[str, pl.Series] = {
+        "month": pl.Series(summary.months, dtype=pl.String).gather(g),
+        "ean": pl.Series([x.ean for x in members], dtype=pl.String).gather(m),
+        "name": pl.Series([x.name for x in members], dtype=pl.String).gather(m),
+        "role": pl.Series([x.role.value for x in members], dtype=pl.String).gather(m),
+        "consumption_kwh": kwh(cons),
+        "injection_kwh": kwh(summary.injection.ravel()),
+        "shared_kwh": kwh(got),
+        "residual_kwh": kwh(cons - got),
+        "shared_injection_kwh": kwh(summary.shared_injection.ravel()),
+        "surplus_kwh": kwh(summary.surplus.ravel()),
+        "real_key_pct": _pct_column(got, received_in_month, received_in_month > 0),
+        "contract_key_pct": _pct_column(
+            community.weights_ppm()[m], np.full(m.size, PPM), np.ones(m.size, bool)
+        ),
+        "coverage_pct": _pct_column(got, cons, receives & (cons > 0)),
+    }
+    return pl.DataFrame(columns).select(MEMBER_MONTHLY_HEADER)
+
+
+def _pct_column(num: IntArray, den: IntArray, shown: npt.NDArray[np.bool_]) -> pl.Series:
+    """Percentages with three decimals as text (:func:`_pct`); empty where not ``shown``."""
+    milli = percent_milli(np.where(shown, num, 0), np.where(shown, den, 1))
+    return kwh(milli).set(pl.Series(~shown), None)
 
 
 def _kw(value: float) -> str:

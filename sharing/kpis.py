@@ -36,6 +36,19 @@ def percent(value: Fraction | None, decimals: int = 1) -> Decimal | None:
     return exact.quantize(Decimal(1).scaleb(-decimals), rounding=ROUND_HALF_EVEN)
 
 
+def percent_milli(num: IntArray, den: IntArray) -> IntArray:
+    """Vectorised :func:`percent` with three decimals, in thousandths of a percent: ``100 * num / den``
+    rounded half-even, for shares ``0 <= num <= den`` (exact integer arithmetic for any Wh totals)."""
+    wide = bool(num.size) and int(num.max()) >= np.iinfo(np.int64).max // 100_000
+    kind = object if wide else np.int64  # Python integers past what int64 can scale
+    scaled, below = num.astype(kind) * 100_000, den.astype(kind)
+    q = scaled // below
+    r = scaled - q * below
+    up = (2 * r > below) | ((2 * r == below) & (q % 2 == 1))
+    result: IntArray = (q + up).astype(np.int64)
+    return result
+
+
 @dataclass(frozen=True)
 class Rates:
     """Totals in Wh (or any common unit) and the rates derived from them."""

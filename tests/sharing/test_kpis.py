@@ -7,10 +7,12 @@ from fractions import Fraction
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from sharing.engine import Role, allocate
 from sharing.keys import DynamicProportional
-from sharing.kpis import Rates, kth_peak_by_group, peaks, percent, real_key, sum_by_group
+from sharing.kpis import Rates, kth_peak_by_group, peaks, percent, percent_milli, real_key, sum_by_group
 
 # DOMAIN.md §5 / pilot report §7: (consumption, self-consumed, produced) in MWh -> (%ACC, %COUV)
 PHASE1 = (14_423, 5_110, 5_711)
@@ -82,3 +84,26 @@ def test_kth_monthly_peak() -> None:
     got = kth_peak_by_group(series, months, 11)
     assert got[0] == 9.0  # 20 values 0..19 kW: the 11th largest is 9
     assert np.isnan(got[1])  # only 10 quarter-hours: no 11th peak
+
+
+@given(
+    st.lists(
+        st.tuples(st.integers(1, 10**18), st.floats(0, 1)).map(
+            lambda t: (min(round(t[0] * t[1]), t[0]), t[0])
+        ),
+        min_size=1,
+        max_size=50,
+    ),
+)
+def test_percent_milli_rounds_like_percent(pairs: list[tuple[int, int]]) -> None:
+    """The vectorised percentage of a share (thousandths, half-even) equals the exact one, past what
+    int64 can scale too."""
+    num = np.array([n for n, _ in pairs], np.int64)
+    den = np.array([d for _, d in pairs], np.int64)
+    expected = [percent(Fraction(n, d), 3) for n, d in pairs]
+    assert [Decimal(int(x)).scaleb(-3) for x in percent_milli(num, den)] == expected
+
+
+def test_percent_milli_ties_go_to_even() -> None:
+    # 1/16 = 6.25 % exactly -> 6.250; 1/80000 = 0.00125 % -> 0.001 (tie, even); 3/80000 -> 0.004
+    assert percent_milli(np.array([1, 1, 3]), np.array([16, 80_000, 80_000])).tolist() == [6250, 1, 4]
