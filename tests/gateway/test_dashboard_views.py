@@ -13,7 +13,6 @@ Screenshots go to artifacts/ (docs/img/ is made from them by scripts/dashboard-p
 
 from __future__ import annotations
 
-import asyncio
 import json
 import math
 import time
@@ -30,7 +29,7 @@ from gateway.http import create_app
 from gateway.i18n.extract import messages
 from gateway.store import Store
 from metering.prices import Prices
-from tests.gateway.test_dashboard import ARGS, ARTIFACTS, CHROMIUM, live_view
+from tests.gateway.test_dashboard import ARGS, ARTIFACTS, CHROMIUM, live_view, net_power, until, until_value
 from tests.gateway.test_http_view import TZ, serve
 
 if TYPE_CHECKING:
@@ -340,37 +339,6 @@ async def test_config_language_and_controls_behind_the_token(tmp_path: Path) -> 
             assert body["language"] == "fr" and body["configured"] == "nl"
         finally:
             await browser.close()
-
-
-async def until_value(
-    page: Any, element_id: str, wanted: Any, timeout_s: float = 60.0, attribute: str = "data-value"
-) -> float:
-    """Poll an element's data-value until `wanted(value)` (the page's CSP forbids wait_for_function)."""
-
-    async def read() -> float:
-        text = await page.locator(f"#{element_id}").get_attribute(attribute)
-        return float(text) if text else math.nan
-
-    return await until(read, wanted, f"#{element_id}", timeout_s)
-
-
-async def until(read: Any, wanted: Any, what: str, timeout_s: float = 60.0) -> float:
-    """Poll `read()` until `wanted(value)`; fail naming `what` and its last value."""
-    deadline = time.monotonic() + timeout_s
-    while True:
-        value = float(await read())
-        if wanted(value):
-            return value
-        assert time.monotonic() < deadline, f"{what} stayed at {value} for {timeout_s} s"
-        await asyncio.sleep(0.2)
-
-
-async def net_power(page: Any) -> float:
-    """The page's net power, import - export (kW)."""
-    values = [
-        await page.locator(f"#power-{side}").get_attribute("data-value") for side in ("import", "export")
-    ]
-    return float(values[0] or "nan") - float(values[1] or "nan")
 
 
 async def test_controls_steer_the_simulator_from_the_page(tmp_path: Path) -> None:
