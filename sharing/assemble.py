@@ -12,7 +12,7 @@ then checked complete: a missing quarter-hour is a problem, never a silent zero.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -26,6 +26,7 @@ from metering.quarter_hours import QUARTER_S, quarter_start
 from sharing.clock import DEFAULT_TZ, Grid
 from sharing.community import Community, Dataset
 from sharing.ingest import DERIVED, EXAMPLES, Members, Problems, iter_quarter_hours
+from sharing.parquetio import parquet_files
 from sharing.textfile import where
 
 
@@ -54,12 +55,13 @@ class _Block:
 
 
 class MonthAssembler:
-    """Feed ingest frames (with ``member``); get complete months back as :class:`Dataset`."""
+    """Feed ingest frames (with ``member``, ``line`` from :func:`numbered`); get complete months back
+    as :class:`Dataset`."""
 
     def __init__(
         self,
         community: Community,
-        path: Path | str,
+        files: Sequence[Path | str],
         problems: Problems,
         *,
         start_ts: int | None = None,
@@ -68,7 +70,10 @@ class MonthAssembler:
         hold_all: bool = False,
     ) -> None:
         self.community = community
-        self.path = path
+        self.files = list(files)
+        self.label = str(self.files[0]) + (
+            f" (and {len(self.files) - 1} more)" if len(self.files) > 1 else ""
+        )
         self.problems = problems
         self.start_ts, self.end_ts, self.tz = start_ts, end_ts, tz
         self.hold_all = hold_all
@@ -137,9 +142,17 @@ class MonthAssembler:
         n_members = block.seen.shape[1]
         registers = bool((bits != 1).any())
         cell = (r * n_members + c) * 8 + np.log2(bits).astype(np.int64) if registers else r * n_members + c
-        counts = np.bincount(cell, minlength=1)
+        steps = np.diff(cell)
+        if (
+            not registers
+            and cell.size
+            and bool((steps == 1).all())
+            and self._fill_run(block, rows, int(cell[0]))
+        ):
+            return  # the usual batch: consecutive cells (time, then members in order), none seen before
         repeat_before = (block.seen[r, c] & bits) != 0
-        if (counts > 1).any():  # rows repeated within the batch: mark all but the first of each
+        increasing = bool((steps > 0).all())  # then no cell twice in the batch
+        if not increasing and (np.bincount(cell - cell.min()) > 1).any():  # repeated: mark all but the first
             order = np.argsort(cell, kind="stable")
             repeat_in_batch = np.zeros(cell.size, bool)
             repeat_in_batch[order[1:]] = cell[order[1:]] == cell[order[:-1]]
@@ -153,9 +166,10 @@ class MonthAssembler:
             earlier = np.where(earlier > 0, earlier, first_in_batch)
             idx = np.flatnonzero(dup)
             examples = [
-                f"{where(self.path, int(lines[i]), 1)}: duplicate quarter-hour "
+                f"{self._where(int(lines[i]))}: duplicate quarter-hour "
                 f"{Grid(block.start_ts, 1, self.tz).local(int(r[i])).isoformat()} for EAN "
-                f"{self.community.members[int(c[i])].ean} (first on line {int(earlier[i])}): keep one of them"
+                f"{self.community.members[int(c[i])].ean} (first at {self._where(int(earlier[i]))}): "
+                "keep one of them"
                 for i in idx[:EXAMPLES]
             ]
             self.problems.add("duplicate quarter-hours (never summed)", idx.size, examples)
@@ -174,6 +188,19 @@ class MonthAssembler:
         else:
             block.seen[r, c] = 1
 
+    @staticmethod
+    def _fill_run(block: _Block, rows: pl.DataFrame, first: int) -> bool:
+        """Copy a batch that fills consecutive cells from ``first`` (no register) into the block, unless
+        one of them was already filled (then the caller takes the general path)."""
+        span = slice(first, first + rows.height)
+        if block.seen.reshape(-1)[span].any():
+            return False
+        block.consumption.reshape(-1)[span] = rows["consumption_wh"].to_numpy()
+        block.injection.reshape(-1)[span] = rows["injection_wh"].to_numpy()
+        block.first_line.reshape(-1)[span] = rows["line"].to_numpy()
+        block.seen.reshape(-1)[span] = 1
+        return True
+
     def _finish(self, key: int) -> Dataset:
         """Crop a month to the data's (or --from/--to) bounds, check it complete, hand it out."""
         block = self.blocks.pop(key)
@@ -187,7 +214,7 @@ class MonthAssembler:
         if not seen.all():
             rows, cols = np.nonzero(seen == 0)
             examples = [
-                f"{self.path}: missing quarter-hour {grid.iso(int(t))} for EAN "
+                f"{self.label}: missing quarter-hour {grid.iso(int(t))} for EAN "
                 f"{self.community.members[int(m)].ean}"
                 for t, m in zip(rows[:EXAMPLES], cols[:EXAMPLES], strict=True)
             ]
@@ -197,7 +224,7 @@ class MonthAssembler:
     def finish(self) -> list[Dataset]:
         """Hand out every month still held (call after the last batch)."""
         if self.rows == 0:
-            self.problems.add("no data", 1, [f"{self.path}: no quarter-hours in the selected period"])
+            self.problems.add("no data", 1, [f"{self.label}: no quarter-hours in the selected period"])
             return []
         if self.start_ts is None:
             self.start_ts = self.first_ts
@@ -209,6 +236,10 @@ class MonthAssembler:
             self._block(key)  # a month without any row is all missing
         return [self._finish(k) for k in sorted(self.blocks)]
 
+    def _where(self, ref: int) -> str:
+        """``file:line:1`` of a row reference (:func:`numbered`)."""
+        return where(self.files[ref >> LINE_BITS], ref & LINE_MASK, 1)
+
     def _key_of(self, ts: int) -> int:
         local = datetime.fromtimestamp(ts, ZoneInfo(self.tz))
         return local.year * 12 + local.month - 1
@@ -216,7 +247,7 @@ class MonthAssembler:
 
 def months(
     community: Community,
-    path: Path | str,
+    files: Sequence[Path | str],
     frames: Iterable[pl.DataFrame],
     problems: Problems,
     *,
@@ -225,14 +256,46 @@ def months(
     tz: str,
     hold_all: bool,
 ) -> Iterator[Dataset]:
-    """Complete months of ``frames`` in order (see :class:`MonthAssembler`)."""
+    """Complete months of ``frames`` (of ``files``, rows numbered by :func:`numbered`) in order (see
+    :class:`MonthAssembler`)."""
     if any(ts is not None and quarter_start(ts) != ts for ts in (start_ts, end_ts)):
         raise ValueError("--from/--to must be on quarter-hour boundaries")
-    assembler = MonthAssembler(community, path, problems, start_ts=start_ts, end_ts=end_ts, tz=tz,
+    assembler = MonthAssembler(community, files, problems, start_ts=start_ts, end_ts=end_ts, tz=tz,
                                hold_all=hold_all)  # fmt: skip
     for frame in frames:
         yield from assembler.feed(frame)
     yield from assembler.finish()
+
+
+LINE_BITS = 40  # a row's reference across files: file number << 40 | its line (files of < 2**40 lines)
+LINE_MASK = (1 << LINE_BITS) - 1
+
+
+def data_files(paths: Iterable[Path | str]) -> list[Path]:
+    """The files behind ``--data`` arguments: a folder of Parquet files is its files, in name order."""
+    return [file for path in map(Path, paths) for file in (parquet_files(path) if path.is_dir() else [path])]
+
+
+def numbered(frames: Iterable[pl.DataFrame], file_no: int) -> Iterator[pl.DataFrame]:
+    """The ingest frames of the ``file_no``-th data file, their lines made references across files, so
+    a duplicate found in one file against another names both."""
+    for frame in frames:
+        yield frame.with_columns(pl.col("line") + (file_no << LINE_BITS)) if file_no else frame
+
+
+def read_quarter_hours(
+    files: Sequence[Path],
+    community: Community,
+    problems: Problems,
+    *,
+    tz: str,
+    on_bytes: Callable[[int, int], None] | None = None,
+) -> Iterator[pl.DataFrame]:
+    """Ingest frames of every file in turn, rows numbered for :class:`MonthAssembler`."""
+    members = members_of(community)
+    for file_no, file in enumerate(files):
+        frames = iter_quarter_hours(file, tz=tz, members=members, problems=problems, on_bytes=on_bytes)
+        yield from numbered(frames, file_no)
 
 
 def members_of(community: Community) -> Members:
@@ -248,10 +311,12 @@ def read_data(
     end_ts: int | None = None,
     tz: str = DEFAULT_TZ,
 ) -> Dataset:
-    """A whole data file (any format) as one complete grid; InputError lists every problem."""
+    """A whole data file or Parquet folder (any format) as one complete grid; InputError lists every
+    problem."""
     problems = Problems()
-    frames = iter_quarter_hours(path, tz=tz, members=members_of(community), problems=problems)
-    parts = list(months(community, path, frames, problems, start_ts=start_ts, end_ts=end_ts, tz=tz,
+    files = data_files([path])
+    frames = read_quarter_hours(files, community, problems, tz=tz)
+    parts = list(months(community, files, frames, problems, start_ts=start_ts, end_ts=end_ts, tz=tz,
                         hold_all=True))  # fmt: skip
     problems.raise_if_any(path)
     return concat(parts)

@@ -33,13 +33,13 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
-from sharing.assemble import OutOfOrder, members_of, months, read_data
+from sharing.assemble import OutOfOrder, data_files, months, read_data, read_quarter_hours
 from sharing.clock import DEFAULT_TZ, Grid
 from sharing.community import Community, Dataset
 from sharing.csvio import InputError, parse_bound, read_members
 from sharing.engine import allocate
 from sharing.export import Outputs, kpis_document, write_json, write_monthly_csvs
-from sharing.ingest import Problems, iter_quarter_hours
+from sharing.ingest import Problems
 from sharing.keys import AllocationKey, key_names
 from sharing.keyspec import build_key
 from sharing.report import render
@@ -171,22 +171,12 @@ def _stream(
     """Read the data files month by month into :func:`share`; when the rows are not in time order,
     read again holding the whole period (memory then grows with the period)."""
     start_ts, end_ts = parse_bound(args.start, args.tz), parse_bound(args.end, args.tz)
-    members = members_of(community)
+    files = data_files(args.data)
     for hold_all in (False, True):
         problems = Problems()
-        frames = (
-            frame
-            for path in args.data
-            for frame in iter_quarter_hours(
-                path,
-                tz=args.tz,
-                members=members,
-                problems=problems,
-                on_bytes=progress.bar("reading"),
-            )
-        )
-        slices = months(community, args.data[0], frames, problems, start_ts=start_ts, end_ts=end_ts,
-                        tz=args.tz, hold_all=hold_all)  # fmt: skip
+        frames = read_quarter_hours(files, community, problems, tz=args.tz, on_bytes=progress.bar("reading"))
+        slices = months(community, files, frames, problems, start_ts=start_ts, end_ts=end_ts, tz=args.tz,
+                        hold_all=hold_all)  # fmt: skip
         try:
             return share(community, _checked(slices, problems, args.data), key, args.out,
                          top_n=args.peaks, k=args.kth_peak, title=args.title, report=not args.no_report,

@@ -53,6 +53,7 @@ from sharing.ingest_formats import (
     detect_layout,
     field_columns,
     is_parquet,
+    member_index,
 )
 from sharing.ingest_problems import DERIVED, EXAMPLES, Problems, report
 from sharing.textfile import MAX_LINE_BYTES, Chunk, InputError, chunks
@@ -182,10 +183,10 @@ def _member_check(
         return
     by_ean = pl.lit(None, pl.Int32)
     if "ean" in col:
-        by_ean = values["ean"].replace_strict(members.by_ean, default=None, return_dtype=pl.Int32)
+        by_ean = member_index(values["ean"], members.by_ean)
     member = by_ean
     if "meter_id" in col:
-        by_meter = values["meter_id"].replace_strict(members.by_meter_id, default=None, return_dtype=pl.Int32)
+        by_meter = member_index(values["meter_id"], members.by_meter_id)
         member = pl.when((values["ean"].is_null()) | (values["ean"] == "")).then(by_meter).otherwise(by_ean)
     values["member"] = member
     name = "ean" if "ean" in col else "meter_id"

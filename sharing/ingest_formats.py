@@ -83,6 +83,15 @@ class Members:
     by_meter_id: dict[str, int] = field(default_factory=dict)
 
 
+def member_index(texts: pl.Expr, mapping: dict[str, int]) -> pl.Expr:
+    """The member index (Int32; null when unknown) of each text: a look-up in an Enum of the known
+    texts when the indices are 0..n-1 (each text's position: no hash join per row), else a replace."""
+    known = sorted(mapping, key=mapping.__getitem__)
+    if [mapping[text] for text in known] == list(range(len(known))):
+        return texts.cast(pl.Enum(known), strict=False).to_physical().cast(pl.Int32)
+    return texts.replace_strict(mapping, default=None, return_dtype=pl.Int32)
+
+
 def is_parquet(path: Path) -> bool:
     try:
         with path.open("rb") as handle:

@@ -16,14 +16,15 @@ import polars as pl
 
 from metering.quarter_hours import QUARTER_S
 from sharing.ingest_fields import ABSURD_KWH_PER_QUARTER
-from sharing.ingest_formats import FRAME_SCHEMA, Members
+from sharing.ingest_formats import FRAME_SCHEMA, Members, member_index
 from sharing.ingest_problems import EXAMPLES, Problems
 from sharing.textfile import InputError
 
 BATCH_ROWS = 500_000
 
 
-def _files(path: Path) -> list[Path]:
+def parquet_files(path: Path) -> list[Path]:
+    """A Parquet input's files: the file itself, or a folder's ``*.parquet`` in name order."""
     files = sorted(path.glob("*.parquet")) if path.is_dir() else [path]
     if not files:
         raise InputError(f"{path}: no *.parquet files in this folder")
@@ -32,7 +33,7 @@ def _files(path: Path) -> list[Path]:
 
 def iter_parquet(path: Path, problems: Problems, members: Members | None) -> Iterator[pl.DataFrame]:
     """Batches of a Parquet input as ingest frames (see :mod:`sharing.ingest`)."""
-    for file in _files(path):
+    for file in parquet_files(path):
         schema = pl.read_parquet_schema(file)
         start = "start" if "start" in schema else "start_ts"
         missing = [c for c in (start, "ean", "consumption_wh", "injection_wh") if c not in schema]
@@ -41,6 +42,9 @@ def iter_parquet(path: Path, problems: Problems, members: Members | None) -> Ite
                 f"{file}: Parquet input lacks column(s) {', '.join(missing)} (has {list(schema)})"
             )
         ts = pl.col(start).dt.epoch("s") if schema[start] != pl.Int64 else pl.col(start)
+        member = (
+            member_index(pl.col("ean"), members.by_ean) if members is not None else pl.lit(None, pl.Int32)
+        )
         offset = 0
         for batch in pl.scan_parquet(file).collect_batches(chunk_size=BATCH_ROWS):
             frame = batch.select(
@@ -53,11 +57,6 @@ def iter_parquet(path: Path, problems: Problems, members: Members | None) -> Ite
                 injection_wh=pl.col("injection_wh").cast(pl.Int64),
             )
             offset += batch.height
-            member = (
-                pl.col("ean").replace_strict(members.by_ean, default=None, return_dtype=pl.Int32)
-                if members is not None
-                else pl.lit(None, pl.Int32)
-            )
             frame = frame.with_columns(member=member)
             energy = ("consumption_wh", "injection_wh")
             checks = {
@@ -68,9 +67,13 @@ def iter_parquet(path: Path, problems: Problems, members: Members | None) -> Ite
                     for c in energy
                 },
             }
-            bad = pl.any_horizontal(*checks.values())
-            for column, check in checks.items():
-                rows = frame.filter(check)
+            flags = frame.select(**{f"bad {column}": check for column, check in checks.items()})
+            bad = flags.select(pl.any_horizontal(pl.all())).to_series()
+            if not bad.any():  # the usual batch: one pass over the checks
+                yield frame.select(list(FRAME_SCHEMA))
+                continue
+            for column in checks:
+                rows = frame.filter(flags[f"bad {column}"])
                 if rows.height:
                     examples = [
                         f"{file}: row {r['line']}, column {column}: missing, negative, absurd (over "

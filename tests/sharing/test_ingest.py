@@ -162,7 +162,7 @@ def test_small_batches_stream_months_and_notice_unordered_rows(
         frames = iter_quarter_hours(
             path, members=members_of(community), problems=problems, chunk_bytes=1 << 16
         )
-        yield from months(community, path, frames, problems, start_ts=None, end_ts=None, tz=DEFAULT_TZ,
+        yield from months(community, [path], frames, problems, start_ts=None, end_ts=None, tz=DEFAULT_TZ,
                           hold_all=hold_all)  # fmt: skip
         assert not problems
 
@@ -205,7 +205,7 @@ def test_validation_counts_and_names_bad_rows_and_writes_nothing(
     assert share(members, tmp_path / "bad.csv", out) == 2
     err = capsys.readouterr().err
     assert re.search(r"bad.csv: \d+ problem\(s\) in the data:", err)
-    assert re.search(r"bad.csv:11:1: duplicate quarter-hour \S+ for EAN \d+ \(first on line 4\)", err)
+    assert re.search(r"bad.csv:11:1: duplicate quarter-hour \S+ for EAN \d+ \(first at \S+bad.csv:4:1\)", err)
     assert re.search(r"bad.csv:2001:27: unknown EAN", err)
     assert re.search(r"bad.csv:4001:\d+: not a plain decimal number", err)
     assert "missing quarter-hours" in err and "Traceback" not in err
@@ -258,3 +258,29 @@ def test_one_fluvius_export_per_member(tmp_path: Path) -> None:
     rows = list(csv.DictReader((out / "allocation.csv").open()))
     assert len(rows) == 92 * 2 and {r["ean"] for r in rows} == {EAN, other}
     assert sum(int(r["shared_kwh"].replace(".", "")) for r in rows) > 0
+
+
+def test_a_batch_of_quarter_hours_already_filled_is_reported(
+    year_files: tuple[Path, Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Two Parquet files with the same rows: the second one's batch is a run of consecutive cells
+    (the copy path's case) that were all filled before, so each of its rows is a duplicate."""
+    members, data, _ = year_files
+    rows = pl.read_csv(data, schema_overrides={"ean": pl.String}).head(7 * 96)  # a day of 7 members
+    frame = rows.select(
+        start=pl.col("start").str.to_datetime("%Y-%m-%dT%H:%M:%S%:z"),
+        ean="ean",
+        consumption_wh=(pl.col("consumption_kwh") * 1000).round().cast(pl.Int64),
+        injection_wh=(pl.col("injection_kwh") * 1000).round().cast(pl.Int64),
+    )
+    folder = tmp_path / "twice"
+    folder.mkdir()
+    frame.write_parquet(folder / "a.parquet")
+    frame.write_parquet(folder / "b.parquet")
+    assert share(members, folder / "a.parquet", tmp_path / "once", "--no-member-files") == 0
+    assert share(members, folder, tmp_path / "out", "--no-member-files") == 2
+    err = capsys.readouterr().err
+    assert f"{7 * 96} rows in all: duplicate quarter-hours (never summed)" in err, err
+    assert re.search(
+        r"b.parquet:1:1: duplicate quarter-hour \S+ for EAN \d+ \(first at \S+a.parquet:1:1\)", err
+    ), err
