@@ -97,13 +97,16 @@ KWH_TABLE_WH = 1 << 16  # energies below 65.536 kWh a quarter-hour (262 kW) take
 
 def kwh(values: npt.NDArray[np.integer]) -> pl.Series:
     """Integer Wh as exact kWh text with three decimals (``12.345``, ``-0.001``, ``0.000``, the text of
-    :func:`sharing.kwh.format_kwh`): taken from a table of every value from 0 to 65.535 kWh when the
-    column fits (one gather: no number formatting at all), else a Decimal column (Wh x 0.001, no
-    rounding) that polars writes the same way."""
+    :func:`sharing.kwh.format_kwh`): each value from 0 to 65.535 kWh taken from a table (a gather: no
+    number formatting at all), the others (negative, or a big producer's) written from a Decimal."""
     wh = values.astype(np.int64, copy=False)
-    if wh.size == 0 or (int(wh.min()) >= 0 and int(wh.max()) < KWH_TABLE_WH):
+    outside = (wh < 0) | (wh >= KWH_TABLE_WH)
+    if not outside.any():
         return _kwh_texts().gather(wh)
-    return pl.Series(wh).cast(pl.Decimal(38, 0)) * _MILLI
+    texts = _kwh_texts().gather(np.where(outside, 0, wh))
+    rows = np.flatnonzero(outside)
+    exact = (pl.Series(wh[rows]).cast(pl.Decimal(38, 0)) * _MILLI).cast(pl.String)
+    return texts.scatter(rows, exact)
 
 
 _MILLI = pl.Series([Decimal("0.001")], dtype=pl.Decimal(38, 3))
@@ -149,6 +152,7 @@ class Outputs:
         if parquet:
             (self.tmp / "parquet").mkdir()
         self.eans = pl.Series("ean", community.eans, dtype=pl.String)
+        self.ean_codes = self.eans.cast(pl.Categorical)  # Parquet's dictionary as it is: no per-row hashing
         self.started = False
         self.pool = futures.ThreadPoolExecutor(max_workers=WRITERS, thread_name_prefix="share-writer")
         self.pending: list[futures.Future[None]] = []
@@ -261,7 +265,7 @@ class Outputs:
         frame = pl.DataFrame(
             {
                 "start": pl.from_epoch(pl.Series(ts), "s").dt.replace_time_zone("UTC"),
-                "ean": self.eans.gather(np.tile(np.arange(n_members), grid.count)),
+                "ean": self.ean_codes.gather(np.tile(np.arange(n_members), grid.count)),
                 **{f"{k}_wh": v.ravel() for k, v in columns.items()},
             }
         )

@@ -238,7 +238,7 @@ def test_a_failed_run_leaves_the_previous_outputs(
 )
 def test_kwh_columns_write_the_exact_kwh_text(values: npt.NDArray[np.int64]) -> None:
     """The vectorised writer's kWh text equals format_kwh, whether it comes from the table of small
-    values or from a Decimal column (negative or large values)."""
+    values or from a Decimal (negative or large values), alone or mixed in one column."""
     text = pl.DataFrame({"x": kwh(values)}).write_csv(include_header=False, quote_style=NO_QUOTES)
     assert text.splitlines() == [format_kwh(int(v)) for v in values]
 
