@@ -99,7 +99,9 @@ class Progress:
         return update
 
 
-PIECE_QUARTERS = 7 * 96  # allocated and written a week at a time: memory holds a month read and a week
+PIECE_QUARTERS = (
+    7 * 96
+)  # allocated and written a week at a time (the next week is allocated while one is written)
 
 
 def share(
@@ -128,14 +130,9 @@ def share(
     parts: list[Part] = []
     grids: list[Grid] = []
     try:
-        for piece in (piece for whole in slices for piece in whole.pieces(PIECE_QUARTERS)):
-            months, month_idx, period = piece.grid.calendar()
-            bar = progress.bar(f"{piece.grid.local(0):%Y-%m-%d} alloc")
-            allocation = allocate(piece.consumption_wh, piece.injection_wh, community.roles, key, period,
-                                  on_progress=bar)  # fmt: skip
-            parts.append(part(community, piece, allocation, month_idx, months))
-            outputs.write(piece, allocation, parts[-1])
-            grids.append(piece.grid)
+        for whole in slices:
+            _share_slice(whole, community, key, outputs, parts, grids, progress)
+            del whole  # nothing of this slice is held while the next one is read
         if not parts:
             raise InputError("no quarter-hours in the selected period")
         summary = finish(community, parts, top_n=top_n, k=k)
@@ -150,6 +147,28 @@ def share(
         raise
     outputs.commit()
     return summary
+
+
+def _share_slice(
+    whole: Dataset,
+    community: Community,
+    key: AllocationKey,
+    outputs: Outputs,
+    parts: list[Part],
+    grids: list[Grid],
+    progress: Progress,
+) -> None:
+    """Allocate and write one slice (a month as read) a week at a time; its files are written (the
+    last week's too) before this returns, so memory holds one slice at a time."""
+    for piece in whole.pieces(PIECE_QUARTERS):
+        months, month_idx, period = piece.grid.calendar()
+        bar = progress.bar(f"{piece.grid.local(0):%Y-%m-%d} alloc")
+        allocation = allocate(piece.consumption_wh, piece.injection_wh, community.roles, key, period,
+                              on_progress=bar)  # fmt: skip
+        parts.append(part(community, piece, allocation, month_idx, months))
+        outputs.write(piece, allocation, parts[-1])
+        grids.append(piece.grid)
+    outputs.wait()
 
 
 def _lang(code: str) -> Lang:
