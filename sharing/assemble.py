@@ -1,13 +1,14 @@
-"""Ingest frames -> complete month grids of integer Wh, one local month at a time.
+"""Ingest frames -> complete grids of integer Wh, one week of a local month (a chunk) at a time.
 
-Strategy: each row lands in the dense (quarter-hours x members) block of its local month; a
-``seen`` bit per register (one bit for formats without registers) catches duplicate (EAN, start,
-register) rows across batches, and the line that first filled a cell is kept to name it. While rows
-arrive in month order (as every export writes them), a month is handed out as soon as a later
-month's rows appear, so memory holds members x one month whatever the period. A row for a month
-already handed out raises :class:`OutOfOrder`; the caller then reads again holding every month
-(``hold_all``). Months are cropped to the first and last quarter-hour of the data (or --from/--to),
-then checked complete: a missing quarter-hour is a problem, never a silent zero.
+Strategy: the period is cut into chunks: each local month into weeks from its first day (the 1st,
+8th, 15th, 22nd and 29th; the last one shorter). Each row lands in the dense (quarter-hours x
+members) block of its chunk; a ``seen`` bit per register (one bit for formats without registers)
+catches duplicate (EAN, start, register) rows across batches, and the line that first filled a cell
+is kept to name it. While rows arrive in time order (as every export writes them), a chunk is handed
+out as soon as a later chunk's rows appear, so memory holds members x a week or two whatever the
+period. A row for a chunk already handed out raises :class:`OutOfOrder`; the caller then reads again
+holding every chunk (``hold_all``). Chunks are cropped to the first and last quarter-hour of the data
+(or --from/--to), then checked complete: a missing quarter-hour is a problem, never a silent zero.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -31,9 +33,14 @@ from sharing.textfile import where
 
 
 class OutOfOrder(Exception):
-    """A row for a month that was already handed out (the file is not in time order)."""
+    """A row for a chunk that was already handed out (the file is not in time order)."""
 
 
+CHUNK_QUARTERS = 7 * 96  # a chunk: a week of a local month, from its 1st (the last one shorter)
+CHUNKS_PER_MONTH = 8  # a chunk's key: month key * 8 + its week in the month (0-4)
+
+
+@cache
 def month_bounds(key: int, tz: str) -> tuple[int, int]:
     """Unix start and end of local month ``key`` (= year * 12 + month - 1)."""
     zone = ZoneInfo(tz)
@@ -42,6 +49,44 @@ def month_bounds(key: int, tz: str) -> tuple[int, int]:
     start = datetime(year, month + 1, 1, tzinfo=zone).timestamp()
     end = datetime(nxt_year, nxt_month + 1, 1, tzinfo=zone).timestamp()
     return int(start), int(end)
+
+
+def month_key(ts: int, tz: str) -> int:
+    """The local month (year * 12 + month - 1) of a Unix time."""
+    local = datetime.fromtimestamp(ts, ZoneInfo(tz))
+    return local.year * 12 + local.month - 1
+
+
+def chunk_bounds(key: int, tz: str) -> tuple[int, int]:
+    """Unix start and end of chunk ``key`` (a week of its month, the last one up to the month's end)."""
+    month, week = divmod(key, CHUNKS_PER_MONTH)
+    month_start, month_end = month_bounds(month, tz)
+    start = month_start + week * CHUNK_QUARTERS * QUARTER_S
+    return start, min(month_end, start + CHUNK_QUARTERS * QUARTER_S)
+
+
+def chunk_key(ts: int, tz: str) -> int:
+    """The chunk holding the quarter-hour starting at ``ts``."""
+    month = month_key(ts, tz)
+    week = (ts - month_bounds(month, tz)[0]) // (CHUNK_QUARTERS * QUARTER_S)
+    return month * CHUNKS_PER_MONTH + week
+
+
+def next_chunk(key: int, tz: str) -> int:
+    """The chunk after ``key``."""
+    month = key // CHUNKS_PER_MONTH
+    ends_month = chunk_bounds(key, tz)[1] == month_bounds(month, tz)[1]
+    return (month + 1) * CHUNKS_PER_MONTH if ends_month else key + 1
+
+
+def chunk_keys(first: int, last: int, tz: str) -> list[int]:
+    """Every chunk from ``first`` to ``last`` (both included), in time order."""
+    keys = []
+    key = first
+    while key <= last:
+        keys.append(key)
+        key = next_chunk(key, tz)
+    return keys
 
 
 @dataclass
@@ -54,8 +99,8 @@ class _Block:
     first_line: npt.NDArray[np.int64]
 
 
-class MonthAssembler:
-    """Feed ingest frames (with ``member``, ``line`` from :func:`numbered`); get complete months back
+class ChunkAssembler:
+    """Feed ingest frames (with ``member``, ``line`` from :func:`numbered`); get complete chunks back
     as :class:`Dataset`."""
 
     def __init__(
@@ -78,7 +123,7 @@ class MonthAssembler:
         self.start_ts, self.end_ts, self.tz = start_ts, end_ts, tz
         self.hold_all = hold_all
         self.blocks: dict[int, _Block] = {}
-        self.done_through = -1  # months <= this key were handed out
+        self.done_through = -1  # chunks <= this key were handed out
         self.first_ts: int | None = None
         self.last_ts: int | None = None
         self.registers: dict[str | None, int] = {None: 1}
@@ -88,7 +133,7 @@ class MonthAssembler:
         if key <= self.done_through:
             raise OutOfOrder(key)
         if key not in self.blocks:
-            start, end = month_bounds(key, self.tz)
+            start, end = chunk_bounds(key, self.tz)
             shape = ((end - start) // QUARTER_S, len(self.community.members))
             self.blocks[key] = _Block(
                 key, start, np.zeros(shape, np.int64), np.zeros(shape, np.int64), np.zeros(shape, np.uint8),
@@ -107,7 +152,7 @@ class MonthAssembler:
         return names.replace_strict(mapping, default=1, return_dtype=pl.UInt8).to_numpy()
 
     def feed(self, frame: pl.DataFrame) -> list[Dataset]:
-        """Add one batch; returns the months it completed (none when ``hold_all``)."""
+        """Add one batch; returns the chunks it completed (none when ``hold_all``)."""
         if self.start_ts is not None:
             frame = frame.filter(pl.col("start_ts") >= self.start_ts)
         if self.end_ts is not None:
@@ -117,12 +162,13 @@ class MonthAssembler:
         self.rows += frame.height
         ts = frame["start_ts"].to_numpy()
         lo, hi = int(ts.min()), int(ts.max())
-        self.first_ts = lo if self.first_ts is None else min(self.first_ts, lo)
+        first_ts = self.first_ts = lo if self.first_ts is None else min(self.first_ts, lo)
         self.last_ts = hi if self.last_ts is None else max(self.last_ts, hi)
         bits = self._register_bits(frame["register"])
-        first_key, last_key = self._key_of(lo), self._key_of(hi)
-        edges = np.array([month_bounds(k, self.tz)[0] for k in range(first_key + 1, last_key + 1)], np.int64)
-        keys = first_key + np.searchsorted(edges, ts, side="right")
+        first_key, last_key = chunk_key(lo, self.tz), chunk_key(hi, self.tz)
+        between = np.array(chunk_keys(first_key, last_key, self.tz), np.int64)
+        edges = np.array([chunk_bounds(int(k), self.tz)[0] for k in between[1:]], np.int64)
+        keys = between[np.searchsorted(edges, ts, side="right")] if between.size > 1 else between[:1]
         present = np.unique(keys).tolist() if last_key > first_key else [first_key]
         for key in present:
             if len(present) == 1:
@@ -132,8 +178,11 @@ class MonthAssembler:
             self._add(self._block(key), frame.filter(pl.Series(mask)), bits[mask])
         if self.hold_all:
             return []
-        newest = int(keys.max())
-        return [self._finish(k) for k in sorted(self.blocks) if k < newest]
+        start = self.start_ts if self.start_ts is not None else first_ts
+        first = chunk_key(start, self.tz) if self.done_through < 0 else next_chunk(self.done_through, self.tz)
+        for key in chunk_keys(first, last_key - 1, self.tz):
+            self._block(key)  # a chunk without any row before later rows: all missing, reported
+        return [self._finish(k) for k in sorted(self.blocks) if k < last_key]
 
     def _add(self, block: _Block, rows: pl.DataFrame, bits: npt.NDArray[np.uint8]) -> None:
         r = (rows["start_ts"].to_numpy() - block.start_ts) // QUARTER_S
@@ -202,7 +251,7 @@ class MonthAssembler:
         return True
 
     def _finish(self, key: int) -> Dataset:
-        """Crop a month to the data's (or --from/--to) bounds, check it complete, hand it out."""
+        """Crop a chunk to the data's (or --from/--to) bounds, check it complete, hand it out."""
         block = self.blocks.pop(key)
         self.done_through = max(self.done_through, key)
         first = self.start_ts if self.start_ts is not None else self.first_ts
@@ -222,7 +271,7 @@ class MonthAssembler:
         return Dataset(grid, block.consumption[lo:hi], block.injection[lo:hi])
 
     def finish(self) -> list[Dataset]:
-        """Hand out every month still held (call after the last batch)."""
+        """Hand out every chunk still held (call after the last batch)."""
         if self.rows == 0:
             self.problems.add("no data", 1, [f"{self.label}: no quarter-hours in the selected period"])
             return []
@@ -230,22 +279,19 @@ class MonthAssembler:
             self.start_ts = self.first_ts
         if self.end_ts is None and self.last_ts is not None:
             self.end_ts = self.last_ts + QUARTER_S
-        first_key = self._key_of(self.start_ts or 0)
-        last_key = self._key_of((self.end_ts or QUARTER_S) - QUARTER_S)
-        for key in range(max(first_key, self.done_through + 1), last_key + 1):
-            self._block(key)  # a month without any row is all missing
+        first_key = chunk_key(self.start_ts or 0, self.tz)
+        last_key = chunk_key((self.end_ts or QUARTER_S) - QUARTER_S, self.tz)
+        for key in chunk_keys(first_key, last_key, self.tz):
+            if key > self.done_through:
+                self._block(key)  # a chunk without any row is all missing
         return [self._finish(k) for k in sorted(self.blocks)]
 
     def _where(self, ref: int) -> str:
         """``file:line:1`` of a row reference (:func:`numbered`)."""
         return where(self.files[ref >> LINE_BITS], ref & LINE_MASK, 1)
 
-    def _key_of(self, ts: int) -> int:
-        local = datetime.fromtimestamp(ts, ZoneInfo(self.tz))
-        return local.year * 12 + local.month - 1
 
-
-def months(
+def weeks(
     community: Community,
     files: Sequence[Path | str],
     frames: Iterable[pl.DataFrame],
@@ -256,11 +302,11 @@ def months(
     tz: str,
     hold_all: bool,
 ) -> Iterator[Dataset]:
-    """Complete months of ``frames`` (of ``files``, rows numbered by :func:`numbered`) in order (see
-    :class:`MonthAssembler`)."""
+    """Complete weeks of ``frames`` (of ``files``, rows numbered by :func:`numbered`) in order (see
+    :class:`ChunkAssembler`)."""
     if any(ts is not None and quarter_start(ts) != ts for ts in (start_ts, end_ts)):
         raise ValueError("--from/--to must be on quarter-hour boundaries")
-    assembler = MonthAssembler(community, files, problems, start_ts=start_ts, end_ts=end_ts, tz=tz,
+    assembler = ChunkAssembler(community, files, problems, start_ts=start_ts, end_ts=end_ts, tz=tz,
                                hold_all=hold_all)  # fmt: skip
     for frame in frames:
         yield from assembler.feed(frame)
@@ -291,7 +337,7 @@ def read_quarter_hours(
     tz: str,
     on_bytes: Callable[[int, int], None] | None = None,
 ) -> Iterator[pl.DataFrame]:
-    """Ingest frames of every file in turn, rows numbered for :class:`MonthAssembler`."""
+    """Ingest frames of every file in turn, rows numbered for :class:`ChunkAssembler`."""
     members = members_of(community)
     for file_no, file in enumerate(files):
         frames = iter_quarter_hours(file, tz=tz, members=members, problems=problems, on_bytes=on_bytes)
@@ -316,7 +362,7 @@ def read_data(
     problems = Problems()
     files = data_files([path])
     frames = read_quarter_hours(files, community, problems, tz=tz)
-    parts = list(months(community, files, frames, problems, start_ts=start_ts, end_ts=end_ts, tz=tz,
+    parts = list(weeks(community, files, frames, problems, start_ts=start_ts, end_ts=end_ts, tz=tz,
                         hold_all=True))  # fmt: skip
     problems.raise_if_any(path)
     return concat(parts)

@@ -3,9 +3,9 @@
 Inputs: a members CSV (ean,name,role,weight[,meter_id][,weight_day,weight_night,weight_weekend])
 and data files (--data, repeatable) in any format of :mod:`sharing.ingest`, recognised by the header:
 the sharing contract (start,ean,consumption_kwh,injection_kwh), the gateway's quarter-hour CSV, a DSO
-long format (start;ean;register;kwh), the Fluvius export, or Parquet. The data streams through month
-by month, allocated and written a week at a time (memory: members x two months of input at most); bad
-rows are reported together and nothing is written.
+long format (start;ean;register;kwh), the Fluvius export, or Parquet. The data streams through a
+week of a month at a time, read, allocated and written (memory: members x a few weeks, whatever
+the period); bad rows are reported together and nothing is written.
 
 Keys: fixed (members' weight %), equal, static-period (weight_day/night/weekend),
 dynamic (pro rata to consumption), multi-round (--rounds), fluvius-optimal, sibelga-multi-round,
@@ -33,7 +33,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
-from sharing.assemble import OutOfOrder, data_files, months, read_data, read_quarter_hours
+from sharing.assemble import CHUNK_QUARTERS, OutOfOrder, data_files, read_data, read_quarter_hours, weeks
 from sharing.clock import DEFAULT_TZ, Grid
 from sharing.community import Community, Dataset
 from sharing.csvio import InputError, parse_bound, read_members
@@ -99,11 +99,6 @@ class Progress:
         return update
 
 
-PIECE_QUARTERS = (
-    7 * 96
-)  # allocated and written a week at a time (the next week is allocated while one is written)
-
-
 def share(
     community: Community,
     data: Dataset | Iterable[Dataset],
@@ -119,7 +114,8 @@ def share(
     progress: Progress | None = None,
     lang: Lang = ENGLISH,
 ) -> Summary:
-    """Allocate slice by slice (months as they are read, cut into weeks) and write every output into ``out``.
+    """Allocate slice by slice (a week of a month at a time as read; a whole dataset is cut into weeks)
+    and write every output into ``out``.
 
     Nothing appears in ``out`` unless every slice went through: the files are written under
     ``out/.partial`` and put in place at the end.
@@ -158,9 +154,9 @@ def _share_slice(
     grids: list[Grid],
     progress: Progress,
 ) -> None:
-    """Allocate and write one slice (a month as read) a week at a time; its files are written (the
-    last week's too) before this returns, so memory holds one slice at a time."""
-    for piece in whole.pieces(PIECE_QUARTERS):
+    """Allocate one slice a week at a time and hand each week to the writers: a week is written
+    while the next one is read and allocated (:meth:`Outputs.write` waits for the one before)."""
+    for piece in whole.pieces(CHUNK_QUARTERS):
         months, month_idx, period = piece.grid.calendar()
         bar = progress.bar(f"{piece.grid.local(0):%Y-%m-%d} alloc")
         allocation = allocate(piece.consumption_wh, piece.injection_wh, community.roles, key, period,
@@ -168,7 +164,6 @@ def _share_slice(
         parts.append(part(community, piece, allocation, month_idx, months))
         outputs.write(piece, allocation, parts[-1])
         grids.append(piece.grid)
-    outputs.wait()
 
 
 def _lang(code: str) -> Lang:
@@ -187,14 +182,14 @@ def _floats(text: str | None) -> list[float]:
 def _stream(
     args: argparse.Namespace, community: Community, key: AllocationKey, progress: Progress
 ) -> Summary:
-    """Read the data files month by month into :func:`share`; when the rows are not in time order,
+    """Read the data files a week at a time into :func:`share`; when the rows are not in time order,
     read again holding the whole period (memory then grows with the period)."""
     start_ts, end_ts = parse_bound(args.start, args.tz), parse_bound(args.end, args.tz)
     files = data_files(args.data)
     for hold_all in (False, True):
         problems = Problems()
         frames = read_quarter_hours(files, community, problems, tz=args.tz, on_bytes=progress.bar("reading"))
-        slices = months(community, files, frames, problems, start_ts=start_ts, end_ts=end_ts, tz=args.tz,
+        slices = weeks(community, files, frames, problems, start_ts=start_ts, end_ts=end_ts, tz=args.tz,
                         hold_all=hold_all)  # fmt: skip
         try:
             return share(community, _checked(slices, problems, args.data), key, args.out,

@@ -11,10 +11,10 @@ the end, so a crash or a bad input never leaves a half-written file.
 from __future__ import annotations
 
 import csv
-import io
 import json
 import os
 import shutil
+from collections import deque
 from collections.abc import Iterable, Sequence
 from concurrent import futures
 from contextlib import contextmanager
@@ -22,7 +22,7 @@ from decimal import Decimal
 from fractions import Fraction
 from functools import cache, partial
 from pathlib import Path
-from typing import IO, Any, Final
+from typing import IO, Any, Final, cast
 
 import numpy as np
 import numpy.typing as npt
@@ -100,9 +100,9 @@ def kwh(values: npt.NDArray[np.integer]) -> pl.Series:
     :func:`sharing.kwh.format_kwh`): each value from 0 to 65.535 kWh taken from a table (a gather: no
     number formatting at all), the others (negative, or a big producer's) written from a Decimal."""
     wh = values.astype(np.int64, copy=False)
-    outside = (wh < 0) | (wh >= KWH_TABLE_WH)
-    if not outside.any():
+    if wh.size == 0 or wh.view(np.uint64).max() < KWH_TABLE_WH:  # (a negative value is a huge uint64)
         return _kwh_texts().gather(wh)
+    outside = (wh < 0) | (wh >= KWH_TABLE_WH)
     texts = _kwh_texts().gather(np.where(outside, 0, wh))
     rows = np.flatnonzero(outside)
     exact = (pl.Series(wh[rows]).cast(pl.Decimal(38, 0)) * _MILLI).cast(pl.String)
@@ -129,7 +129,8 @@ ROWS_PER_PIECE = 262_144  # output rows formatted at a time: bounds the text hel
 SPARE_DESCRIPTORS = 256  # kept free when member files stay open between slices
 NO_QUOTES: Final = "never"  # ISO times, EANs (digits, checked on reading) and numbers: no field needs quotes,
 # and not scanning each for one halves the time polars takes to write the text
-WRITERS = 3  # threads writing a slice's files (allocation, member files, Parquet + community)
+LANES = ("allocation", "members", "community")  # a writer thread each: a file is appended in slice order
+IN_FLIGHT = 2  # slices handed to the writers and not yet written (the caller prepares the next meanwhile)
 
 
 class Outputs:
@@ -154,16 +155,21 @@ class Outputs:
         self.eans = pl.Series("ean", community.eans, dtype=pl.String)
         self.ean_codes = self.eans.cast(pl.Categorical)  # Parquet's dictionary as it is: no per-row hashing
         self.started = False
-        self.pool = futures.ThreadPoolExecutor(max_workers=WRITERS, thread_name_prefix="share-writer")
-        self.pending: list[futures.Future[None]] = []
+        self.lanes = {
+            lane: futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"share-{lane}")
+            for lane in LANES
+        }
+        self.pending: deque[list[futures.Future[None]]] = deque()
         self.member_handles: dict[int, IO[bytes]] = {}
+        self.member_text = TextBuffer()
         self.keep_open = len(community.members) + SPARE_DESCRIPTORS <= _descriptor_limit()
 
     def write(self, data: Dataset, allocation: Allocation, part: Part) -> None:
-        """Append one slice's rows to every file: the files are written by worker threads (polars
-        and numpy let go of the GIL) while the caller reads and allocates the next slice. Only one
-        slice is in flight (this waits for the previous one), so memory stays bounded."""
-        self.wait()
+        """Append one slice's rows to every file: each file is written by its lane's thread (polars
+        and numpy let go of the GIL) while the caller reads and allocates the next slice. At most
+        :data:`IN_FLIGHT` slices are in flight (this waits for the oldest), so memory stays bounded."""
+        while len(self.pending) >= IN_FLIGHT:
+            self._wait_oldest()
         grid = data.grid
         columns: dict[str, IntArray] = {
             "consumption": data.consumption_wh,
@@ -173,18 +179,23 @@ class Outputs:
             "surplus": allocation.member_surplus_wh(data.injection_wh),
         }
         starts = iso_starts(grid)
-        jobs = [partial(self._allocation, starts, columns), partial(self._community, starts, data, part)]
+        jobs = {"allocation": [partial(self._allocation, starts, columns)],
+                "community": [partial(self._community, starts, data, part)]}  # fmt: skip
         if self.member_files:
-            jobs.append(partial(self._members, starts, columns))
+            jobs["members"] = [partial(self._members, starts, columns)]
         if self.parquet:
-            jobs.append(partial(self._parquet, grid, columns))
-        self.pending = [self.pool.submit(job) for job in jobs]
+            jobs["community"].append(partial(self._parquet, grid, columns))
+        self.pending.append([self.lanes[lane].submit(job) for lane, queue in jobs.items() for job in queue])
 
     def wait(self) -> None:
-        """Wait for the slice in flight; re-raises a writer's error."""
-        pending, self.pending = self.pending, []
-        futures.wait(pending)
-        for job in pending:
+        """Wait for every slice in flight; re-raises a writer's error."""
+        while self.pending:
+            self._wait_oldest()
+
+    def _wait_oldest(self) -> None:
+        oldest = self.pending.popleft()
+        futures.wait(oldest)
+        for job in oldest:
             job.result()
 
     def _allocation(self, starts: pl.Series, columns: dict[str, IntArray]) -> None:
@@ -220,26 +231,27 @@ class Outputs:
             frame.write_csv(handle, include_header=handle.tell() == 0, quote_style=NO_QUOTES)
 
     def _members(self, starts: pl.Series, columns: dict[str, IntArray]) -> None:
-        """Each member's rows of the slice: formatted for a group of members at once, then cut."""
+        """Each member's rows of the slice: formatted for a group of members at once (into a buffer
+        kept between slices), then cut at each member's byte count."""
         count, n_members = starts.len(), len(self.community.members)
         group = max(1, ROWS_PER_PIECE // max(1, count))
+        start_bytes = int(starts.str.len_bytes().sum())
         for lo in range(0, n_members, group):
             hi = min(n_members, lo + group)
-            t = np.tile(np.arange(count), hi - lo)
-            frame = pl.DataFrame(  # member-major rows: a group's columns transposed (not the slice's)
-                {
-                    "start": starts.gather(t),
-                    **{f"{k}_kwh": kwh(v[:, lo:hi].T.ravel()) for k, v in columns.items()},
-                }
-            )
-            buffer = io.BytesIO()
-            frame.write_csv(buffer, include_header=False, quote_style=NO_QUOTES)
-            text = buffer.getbuffer()
-            ends = np.flatnonzero(np.frombuffer(text, dtype=np.uint8) == NEWLINE)[count - 1 :: count] + 1
-            begin = 0
-            for m, end in zip(range(lo, hi), ends.tolist(), strict=True):
-                self._member_file(m).write(text[begin:end])
-                begin = end
+            texts = {f"{k}_kwh": kwh(v[:, lo:hi].T.ravel()) for k, v in columns.items()}
+            # member-major rows: a group's columns transposed (not the slice's)
+            frame = pl.DataFrame({"start": starts.gather(np.tile(np.arange(count), hi - lo)), **texts})
+            self.member_text.clear()
+            frame.write_csv(cast("IO[bytes]", self.member_text), include_header=False, quote_style=NO_QUOTES)
+            row_bytes = np.zeros((hi - lo) * count, np.int64)
+            for text_column in texts.values():
+                row_bytes += text_column.str.len_bytes().to_numpy()
+            sizes = row_bytes.reshape(hi - lo, count).sum(axis=1) + start_bytes + len(texts) * count + count
+            with self.member_text.view() as text:
+                begin = 0
+                for m, end in zip(range(lo, hi), np.cumsum(sizes).tolist(), strict=True):
+                    self._member_file(m).write(text[begin:end])
+                    begin = end
             if not self.keep_open:
                 self._close_member_files()
 
@@ -272,10 +284,14 @@ class Outputs:
         label = grid.local(0).strftime("%Y-%m-%dT%H%M")
         frame.write_parquet(self.tmp / "parquet" / f"allocation-{label}.parquet")
 
+    def _shutdown(self) -> None:
+        for lane in self.lanes.values():
+            lane.shutdown()
+
     def commit(self) -> None:
         """Move every file into place (replacing an earlier run's)."""
         self.wait()
-        self.pool.shutdown()
+        self._shutdown()
         self._close_member_files()
         for name in ("members", "parquet"):
             if (self.tmp / name).exists():
@@ -285,11 +301,39 @@ class Outputs:
         self.tmp.rmdir()
 
     def abort(self) -> None:
-        futures.wait(self.pending)  # a writer's error was already raised, or is moot now
-        self.pending = []
-        self.pool.shutdown()
+        for slice_jobs in self.pending:  # a writer's error was already raised, or is moot now
+            futures.wait(slice_jobs)
+        self.pending.clear()
+        self._shutdown()
         self._close_member_files()
         shutil.rmtree(self.tmp, ignore_errors=True)
+
+
+class TextBuffer:
+    """A file-like sink for ``write_csv`` whose memory is kept from one use to the next (a fresh
+    buffer per slice costs a page fault per 4 KiB, more than the copy)."""
+
+    def __init__(self) -> None:
+        self.data = bytearray()
+        self.size = 0
+
+    def write(self, chunk: bytes) -> int:
+        end = self.size + len(chunk)
+        if end > len(self.data):
+            self.data.extend(bytes(max(end - len(self.data), len(self.data))))
+        self.data[self.size : end] = chunk
+        self.size = end
+        return len(chunk)
+
+    def flush(self) -> None:
+        """Nothing to flush (polars calls it)."""
+
+    def clear(self) -> None:
+        self.size = 0
+
+    def view(self) -> memoryview:
+        """The bytes written since :meth:`clear` (release the view before writing again)."""
+        return memoryview(self.data)[: self.size]
 
 
 def _descriptor_limit() -> int:
@@ -302,7 +346,6 @@ def _descriptor_limit() -> int:
     return soft if soft >= 0 else 1 << 30
 
 
-NEWLINE = ord("\n")
 MEMBER_HEADER = (",".join(ALLOCATION_HEADER[:1] + ALLOCATION_HEADER[2:]) + "\n").encode()
 
 

@@ -17,7 +17,7 @@ import pytest
 
 from gateway.cli import main
 from sharing import synthetic
-from sharing.assemble import OutOfOrder, members_of, months, read_data
+from sharing.assemble import OutOfOrder, members_of, read_data, weeks
 from sharing.cli import share as share_slices
 from sharing.clock import DEFAULT_TZ, Grid, parse_start
 from sharing.community import Dataset
@@ -150,7 +150,7 @@ def test_month_streaming_equals_whole_period_and_unordered_input(
     assert [r["month"] for r in rows] == ["2026-01", "2026-02", "2026-03", "2026-04"]
 
 
-def test_small_batches_stream_months_and_notice_unordered_rows(
+def test_small_batches_stream_weeks_and_notice_unordered_rows(
     year_files: tuple[Path, Path, Path], tmp_path: Path
 ) -> None:
     members, data, by_ean = year_files
@@ -162,12 +162,13 @@ def test_small_batches_stream_months_and_notice_unordered_rows(
         frames = iter_quarter_hours(
             path, members=members_of(community), problems=problems, chunk_bytes=1 << 16
         )
-        yield from months(community, [path], frames, problems, start_ts=None, end_ts=None, tz=DEFAULT_TZ,
+        yield from weeks(community, [path], frames, problems, start_ts=None, end_ts=None, tz=DEFAULT_TZ,
                           hold_all=hold_all)  # fmt: skip
         assert not problems
 
     handed = [s.grid.count for s in slices(data, hold_all=False)]
-    assert handed == [17 * 96, 28 * 96, 31 * 96 - 4, 4 * 96]  # the slices are months (March loses an hour)
+    # the slices are weeks of each month from its 1st: January from the 15th, March loses an hour on the 29th
+    assert handed == [672, 672, 3 * 96, *[672] * 4, *[672] * 4, 3 * 96 - 4, 4 * 96]
     share_slices(community, slices(data, hold_all=False), key, tmp_path / "stream")
     share_slices(community, [read_data(data, community, tz=DEFAULT_TZ)], key, tmp_path / "whole")
     same_outputs(tmp_path / "stream", tmp_path / "whole")
@@ -210,6 +211,20 @@ def test_validation_counts_and_names_bad_rows_and_writes_nothing(
     assert re.search(r"bad.csv:4001:\d+: not a plain decimal number", err)
     assert "missing quarter-hours" in err and "Traceback" not in err
     assert not (out / "allocation.csv").exists() and not (out / ".partial").exists()
+
+
+def test_a_week_without_any_row_is_reported_missing_not_skipped(
+    year_files: tuple[Path, Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    members, data, _ = year_files
+    lines = data.read_text().splitlines(keepends=True)
+    kept = [line for line in lines if not line.startswith(("2026-02-08", "2026-02-09", "2026-02-1"))]
+    assert len(lines) - len(kept) == 12 * 96 * 7  # February 8-19: the whole chunk of the 8th and more
+    (tmp_path / "gap.csv").write_text("".join(kept))
+    assert share(members, tmp_path / "gap.csv", tmp_path / "out") == 2
+    err = capsys.readouterr().err
+    assert "8064 rows in all: missing quarter-hours" in err
+    assert "gap.csv: missing quarter-hour 2026-02-08T00:00:00+01:00 for EAN" in err
 
 
 def test_a_failed_run_leaves_the_previous_outputs(
