@@ -2,7 +2,8 @@
 
 Each case runs as its own process; its wall time, CPU time (user + system, all threads) and peak RSS
 (``wait4``) are printed with the load average at its start: on a shared machine the CPU time is the
-figure that does not depend on the neighbours. In the same run:
+figure that does not depend on the neighbours. Each case starts after ``sync`` (the previous case's
+output is on disk, not still being written back). In the same run:
 
 1. 200 members x a year, dynamic key, ``--no-member-files``: ours against a plain polars script
    (bench/_reference_share.py: read, pivot, key; no validation or outputs), side by side -> ratio.
@@ -36,7 +37,11 @@ ROUNDS = "40:fixed,60:pro_rata,0:pro_rata"
 
 
 def measure(label: str, argv: list[str]) -> tuple[float, float]:
-    """Run ``argv``; print and return (seconds, peak RSS in MB)."""
+    """Run ``argv``; print and return (seconds, peak RSS in MB).
+
+    The page cache is flushed first (not timed): a case writes up to 4.4 GB, and the kernel writing the
+    previous case's files back while the next one runs would charge it for them (throttled writes)."""
+    os.sync()
     load = os.getloadavg()[0]
     t0 = time.perf_counter()
     proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE)

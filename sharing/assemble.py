@@ -142,6 +142,8 @@ class ChunkAssembler:
         return self.blocks[key]
 
     def _register_bits(self, registers: pl.Series) -> npt.NDArray[np.uint8]:
+        if registers.null_count() == registers.len():  # a format without registers
+            return np.ones(registers.len(), np.uint8)
         names = registers.str.to_lowercase()
         for name in names.unique().to_list():
             if name not in self.registers:
@@ -168,8 +170,12 @@ class ChunkAssembler:
         first_key, last_key = chunk_key(lo, self.tz), chunk_key(hi, self.tz)
         between = np.array(chunk_keys(first_key, last_key, self.tz), np.int64)
         edges = np.array([chunk_bounds(int(k), self.tz)[0] for k in between[1:]], np.int64)
-        keys = between[np.searchsorted(edges, ts, side="right")] if between.size > 1 else between[:1]
-        present = np.unique(keys).tolist() if last_key > first_key else [first_key]
+        if between.size > 1:
+            position = np.searchsorted(edges, ts, side="right")
+            keys = between[position]
+            present = between[np.bincount(position, minlength=between.size) > 0].tolist()
+        else:
+            keys, present = between[:1], [first_key]
         for key in present:
             if len(present) == 1:
                 self._add(self._block(key), frame, bits)

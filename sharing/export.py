@@ -20,7 +20,7 @@ from concurrent import futures
 from contextlib import contextmanager
 from decimal import Decimal
 from fractions import Fraction
-from functools import cache, partial
+from functools import cache, lru_cache, partial
 from pathlib import Path
 from typing import IO, Any, Final, cast
 
@@ -101,7 +101,7 @@ def kwh(values: npt.NDArray[np.integer]) -> pl.Series:
     number formatting at all), the others (negative, or a big producer's) written from a Decimal."""
     wh = values.astype(np.int64, copy=False)
     if wh.size == 0 or wh.view(np.uint64).max() < KWH_TABLE_WH:  # (a negative value is a huge uint64)
-        return _kwh_texts().gather(wh)
+        return _kwh_texts().gather(pl.Series(wh.astype(np.uint32)))  # polars' own index type: no check
     outside = (wh < 0) | (wh >= KWH_TABLE_WH)
     texts = _kwh_texts().gather(np.where(outside, 0, wh))
     rows = np.flatnonzero(outside)
@@ -116,6 +116,18 @@ _MILLI = pl.Series([Decimal("0.001")], dtype=pl.Decimal(38, 3))
 def _kwh_texts() -> pl.Series:
     wh = pl.Series(np.arange(KWH_TABLE_WH, dtype=np.int64))
     return (wh // 1000).cast(pl.String) + "." + (wh % 1000).cast(pl.String).str.zfill(3)
+
+
+@lru_cache(maxsize=8)
+def repeat(n: int, times: int) -> pl.Series:
+    """Row indices 0, 0, ..., 1, 1, ... (each of ``range(n)`` ``times`` times), as polars' index type."""
+    return pl.Series(np.repeat(np.arange(n, dtype=np.uint32), times))
+
+
+@lru_cache(maxsize=8)
+def tile(n: int, times: int) -> pl.Series:
+    """Row indices 0, 1, ..., n - 1 repeated ``times`` times, as polars' index type."""
+    return pl.Series(np.tile(np.arange(n, dtype=np.uint32), times))
 
 
 def iso_starts(grid: Grid) -> pl.Series:
@@ -153,7 +165,7 @@ class Outputs:
         if parquet:
             (self.tmp / "parquet").mkdir()
         self.eans = pl.Series("ean", community.eans, dtype=pl.String)
-        self.ean_codes = self.eans.cast(pl.Categorical)  # Parquet's dictionary as it is: no per-row hashing
+        self.ean_codes = self.eans.cast(pl.Enum(community.eans))  # Parquet's dictionary: no per-row hashing
         self.started = False
         self.lanes = {
             lane: futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"share-{lane}")
@@ -204,10 +216,9 @@ class Outputs:
         with (self.tmp / "allocation.csv").open("ab") as handle:
             for lo in range(0, count, step):
                 hi = min(count, lo + step)
-                t = np.repeat(np.arange(lo, hi), n_members)
-                m = np.tile(np.arange(n_members), hi - lo)
                 frame = pl.DataFrame(
-                    {"start": starts.gather(t), "ean": self.eans.gather(m),
+                    {"start": starts[lo:hi].gather(repeat(hi - lo, n_members)),
+                     "ean": self.eans.gather(tile(n_members, hi - lo)),
                      **{f"{k}_kwh": kwh(v[lo:hi].ravel()) for k, v in columns.items()}}
                 )  # fmt: skip
                 frame.write_csv(handle, include_header=not self.started, quote_style=NO_QUOTES)
@@ -240,7 +251,7 @@ class Outputs:
             hi = min(n_members, lo + group)
             texts = {f"{k}_kwh": kwh(v[:, lo:hi].T.ravel()) for k, v in columns.items()}
             # member-major rows: a group's columns transposed (not the slice's)
-            frame = pl.DataFrame({"start": starts.gather(np.tile(np.arange(count), hi - lo)), **texts})
+            frame = pl.DataFrame({"start": starts.gather(tile(count, hi - lo)), **texts})
             self.member_text.clear()
             frame.write_csv(cast("IO[bytes]", self.member_text), include_header=False, quote_style=NO_QUOTES)
             row_bytes = np.zeros((hi - lo) * count, np.int64)
@@ -277,7 +288,7 @@ class Outputs:
         frame = pl.DataFrame(
             {
                 "start": pl.from_epoch(pl.Series(ts), "s").dt.replace_time_zone("UTC"),
-                "ean": self.ean_codes.gather(np.tile(np.arange(n_members), grid.count)),
+                "ean": self.ean_codes.gather(tile(n_members, grid.count)),
                 **{f"{k}_wh": v.ravel() for k, v in columns.items()},
             }
         )

@@ -1,6 +1,6 @@
 """Monthly and whole-period totals of an allocation, ready for kpis.json, CSVs and the report.
 
-Strategy: the period is summarised in slices (a month at a time when streaming, :func:`part`),
+Strategy: the period is summarised in slices (a week at a time when streaming, :func:`part`),
 then :func:`finish` joins them. One pass of ``np.add.reduceat`` over the contiguous month groups of
 a slice gives (months, members) totals of consumption, injection, received and shared injection;
 everything else (residual, surplus, rates, real keys) is derived from those exact integer totals.
