@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import filecmp
+import json
 import re
 import shutil
 from collections.abc import Iterator
@@ -148,6 +149,19 @@ def test_month_streaming_equals_whole_period_and_unordered_input(
     same_outputs(tmp_path / "stream", tmp_path / "by_ean")
     rows = list(csv.DictReader((tmp_path / "stream" / "community_monthly.csv").open()))
     assert [r["month"] for r in rows] == ["2026-01", "2026-02", "2026-03", "2026-04"]
+
+
+def test_bounds_inside_weeks_stream_equal_to_the_whole_period(
+    year_files: tuple[Path, Path, Path], tmp_path: Path
+) -> None:
+    members, data, _ = year_files
+    bounds = ("--from", "2026-01-17T06:00:00+01:00", "--to", "2026-02-10T13:15:00+01:00")
+    assert share(members, data, tmp_path / "stream", *bounds) == 0
+    assert share(members, data, tmp_path / "whole", *bounds, "--size-pv", "0") == 0
+    same_outputs(tmp_path / "stream", tmp_path / "whole")
+    kpis = json.loads((tmp_path / "stream" / "kpis.json").read_text())
+    assert (kpis["from"], kpis["to"]) == (bounds[1], bounds[3])
+    assert kpis["quarter_hours"] == 24 * 96 + 29  # January 17th 06:00 to February 10th 13:15
 
 
 def test_small_batches_stream_weeks_and_notice_unordered_rows(
