@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -125,3 +128,20 @@ def test_hostile_values_exit_2_with_file_line_column(
     err = capsys.readouterr().err
     assert code == 2 and "Traceback" not in err
     assert re.search(message, err), err
+
+
+@pytest.mark.parametrize("user_setting", [None, "narenas:1"])
+def test_share_sets_polars_allocator_to_keep_freed_pages_unless_the_user_did(
+    user_setting: str | None,
+) -> None:
+    env = {k: v for k, v in os.environ.items() if k != "_RJEM_MALLOC_CONF"}
+    if user_setting is not None:
+        env["_RJEM_MALLOC_CONF"] = user_setting
+    code = (
+        "import os, sys; import gateway.cli.share; "
+        "print(os.environ['_RJEM_MALLOC_CONF'], 'polars' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    # set before polars is imported by the subcommand: polars appends it to its own default, so it wins
+    conf, imported = out.stdout.split()
+    assert conf.endswith("," + (user_setting or "dirty_decay_ms:-1,muzzy_decay_ms:-1")) and imported == "True"
