@@ -138,6 +138,7 @@ def share(
         if report:
             html = render(community, summary, key.name, title, summary.month_rows(), top_n, lang)
             (outputs.tmp / "report.html").write_text(html, encoding="utf-8")
+        outputs.wait()  # the last weeks' files (a writer's error is raised here)
     except BaseException:
         outputs.abort()
         raise
@@ -259,6 +260,9 @@ def run(args: argparse.Namespace) -> int:
     except (InputError, ValueError) as exc:
         print(f"p1gw share: {exc}", file=sys.stderr)
         return 2
+    except OSError as exc:  # an output could not be written (WriteError names it), or a file not read
+        print(f"p1gw share: {exc}", file=sys.stderr)
+        return 1
     total = summary.total_rates().to_json()
     print(
         f"{summary.community_before_wh.size} quarter-hours x {len(community.members)} members, key "

@@ -15,7 +15,7 @@ import json
 import os
 import shutil
 from collections import deque
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from concurrent import futures
 from contextlib import contextmanager
 from decimal import Decimal
@@ -191,13 +191,22 @@ class Outputs:
             "surplus": allocation.member_surplus_wh(data.injection_wh),
         }
         starts = iso_starts(grid)
-        jobs = {"allocation": [partial(self._allocation, starts, columns)],
-                "community": [partial(self._community, starts, data, part)]}  # fmt: skip
+        jobs = [
+            ("allocation", "allocation.csv", partial(self._allocation, starts, columns)),
+            ("community", "community_quarter_hours.csv", partial(self._community, starts, data, part)),
+        ]
         if self.member_files:
-            jobs["members"] = [partial(self._members, starts, columns)]
+            jobs.append(("members", "members/", partial(self._members, starts, columns)))
         if self.parquet:
-            jobs["community"].append(partial(self._parquet, grid, columns))
-        self.pending.append([self.lanes[lane].submit(job) for lane, queue in jobs.items() for job in queue])
+            jobs.append(("community", "parquet/", partial(self._parquet, grid, columns)))
+        self.pending.append([self.lanes[lane].submit(self._writing, name, job) for lane, name, job in jobs])
+
+    def _writing(self, name: str, job: Callable[[], None]) -> None:
+        """Run a writer's job; a failed write names the output and what to do."""
+        try:
+            job()
+        except OSError as exc:
+            raise WriteError(self.out, name, exc) from exc
 
     def wait(self) -> None:
         """Wait for every slice in flight; re-raises a writer's error."""
@@ -318,6 +327,16 @@ class Outputs:
         self._shutdown()
         self._close_member_files()
         shutil.rmtree(self.tmp, ignore_errors=True)
+
+
+class WriteError(OSError):
+    """An output could not be written (disk full, file too large, no permission)."""
+
+    def __init__(self, out: Path, name: str, cause: OSError) -> None:
+        super().__init__(
+            f"cannot write {name} in {out}: {cause.strerror or cause}; nothing of this run was kept "
+            "(free some disk space or choose another --out, then run again)"
+        )
 
 
 class TextBuffer:

@@ -6,8 +6,11 @@ import csv
 import json
 import os
 import re
+import resource
+import signal
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -145,3 +148,34 @@ def test_share_sets_polars_allocator_to_keep_freed_pages_unless_the_user_did(
     # set before polars is imported by the subcommand: polars appends it to its own default, so it wins
     conf, imported = out.stdout.split()
     assert conf.endswith("," + (user_setting or "dirty_decay_ms:-1,muzzy_decay_ms:-1")) and imported == "True"
+
+
+def _file_size_limit(limit: int) -> Callable[[], None]:
+    """A child process whose writes past ``limit`` bytes in one file fail (EFBIG), as on a full disk."""
+
+    def apply() -> None:
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+
+    return apply
+
+
+@pytest.mark.skipif(not hasattr(signal, "SIGXFSZ"), reason="needs POSIX file size limits")
+def test_a_failed_write_names_the_output_keeps_the_previous_run_and_leaves_nothing(
+    community_files: tuple[Path, Path], tmp_path: Path
+) -> None:
+    members, data = community_files
+    out = tmp_path / "out"
+    argv = [sys.executable, "-m", "gateway.cli", "share", "--members", str(members), "--data", str(data),
+            "--key", "dynamic", "--parquet", "--out", str(out)]  # fmt: skip
+    subprocess.run(argv, check=True, capture_output=True)
+    before = {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    assert (out / "allocation.csv").stat().st_size > 100_000
+    # allocation.csv (polars, in a writer thread) fails past 64 KB; the rest would fit
+    failed = subprocess.run(argv, capture_output=True, text=True, preexec_fn=_file_size_limit(65_536))
+    assert failed.returncode == 1, failed.stderr
+    assert f"p1gw share: cannot write allocation.csv in {out}: " in failed.stderr
+    assert "free some disk space or choose another --out" in failed.stderr
+    assert "Traceback" not in failed.stderr
+    after = {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    assert after == before  # the earlier run's files as they were, no .partial left
