@@ -36,7 +36,7 @@ class OutOfOrder(Exception):
     """A row for a chunk that was already handed out (the file is not in time order)."""
 
 
-CHUNK_QUARTERS = 7 * 96  # a chunk: a week of a local month, from its 1st (the last one shorter)
+CHUNK_QUARTERS = 7 * 96  # a chunk: a week of a local month from its 1st (the last one shorter; +-4 on DST)
 CHUNKS_PER_MONTH = 8  # a chunk's key: month key * 8 + its week in the month (0-4)
 
 
@@ -51,25 +51,28 @@ def month_bounds(key: int, tz: str) -> tuple[int, int]:
     return int(start), int(end)
 
 
-def month_key(ts: int, tz: str) -> int:
-    """The local month (year * 12 + month - 1) of a Unix time."""
-    local = datetime.fromtimestamp(ts, ZoneInfo(tz))
-    return local.year * 12 + local.month - 1
-
-
+@cache
 def chunk_bounds(key: int, tz: str) -> tuple[int, int]:
-    """Unix start and end of chunk ``key`` (a week of its month, the last one up to the month's end)."""
+    """Unix start and end of chunk ``key``: local midnight of its week's first day (the 1st, 8th, 15th,
+    22nd or 29th) to the next one's, or to the month's end (so a week with a DST change is an hour
+    shorter or longer)."""
     month, week = divmod(key, CHUNKS_PER_MONTH)
-    month_start, month_end = month_bounds(month, tz)
-    start = month_start + week * CHUNK_QUARTERS * QUARTER_S
-    return start, min(month_end, start + CHUNK_QUARTERS * QUARTER_S)
+    month_end = month_bounds(month, tz)[1]
+    year, month_no = divmod(month, 12)
+
+    def midnight(day: int) -> int:
+        try:
+            return min(month_end, int(datetime(year, month_no + 1, day, tzinfo=ZoneInfo(tz)).timestamp()))
+        except ValueError:  # past the month's last day
+            return month_end
+
+    return midnight(1 + 7 * week), midnight(8 + 7 * week)
 
 
 def chunk_key(ts: int, tz: str) -> int:
     """The chunk holding the quarter-hour starting at ``ts``."""
-    month = month_key(ts, tz)
-    week = (ts - month_bounds(month, tz)[0]) // (CHUNK_QUARTERS * QUARTER_S)
-    return month * CHUNKS_PER_MONTH + week
+    local = datetime.fromtimestamp(ts, ZoneInfo(tz))
+    return (local.year * 12 + local.month - 1) * CHUNKS_PER_MONTH + (local.day - 1) // 7
 
 
 def next_chunk(key: int, tz: str) -> int:

@@ -114,21 +114,21 @@ def share(
     progress: Progress | None = None,
     lang: Lang = ENGLISH,
 ) -> Summary:
-    """Allocate slice by slice (a week of a month at a time as read; a whole dataset is cut into weeks)
-    and write every output into ``out``.
+    """Allocate slice by slice (weeks of each month as read, or a whole dataset cut into weeks) and
+    write every output into ``out``.
 
     Nothing appears in ``out`` unless every slice went through: the files are written under
     ``out/.partial`` and put in place at the end.
     """
     progress = progress or Progress(False)
-    slices = [data] if isinstance(data, Dataset) else data
+    slices = data.pieces(CHUNK_QUARTERS) if isinstance(data, Dataset) else data
     outputs = Outputs(out, community, member_files=member_files, parquet=parquet)
     parts: list[Part] = []
     grids: list[Grid] = []
     try:
-        for whole in slices:
-            _share_slice(whole, community, key, outputs, parts, grids, progress)
-            del whole  # nothing of this slice is held while the next one is read
+        for piece in slices:
+            _share_slice(piece, community, key, outputs, parts, grids, progress)
+            del piece  # nothing of this slice is held here while the next one is read
         if not parts:
             raise InputError("no quarter-hours in the selected period")
         summary = finish(community, parts, top_n=top_n, k=k)
@@ -147,7 +147,7 @@ def share(
 
 
 def _share_slice(
-    whole: Dataset,
+    piece: Dataset,
     community: Community,
     key: AllocationKey,
     outputs: Outputs,
@@ -155,16 +155,15 @@ def _share_slice(
     grids: list[Grid],
     progress: Progress,
 ) -> None:
-    """Allocate one slice a week at a time and hand each week to the writers: a week is written
-    while the next one is read and allocated (:meth:`Outputs.write` waits for the one before)."""
-    for piece in whole.pieces(CHUNK_QUARTERS):
-        months, month_idx, period = piece.grid.calendar()
-        bar = progress.bar(f"{piece.grid.local(0):%Y-%m-%d} alloc")
-        allocation = allocate(piece.consumption_wh, piece.injection_wh, community.roles, key, period,
-                              on_progress=bar)  # fmt: skip
-        parts.append(part(community, piece, allocation, month_idx, months))
-        outputs.write(piece, allocation, parts[-1])
-        grids.append(piece.grid)
+    """Allocate one slice (a week) and hand it to the writers: it is written while the next one is
+    read and allocated (:meth:`Outputs.write` waits for the one before)."""
+    months, month_idx, period = piece.grid.calendar()
+    bar = progress.bar(f"{piece.grid.local(0):%Y-%m-%d} alloc")
+    allocation = allocate(piece.consumption_wh, piece.injection_wh, community.roles, key, period,
+                          on_progress=bar)  # fmt: skip
+    parts.append(part(community, piece, allocation, month_idx, months))
+    outputs.write(piece, allocation, parts[-1])
+    grids.append(piece.grid)
 
 
 def _lang(code: str) -> Lang:

@@ -9,7 +9,10 @@ import json
 import re
 import shutil
 from collections.abc import Iterator
+from datetime import datetime
+from itertools import pairwise
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import numpy as np
 import numpy.typing as npt
@@ -18,7 +21,7 @@ import pytest
 
 from gateway.cli import main
 from sharing import synthetic
-from sharing.assemble import OutOfOrder, members_of, read_data, weeks
+from sharing.assemble import OutOfOrder, chunk_bounds, chunk_key, chunk_keys, members_of, read_data, weeks
 from sharing.cli import share as share_slices
 from sharing.clock import DEFAULT_TZ, Grid, parse_start
 from sharing.community import Dataset
@@ -162,6 +165,27 @@ def test_bounds_inside_weeks_stream_equal_to_the_whole_period(
     kpis = json.loads((tmp_path / "stream" / "kpis.json").read_text())
     assert (kpis["from"], kpis["to"]) == (bounds[1], bounds[3])
     assert kpis["quarter_hours"] == 24 * 96 + 29  # January 17th 06:00 to February 10th 13:15
+
+
+def test_chunks_are_weeks_of_each_local_month_from_midnight_across_dst() -> None:
+    zone = ZoneInfo(DEFAULT_TZ)
+    first = chunk_key(int(datetime(2026, 1, 1, tzinfo=zone).timestamp()), DEFAULT_TZ)
+    last = chunk_key(int(datetime(2026, 12, 31, 23, 45, tzinfo=zone).timestamp()), DEFAULT_TZ)
+    bounds = [chunk_bounds(key, DEFAULT_TZ) for key in chunk_keys(first, last, DEFAULT_TZ)]
+    starts = [datetime.fromtimestamp(start, zone) for start, _ in bounds]
+    assert all(s.day in (1, 8, 15, 22, 29) and (s.hour, s.minute) == (0, 0) for s in starts)
+    assert all(end == nxt for (_, end), (nxt, _) in pairwise(bounds))  # contiguous
+    assert sum(end - start for start, end in bounds) // 900 == 365 * 96  # the year, nothing twice
+    sizes = {
+        s.strftime("%m-%d"): (end - start) // 900 for s, (start, end) in zip(starts, bounds, strict=True)
+    }
+    assert (sizes["03-29"], sizes["10-22"], sizes["02-22"], sizes["10-29"]) == (
+        3 * 96 - 4,
+        7 * 96 + 4,
+        7 * 96,
+        3 * 96,
+    )
+    assert len(bounds) == 12 * 4 + 11  # five weeks in every month but February
 
 
 def test_small_batches_stream_weeks_and_notice_unordered_rows(
