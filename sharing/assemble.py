@@ -172,8 +172,8 @@ class ChunkAssembler:
         bits = self._register_bits(frame["register"])
         first_key, last_key = chunk_key(lo, self.tz), chunk_key(hi, self.tz)
         between = np.array(chunk_keys(first_key, last_key, self.tz), np.int64)
-        edges = np.array([chunk_bounds(int(k), self.tz)[0] for k in between[1:]], np.int64)
         if between.size > 1:
+            edges = np.array([chunk_bounds(int(k), self.tz)[0] for k in between[1:]], np.int64)
             position = np.searchsorted(edges, ts, side="right")
             keys = between[position]
             present = between[np.bincount(position, minlength=between.size) > 0].tolist()

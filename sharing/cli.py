@@ -126,9 +126,14 @@ def share(
     parts: list[Part] = []
     grids: list[Grid] = []
     try:
-        for piece in slices:
-            _share_slice(piece, community, key, outputs, parts, grids, progress)
-            del piece  # nothing of this slice is held here while the next one is read
+        for piece in slices:  # a week: written while the next one is read and allocated
+            months, month_idx, period = piece.grid.calendar()
+            bar = progress.bar(f"{piece.grid.local(0):%Y-%m-%d} alloc")
+            allocation = allocate(piece.consumption_wh, piece.injection_wh, community.roles, key, period,
+                                  on_progress=bar)  # fmt: skip
+            parts.append(part(community, piece, allocation, month_idx, months))
+            outputs.write(piece, allocation, parts[-1])
+            grids.append(piece.grid)
         if not parts:
             raise InputError("no quarter-hours in the selected period")
         summary = finish(community, parts, top_n=top_n, k=k)
@@ -144,26 +149,6 @@ def share(
         raise
     outputs.commit()
     return summary
-
-
-def _share_slice(
-    piece: Dataset,
-    community: Community,
-    key: AllocationKey,
-    outputs: Outputs,
-    parts: list[Part],
-    grids: list[Grid],
-    progress: Progress,
-) -> None:
-    """Allocate one slice (a week) and hand it to the writers: it is written while the next one is
-    read and allocated (:meth:`Outputs.write` waits for the one before)."""
-    months, month_idx, period = piece.grid.calendar()
-    bar = progress.bar(f"{piece.grid.local(0):%Y-%m-%d} alloc")
-    allocation = allocate(piece.consumption_wh, piece.injection_wh, community.roles, key, period,
-                          on_progress=bar)  # fmt: skip
-    parts.append(part(community, piece, allocation, month_idx, months))
-    outputs.write(piece, allocation, parts[-1])
-    grids.append(piece.grid)
 
 
 def _lang(code: str) -> Lang:
